@@ -1,0 +1,139 @@
+//! The action registry: every thing a key can do has a stable kebab-case name, a
+//! one-line doc, the scopes it applies in and whether it mutates the fleet.
+//! Keymaps, help, `opsdeck keys`, the palette and runbooks all read this table.
+
+use super::view::ViewId;
+
+/// Where an action applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Every view.
+    Global,
+    View(ViewId),
+}
+
+impl Scope {
+    /// Keymap section name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Global => "global",
+            Scope::View(v) => v.name(),
+        }
+    }
+}
+
+macro_rules! actions {
+    ($( $id:ident = $name:literal, $doc:literal, [$($scope:expr),*], $mutates:literal; )*) => {
+        /// Every action the console knows.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum ActionId { $($id),* }
+
+        /// The registry, in the order help lists it.
+        pub static REGISTRY: &[ActionSpec] = &[
+            $(ActionSpec {
+                id: ActionId::$id,
+                name: $name,
+                doc: $doc,
+                scopes: &[$($scope),*],
+                mutates: $mutates,
+            }),*
+        ];
+    };
+}
+
+use Scope::{Global, View};
+use ViewId::{Instances, Logs, Overview, Replication};
+
+actions! {
+    Quit = "quit", "Quit opsdeck", [Global], false;
+    ShowHelp = "show-help", "Show or hide help for the current view", [Global], false;
+    Close = "close", "Close the overlay, cancel input or clear the pending keys", [Global], false;
+    NextView = "next-view", "Switch to the next view", [Global], false;
+    PrevView = "prev-view", "Switch to the previous view", [Global], false;
+    ViewOverview = "view-overview", "Show the overview of both AZs", [Global], false;
+    ViewInstances = "view-instances", "Show the instances table", [Global], false;
+    ViewReplication = "view-replication", "Show database and cache replication", [Global], false;
+    ViewDeploys = "view-deploys", "Show deploy history and running versions", [Global], false;
+    ViewLogs = "view-logs", "Show the merged live logs", [Global], false;
+    MoveDown = "move-down", "Select the next row", [Global], false;
+    MoveUp = "move-up", "Select the previous row", [Global], false;
+    MoveTop = "move-top", "Jump to the first row (oldest line in logs)", [Global], false;
+    MoveBottom = "move-bottom", "Jump to the last row (newest line in logs, and follow)", [Global], false;
+    PageDown = "page-down", "Move one page down", [Global], false;
+    PageUp = "page-up", "Move one page up", [Global], false;
+    ShowDetails = "show-details", "Show details of the selection", [Global], false;
+    Refresh = "refresh", "Poll every source now", [Global], false;
+    ShowLogsForSelection = "show-logs", "Open the logs filtered to the selected host", [View(Overview), View(Instances), View(Replication)], false;
+    StartFilter = "filter", "Filter rows (instances) or lines by regex (logs)", [View(Instances), View(Logs)], false;
+    ClearFilter = "clear-filter", "Clear every filter of this view", [View(Instances), View(Logs)], false;
+    SortNext = "sort-next", "Sort by the next column", [View(Instances)], false;
+    SortReverse = "sort-reverse", "Reverse the sort order", [View(Instances)], false;
+    ToggleFollow = "toggle-follow", "Follow the newest lines, or pause", [View(Logs)], false;
+    ToggleWrap = "toggle-wrap", "Wrap long lines", [View(Logs)], false;
+    ToggleTimestamps = "toggle-timestamps", "Show or hide timestamps", [View(Logs)], false;
+    CycleLevel = "cycle-level", "Minimum level: all, INFO, WARN, ERROR", [View(Logs)], false;
+    CycleHost = "cycle-host", "Show one host at a time, or all", [View(Logs)], false;
+    CycleAz = "cycle-az", "Show one AZ at a time, or both", [View(Logs)], false;
+}
+
+/// One registry entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActionSpec {
+    pub id: ActionId,
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub scopes: &'static [Scope],
+    pub mutates: bool,
+}
+
+impl ActionSpec {
+    pub fn applies_in(&self, view: ViewId) -> bool {
+        self.scopes
+            .iter()
+            .any(|s| *s == Scope::Global || *s == Scope::View(view))
+    }
+}
+
+impl ActionId {
+    pub fn spec(self) -> &'static ActionSpec {
+        // The registry is generated from the same list as the enum, in order.
+        &REGISTRY[self as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    pub fn from_name(name: &str) -> Option<ActionId> {
+        REGISTRY.iter().find(|s| s.name == name).map(|s| s.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_in_enum_order_and_names_are_kebab_case() {
+        for (i, spec) in REGISTRY.iter().enumerate() {
+            assert_eq!(spec.id as usize, i);
+            assert!(
+                spec.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit()),
+                "{}",
+                spec.name
+            );
+            assert!(!spec.doc.is_empty());
+            assert_eq!(ActionId::from_name(spec.name), Some(spec.id));
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = REGISTRY.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), REGISTRY.len());
+    }
+}

@@ -1,0 +1,25 @@
+//! The pure core: fleet model, application state, messages, effects, the action
+//! registry and the reducer. Nothing here does IO, reads a clock or knows about the
+//! terminal; time arrives as data in `Msg::Tick` and observation timestamps.
+
+pub mod action;
+pub mod effect;
+pub mod fleet;
+pub mod key;
+pub mod log_buffer;
+pub mod msg;
+pub mod sanitize;
+pub mod series;
+pub mod state;
+pub mod time;
+pub mod update;
+pub mod view;
+
+pub use action::{ActionId, ActionSpec, REGISTRY, Scope};
+pub use effect::Effect;
+pub use key::{Key, KeyCode, KeyParseError, Modifiers};
+pub use msg::{Msg, Observation, PanelId};
+pub use state::State;
+pub use time::Timestamp;
+pub use update::update;
+pub use view::ViewId;

@@ -1,0 +1,86 @@
+//! Messages: everything that happens to the console, as data.
+
+use super::action::ActionId;
+use super::fleet::{
+    Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation,
+};
+use super::key::Key;
+use super::time::Timestamp;
+
+/// The independently polled sources of data. A failing one degrades only its
+/// own panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PanelId {
+    Hosts,
+    Replication,
+    Deploys,
+    Alerts,
+    Logs,
+}
+
+impl PanelId {
+    pub const ALL: [PanelId; 5] = [
+        PanelId::Hosts,
+        PanelId::Replication,
+        PanelId::Deploys,
+        PanelId::Alerts,
+        PanelId::Logs,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PanelId::Hosts => "hosts",
+            PanelId::Replication => "replication",
+            PanelId::Deploys => "deploys",
+            PanelId::Alerts => "alerts",
+            PanelId::Logs => "logs",
+        }
+    }
+}
+
+/// One successful observation from a provider.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Observation {
+    Hosts(HostsObservation),
+    Replication(ReplicationObservation),
+    Deploys(DeploysObservation),
+    Alerts(Vec<Alert>),
+    Logs(Vec<LogLine>),
+}
+
+impl Observation {
+    pub fn panel(&self) -> PanelId {
+        match self {
+            Observation::Hosts(_) => PanelId::Hosts,
+            Observation::Replication(_) => PanelId::Replication,
+            Observation::Deploys(_) => PanelId::Deploys,
+            Observation::Alerts(_) => PanelId::Alerts,
+            Observation::Logs(_) => PanelId::Logs,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Msg {
+    /// The clock moved. The only way the core learns the time.
+    Tick { now: Timestamp },
+    /// The terminal has a new size.
+    Resize { width: u16, height: u16 },
+    /// A key resolved to an action through the keymap.
+    Action(ActionId),
+    /// A key pressed while a text input has focus (filters).
+    Input(Key),
+    /// Keys of an unfinished sequence, for the which-key hint; empty when done.
+    PendingKeys(Vec<Key>),
+    /// A key that is bound to nothing in this view.
+    Unbound(Key),
+    /// A provider answered.
+    Observed { at: Timestamp, observation: Observation },
+    /// A provider failed or timed out; `source` names the host or API.
+    SourceFailed {
+        at: Timestamp,
+        panel: PanelId,
+        source: String,
+        error: String,
+    },
+}

@@ -1,0 +1,6 @@
+//! opsdeck: a terminal operations console for a web service in two availability
+//! zones. See `DESIGN.md` in the repository for the map:
+//! `core` (pure state and reducer) ← `keymap`, `theme` ← `ui` ← `runtime` → `providers`.
+
+pub mod core;
+pub mod providers;

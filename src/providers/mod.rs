@@ -1,0 +1,12 @@
+//! IO adapters behind two kinds of trait: `ObserveProvider` (read-only) and
+//! `OperateProvider` (mutating). Read-only sessions are built without any
+//! `OperateProvider`, so no code path can mutate the fleet.
+
+pub mod demo;
+pub mod observe;
+pub mod operate;
+pub mod provider_error;
+
+pub use observe::{ObserveProvider, SourceInfo};
+pub use operate::{OperateProvider, PromoteMode};
+pub use provider_error::ProviderError;

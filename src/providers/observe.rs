@@ -1,0 +1,34 @@
+//! The read-only side of a provider: everything the console shows.
+
+use async_trait::async_trait;
+
+use crate::core::Timestamp;
+use crate::core::fleet::{
+    Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation,
+};
+
+use super::provider_error::ProviderError;
+
+/// What a provider says about itself, for the status bar and `status --json`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceInfo {
+    pub environment: String,
+    pub region: Option<String>,
+    /// `demo`, `ssh`, `aws`.
+    pub source: String,
+}
+
+/// Observes the fleet. Every call is read-only; each is polled on its own
+/// schedule with its own timeout, so a slow part degrades only its panel.
+/// `now` is the runtime's clock: real providers may ignore it; the demo
+/// simulation advances to it, which keeps it deterministic under test.
+#[async_trait]
+pub trait ObserveProvider: Send + Sync {
+    fn info(&self) -> SourceInfo;
+    async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError>;
+    async fn replication(&self, now: Timestamp) -> Result<ReplicationObservation, ProviderError>;
+    async fn deploys(&self, now: Timestamp) -> Result<DeploysObservation, ProviderError>;
+    async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError>;
+    /// Log lines that arrived since the previous call, oldest first.
+    async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError>;
+}
