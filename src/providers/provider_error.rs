@@ -3,24 +3,24 @@
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
-    #[error("{source}: timed out after {after_ms} ms")]
-    Timeout { source: String, after_ms: u64 },
-    #[error("{source}: unreachable: {detail}")]
-    Unreachable { source: String, detail: String },
-    #[error("{source}: {detail}")]
-    Failed { source: String, detail: String },
-    #[error("{source}: refused: {detail}")]
-    Refused { source: String, detail: String },
+    #[error("{origin}: timed out after {after_ms} ms")]
+    Timeout { origin: String, after_ms: u64 },
+    #[error("{origin}: unreachable: {detail}")]
+    Unreachable { origin: String, detail: String },
+    #[error("{origin}: {detail}")]
+    Failed { origin: String, detail: String },
+    #[error("{origin}: refused: {detail}")]
+    Refused { origin: String, detail: String },
 }
 
 impl ProviderError {
     /// The host, API or file the error came from.
     pub fn source_name(&self) -> &str {
         match self {
-            ProviderError::Timeout { source, .. }
-            | ProviderError::Unreachable { source, .. }
-            | ProviderError::Failed { source, .. }
-            | ProviderError::Refused { source, .. } => source,
+            ProviderError::Timeout { origin, .. }
+            | ProviderError::Unreachable { origin, .. }
+            | ProviderError::Failed { origin, .. }
+            | ProviderError::Refused { origin, .. } => origin,
         }
     }
 }
