@@ -3,4 +3,6 @@
 //! `core` (pure state and reducer) ← `keymap`, `theme` ← `ui` ← `runtime` → `providers`.
 
 pub mod core;
+pub mod diagnostic;
+pub mod keymap;
 pub mod providers;
