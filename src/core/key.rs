@@ -177,7 +177,10 @@ fn named(name: &str) -> Result<KeyCode, KeyParseError> {
 
 /// Parses a space-separated key sequence such as `g g` or `<space> f`.
 pub fn parse_sequence(s: &str) -> Result<Vec<Key>, KeyParseError> {
-    let keys: Vec<Key> = s.split_whitespace().map(Key::parse).collect::<Result<_, _>>()?;
+    let keys: Vec<Key> = s
+        .split_whitespace()
+        .map(Key::parse)
+        .collect::<Result<_, _>>()?;
     if keys.is_empty() {
         return Err(KeyParseError::Empty);
     }
@@ -186,7 +189,10 @@ pub fn parse_sequence(s: &str) -> Result<Vec<Key>, KeyParseError> {
 
 /// Writes a sequence back in canonical form: `g g`.
 pub fn format_sequence(keys: &[Key]) -> String {
-    keys.iter().map(Key::to_string).collect::<Vec<_>>().join(" ")
+    keys.iter()
+        .map(Key::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn code_name(code: KeyCode) -> String {
@@ -258,13 +264,21 @@ mod tests {
     #[test]
     fn rejects_bad_keys() {
         assert_eq!(Key::parse(""), Err(KeyParseError::Empty));
-        assert_eq!(Key::parse("<bogus>"), Err(KeyParseError::UnknownName("bogus".into())));
-        assert_eq!(Key::parse("X-r"), Err(KeyParseError::UnknownModifier("X".into())));
+        assert_eq!(
+            Key::parse("<bogus>"),
+            Err(KeyParseError::UnknownName("bogus".into()))
+        );
+        assert_eq!(
+            Key::parse("X-r"),
+            Err(KeyParseError::UnknownModifier("X".into()))
+        );
     }
 
     #[test]
     fn display_round_trips() {
-        for s in ["j", "G", "C-r", "S-tab", "A-x", "<enter>", "<esc>", "<f5>", "<space>", "?"] {
+        for s in [
+            "j", "G", "C-r", "S-tab", "A-x", "<enter>", "<esc>", "<f5>", "<space>", "?",
+        ] {
             let k = Key::parse(s).expect(s);
             assert_eq!(k.to_string(), s);
             assert_eq!(Key::parse(&k.to_string()), Ok(k));

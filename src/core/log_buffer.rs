@@ -87,9 +87,11 @@ impl LogBuffer {
         let host = self.intern(&line.host);
         let az = self.intern(&line.az);
         let level = match line.level {
-            LogLevel::None if is_continuation(&line.text) => {
-                self.last_level.get(&host).copied().unwrap_or(LogLevel::None)
-            }
+            LogLevel::None if is_continuation(&line.text) => self
+                .last_level
+                .get(&host)
+                .copied()
+                .unwrap_or(LogLevel::None),
             LogLevel::None => LogLevel::None,
             other => {
                 self.last_level.insert(host.clone(), other);
@@ -211,7 +213,10 @@ impl PartialEq for LogFilter {
 
 impl LogFilter {
     pub fn is_empty(&self) -> bool {
-        self.pattern.is_none() && self.host.is_none() && self.az.is_none() && self.min_level.is_none()
+        self.pattern.is_none()
+            && self.host.is_none()
+            && self.az.is_none()
+            && self.min_level.is_none()
     }
 
     pub fn matches(&self, line: &StoredLine) -> bool {
@@ -284,7 +289,11 @@ mod tests {
     #[test]
     fn hostile_lines_are_stored_inert() {
         let mut buf = LogBuffer::default();
-        buf.push(line("h\x1b[1m", LogLevel::Info, "\x1b]52;c;ZXZpbA==\x07 \x1b[?1049l"));
+        buf.push(line(
+            "h\x1b[1m",
+            LogLevel::Info,
+            "\x1b]52;c;ZXZpbA==\x07 \x1b[?1049l",
+        ));
         let stored = buf.iter().next().expect("one line");
         assert!(!stored.text.contains('\x1b'));
         assert!(!stored.host.contains('\x1b'));
@@ -294,10 +303,17 @@ mod tests {
     fn stack_trace_continuations_inherit_level() {
         let mut buf = LogBuffer::default();
         buf.push(line("h", LogLevel::Error, "ERROR boom"));
-        buf.push(line("h", LogLevel::None, "\tat com.example.Foo.bar(Foo.java:42)"));
+        buf.push(line(
+            "h",
+            LogLevel::None,
+            "\tat com.example.Foo.bar(Foo.java:42)",
+        ));
         buf.push(line("h", LogLevel::None, "10.0.0.1 GET / 200"));
         let levels: Vec<_> = buf.iter().map(|l| l.level).collect();
-        assert_eq!(levels, vec![LogLevel::Error, LogLevel::Error, LogLevel::None]);
+        assert_eq!(
+            levels,
+            vec![LogLevel::Error, LogLevel::Error, LogLevel::None]
+        );
     }
 
     #[test]
@@ -310,15 +326,26 @@ mod tests {
             pattern: Regex::new("slow|timeout").ok(),
             ..LogFilter::default()
         };
-        let got: Vec<_> = buf.tail_matching(&f, None, 10).iter().map(|l| l.seq).collect();
+        let got: Vec<_> = buf
+            .tail_matching(&f, None, 10)
+            .iter()
+            .map(|l| l.seq)
+            .collect();
         assert_eq!(got, vec![1, 2]);
         let f = LogFilter {
             host: Some("web-a1".into()),
             min_level: Some(LogLevel::Warn),
             ..LogFilter::default()
         };
-        let got: Vec<_> = buf.tail_matching(&f, None, 10).iter().map(|l| l.seq).collect();
+        let got: Vec<_> = buf
+            .tail_matching(&f, None, 10)
+            .iter()
+            .map(|l| l.seq)
+            .collect();
         assert_eq!(got, vec![2]);
-        assert_eq!(buf.tail_matching(&LogFilter::default(), Some(1), 10).len(), 2);
+        assert_eq!(
+            buf.tail_matching(&LogFilter::default(), Some(1), 10).len(),
+            2
+        );
     }
 }

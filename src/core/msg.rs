@@ -1,9 +1,7 @@
 //! Messages: everything that happens to the console, as data.
 
 use super::action::ActionId;
-use super::fleet::{
-    Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation,
-};
+use super::fleet::{Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation};
 use super::key::Key;
 use super::time::Timestamp;
 
@@ -75,7 +73,10 @@ pub enum Msg {
     /// A key that is bound to nothing in this view.
     Unbound(Key),
     /// A provider answered.
-    Observed { at: Timestamp, observation: Observation },
+    Observed {
+        at: Timestamp,
+        observation: Observation,
+    },
     /// A provider failed or timed out; `source` names the host or API.
     SourceFailed {
         at: Timestamp,

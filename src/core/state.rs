@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
-use super::fleet::{
-    Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation,
-};
+use super::fleet::{Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation};
 use super::key::Key;
 use super::log_buffer::{LogBuffer, LogFilter};
 use super::msg::PanelId;
@@ -192,6 +190,8 @@ pub struct TextInput {
     pub text: String,
     /// Shown under the input while the text is invalid (bad regex).
     pub error: Option<String>,
+    /// The filter before editing began, restored by Esc.
+    pub original: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -373,7 +373,11 @@ impl State {
     pub fn replication_items(&self) -> Vec<ObjectRef> {
         let mut items = Vec::new();
         if let Some(rep) = &self.replication.data {
-            items.extend(rep.databases.iter().map(|d| ObjectRef::Database(d.name.clone())));
+            items.extend(
+                rep.databases
+                    .iter()
+                    .map(|d| ObjectRef::Database(d.name.clone())),
+            );
             items.extend(rep.caches.iter().map(|c| ObjectRef::Cache(c.name.clone())));
         }
         items
@@ -387,17 +391,19 @@ impl State {
     /// The object under the cursor in the current view.
     pub fn selection(&self) -> Option<ObjectRef> {
         match self.view {
-            super::view::ViewId::Overview => self.overview_items().get(self.overview_selected).cloned(),
+            super::view::ViewId::Overview => {
+                self.overview_items().get(self.overview_selected).cloned()
+            }
             super::view::ViewId::Instances => self
                 .instance_rows()
                 .get(self.instances.selected)
                 .map(|h| ObjectRef::Host(h.name.clone())),
-            super::view::ViewId::Replication => {
-                self.replication_items().get(self.replication_selected).cloned()
-            }
-            super::view::ViewId::Deploys => {
-                (self.deploys_selected < self.deploy_rows()).then_some(ObjectRef::Deploy(self.deploys_selected))
-            }
+            super::view::ViewId::Replication => self
+                .replication_items()
+                .get(self.replication_selected)
+                .cloned(),
+            super::view::ViewId::Deploys => (self.deploys_selected < self.deploy_rows())
+                .then_some(ObjectRef::Deploy(self.deploys_selected)),
             super::view::ViewId::Logs => None,
         }
     }
@@ -414,7 +420,11 @@ impl State {
     }
 
     pub fn azs(&self) -> Vec<String> {
-        self.hosts.data.as_ref().map(|o| o.azs.clone()).unwrap_or_default()
+        self.hosts
+            .data
+            .as_ref()
+            .map(|o| o.azs.clone())
+            .unwrap_or_default()
     }
 
     /// Compiles a log filter pattern; `(?i)` makes it case-insensitive.
@@ -427,7 +437,14 @@ impl State {
             .size_limit(1 << 20)
             .build()
             .map(Some)
-            .map_err(|e| e.to_string().lines().last().unwrap_or("invalid regex").trim().to_string())
+            .map_err(|e| {
+                e.to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("invalid regex")
+                    .trim()
+                    .to_string()
+            })
     }
 }
 

@@ -58,15 +58,22 @@ impl Keymap {
     pub fn parse(text: &str, file: &str) -> (Keymap, Vec<Diagnostic>) {
         let mut map = Keymap::default();
         let mut diags = Vec::new();
-        let raw: BTreeMap<toml::Spanned<String>, toml::Spanned<BTreeMap<toml::Spanned<String>, toml::Spanned<String>>>> =
-            match toml::from_str(text) {
-                Ok(r) => r,
-                Err(e) => {
-                    let offset = e.span().map_or(0, |s| s.start);
-                    diags.push(Diagnostic::at_offset(file, text, offset, e.message().to_string()));
-                    return (map, diags);
-                }
-            };
+        let raw: BTreeMap<
+            toml::Spanned<String>,
+            toml::Spanned<BTreeMap<toml::Spanned<String>, toml::Spanned<String>>>,
+        > = match toml::from_str(text) {
+            Ok(r) => r,
+            Err(e) => {
+                let offset = e.span().map_or(0, |s| s.start);
+                diags.push(Diagnostic::at_offset(
+                    file,
+                    text,
+                    offset,
+                    e.message().to_string(),
+                ));
+                return (map, diags);
+            }
+        };
         for (section, entries) in raw {
             let Some(scope) = scope_of(section.get_ref()) else {
                 diags.push(Diagnostic::at_offset(
@@ -119,14 +126,22 @@ impl Keymap {
                     ));
                     continue;
                 };
-                let applies = id.spec().scopes.iter().any(|s| *s == Scope::Global || *s == scope)
+                let applies = id
+                    .spec()
+                    .scopes
+                    .iter()
+                    .any(|s| *s == Scope::Global || *s == scope)
                     || scope == Scope::Global;
                 if !applies {
                     diags.push(Diagnostic::at_offset(
                         file,
                         text,
                         action.span().start,
-                        format!("action '{}' does not apply in [{}]", action.get_ref(), scope.name()),
+                        format!(
+                            "action '{}' does not apply in [{}]",
+                            action.get_ref(),
+                            scope.name()
+                        ),
                     ));
                     continue;
                 }
@@ -244,23 +259,57 @@ mod tests {
     #[test]
     fn resolves_view_then_global_and_sequences() {
         let km = Keymap::builtin();
-        assert_eq!(km.resolve(ViewId::Overview, &keys("q")), KeyResult::Matched(ActionId::Quit));
-        assert_eq!(km.resolve(ViewId::Logs, &keys("/")), KeyResult::Matched(ActionId::StartFilter));
-        assert_eq!(km.resolve(ViewId::Overview, &keys("/")), KeyResult::NotFound);
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("q")),
+            KeyResult::Matched(ActionId::Quit)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Logs, &keys("/")),
+            KeyResult::Matched(ActionId::StartFilter)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("/")),
+            KeyResult::NotFound
+        );
         assert_eq!(km.resolve(ViewId::Logs, &keys("g")), KeyResult::Pending);
-        assert_eq!(km.resolve(ViewId::Logs, &keys("g g")), KeyResult::Matched(ActionId::MoveTop));
-        assert_eq!(km.resolve(ViewId::Logs, &keys("S-tab")), KeyResult::Matched(ActionId::PrevView));
+        assert_eq!(
+            km.resolve(ViewId::Logs, &keys("g g")),
+            KeyResult::Matched(ActionId::MoveTop)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Logs, &keys("S-tab")),
+            KeyResult::Matched(ActionId::PrevView)
+        );
     }
 
     #[test]
     fn reports_bad_entries_with_positions() {
-        let text = "[global]\n\"q\" = \"quit\"\n\"C-\" = \"quit\"\n\"x\" = \"explode\"\n[nowhere]\n";
+        let text =
+            "[global]\n\"q\" = \"quit\"\n\"C-\" = \"quit\"\n\"x\" = \"explode\"\n[nowhere]\n";
         let (km, diags) = Keymap::parse(text, "k.toml");
         let shown: Vec<String> = diags.iter().map(ToString::to_string).collect();
-        assert_eq!(km.resolve(ViewId::Overview, &keys("q")), KeyResult::Matched(ActionId::Quit));
-        assert!(shown.iter().any(|d| d.starts_with("k.toml:3:1: malformed key 'C-'")), "{shown:?}");
-        assert!(shown.iter().any(|d| d.starts_with("k.toml:4:7: unknown action 'explode'")), "{shown:?}");
-        assert!(shown.iter().any(|d| d.starts_with("k.toml:5:2: unknown section 'nowhere'")), "{shown:?}");
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("q")),
+            KeyResult::Matched(ActionId::Quit)
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|d| d.starts_with("k.toml:3:1: malformed key 'C-'")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|d| d.starts_with("k.toml:4:7: unknown action 'explode'")),
+            "{shown:?}"
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|d| d.starts_with("k.toml:5:2: unknown section 'nowhere'")),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -25,9 +25,24 @@ pub trait OperateProvider: Send + Sync {
     /// Puts a backend back into the pool.
     async fn undrain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError>;
     /// Makes a database or cache node read-only (or writable again).
-    async fn set_read_only(&self, node: &str, read_only: bool, now: Timestamp) -> Result<(), ProviderError>;
+    async fn set_read_only(
+        &self,
+        node: &str,
+        read_only: bool,
+        now: Timestamp,
+    ) -> Result<(), ProviderError>;
     /// Promotes a database or cache replica to primary.
-    async fn promote(&self, replica: &str, mode: PromoteMode, now: Timestamp) -> Result<(), ProviderError>;
+    async fn promote(
+        &self,
+        replica: &str,
+        mode: PromoteMode,
+        now: Timestamp,
+    ) -> Result<(), ProviderError>;
     /// Runs `version` of the service on one backend.
-    async fn deploy_version(&self, backend: &str, version: &str, now: Timestamp) -> Result<(), ProviderError>;
+    async fn deploy_version(
+        &self,
+        backend: &str,
+        version: &str,
+        now: Timestamp,
+    ) -> Result<(), ProviderError>;
 }
