@@ -2,7 +2,12 @@
 //! zones. See `DESIGN.md` in the repository for the map:
 //! `core` (pure state and reducer) ← `keymap`, `theme` ← `ui` ← `runtime` → `providers`.
 
+pub mod cli;
+pub mod config;
 pub mod core;
 pub mod diagnostic;
 pub mod keymap;
 pub mod providers;
+pub mod runtime;
+pub mod theme;
+pub mod ui;

@@ -1,3 +1,5 @@
-fn main() {
-    println!("Hello, world!");
+//! The `opsdeck` binary: everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    opsdeck::runtime::launch::main()
 }

@@ -1,0 +1,63 @@
+//! Command-line interface (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsdeck",
+    version,
+    about = "Terminal operations console for a web service in two availability zones",
+    long_about = "Terminal operations console for a web service in two availability zones.\n\n\
+        With no configuration file, opsdeck runs on a built-in demo fleet."
+)]
+pub struct Cli {
+    /// Use the built-in demo fleet, even when a config file exists.
+    #[arg(long, global = true)]
+    pub demo: bool,
+    /// Demo scenario: `default` (incidents now and then) or `calm`.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Seed for the demo fleet; the same seed gives the same run.
+    #[arg(long, global = true, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Demo log lines per second (default 20, up to 50000).
+    #[arg(long, global = true, value_name = "N")]
+    pub log_rate: Option<f64>,
+    /// Config file (default: $XDG_CONFIG_HOME/opsdeck/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Environment from the config file.
+    #[arg(long = "env", global = true, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Observe only: no action can change the fleet. Also OPSDECK_READ_ONLY=1.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Start the clock at this time (milliseconds since the epoch), for
+    /// reproducible snapshots.
+    #[arg(long, global = true, value_name = "MS", hide = true)]
+    pub at: Option<i64>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Observe the fleet once, print it and exit (non-zero if a source failed).
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Render one frame of a view as plain text.
+    Snapshot {
+        /// overview, instances, replication, deploys or logs.
+        #[arg(long, default_value = "overview")]
+        view: String,
+        #[arg(long, default_value_t = 120)]
+        width: u16,
+        #[arg(long, default_value_t = 36)]
+        height: u16,
+    },
+}

@@ -1,0 +1,6 @@
+//! `config.toml`: environments, their providers and settings. Loaded from the
+//! XDG config directory or `--config FILE`; errors name file, line and column.
+
+pub mod config;
+
+pub use config::{Config, ConfigError, EnvConfig, config_dir};

@@ -1,0 +1,111 @@
+//! The event loop, generic over the input stream and the terminal backend so
+//! tests drive the same code with a channel of events and a `TestBackend`.
+//! It draws only when the state changed or the terminal resized, at most 30
+//! frames a second.
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use crossterm::event::Event;
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::core::{Effect, Msg};
+
+use super::app::App;
+use super::key_input::from_crossterm;
+use super::poller::Pollers;
+
+/// Minimum time between two frames (30 frames/s).
+pub const FRAME: Duration = Duration::from_millis(33);
+/// How often the clock ticks into the core.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// Why the loop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Quit,
+    /// The input stream ended (terminal closed).
+    InputClosed,
+    /// `shutdown` resolved (SIGTERM, SIGHUP).
+    Signal,
+}
+
+/// Counters for tests and benchmarks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    pub frames: u64,
+    pub messages: u64,
+}
+
+pub async fn run<B, S, F>(
+    terminal: &mut Terminal<B>,
+    mut events: S,
+    app: &mut App,
+    shutdown: F,
+    stats: &mut LoopStats,
+) -> io::Result<Exit>
+where
+    B: Backend,
+    S: Stream<Item = io::Result<Event>> + Unpin,
+    F: Future<Output = ()>,
+{
+    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
+    let pollers = Pollers::spawn(app.observe.clone(), app.clock, &app.plan, tx);
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_frame: Option<Instant> = None;
+    tokio::pin!(shutdown);
+
+    if let Ok(size) = terminal.size() {
+        app.dispatch(Msg::Resize {
+            width: size.width,
+            height: size.height,
+        });
+    }
+
+    loop {
+        let next_frame = last_frame.map_or_else(Instant::now, |t| t + FRAME);
+        let dirty = app.state.dirty;
+        let mut msgs: Vec<Msg> = Vec::new();
+        tokio::select! {
+            () = tokio::time::sleep_until(next_frame), if dirty => {
+                terminal.draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap)).map_err(|e| io::Error::other(e.to_string()))?;
+                app.state.dirty = false;
+                last_frame = Some(Instant::now());
+                stats.frames += 1;
+                continue;
+            }
+            ev = events.next() => match ev {
+                None => return Ok(Exit::InputClosed),
+                Some(Err(e)) => return Err(e),
+                Some(Ok(Event::Key(k))) => {
+                    if let Some(key) = from_crossterm(&k) {
+                        msgs = app.key_messages(key);
+                    }
+                }
+                Some(Ok(Event::Resize(width, height))) => {
+                    let _ = terminal.autoresize();
+                    msgs.push(Msg::Resize { width, height });
+                }
+                Some(Ok(_)) => {}
+            },
+            Some(msg) = rx.recv() => msgs.push(msg),
+            _ = tick.tick() => msgs.push(Msg::Tick { now: app.clock.now() }),
+            () = &mut shutdown => return Ok(Exit::Signal),
+        }
+        for msg in msgs {
+            stats.messages += 1;
+            for effect in app.dispatch(msg) {
+                match effect {
+                    Effect::Quit => return Ok(Exit::Quit),
+                    Effect::Refresh(panels) => pollers.refresh(&panels),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Commands that observe once and print, without the TUI: `status` and
+//! `snapshot`.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use serde_json::{Value, json};
+
+use crate::core::state::State;
+use crate::core::view::ViewId;
+
+use super::app::App;
+
+/// One frame of `view` rendered as plain text, `width`×`height` cells.
+pub fn render_text(app: &mut App, view: ViewId, width: u16, height: u16) -> std::io::Result<String> {
+    app.state.view = view;
+    app.state.width = width;
+    app.state.height = height;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).map_err(std::io::Error::other)?;
+    terminal
+        .draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap))
+        .map_err(std::io::Error::other)?;
+    Ok(buffer_to_text(terminal.backend().buffer()))
+}
+
+/// The characters of a buffer, one line per row, trailing spaces trimmed.
+pub fn buffer_to_text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        let mut skip = 0usize;
+        for x in area.left()..area.right() {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            // Wide characters occupy the following cell too.
+            skip = unicode_width(sym).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn unicode_width(s: &str) -> usize {
+    use ratatui::text::Span;
+    Span::raw(s).width()
+}
+
+/// The fleet as JSON for `status --json`.
+pub fn status_json(state: &State) -> Value {
+    let hosts = state.hosts.data.as_ref();
+    let azs: Vec<Value> = hosts
+        .map(|h| {
+            h.azs
+                .iter()
+                .map(|az| {
+                    let list: Vec<Value> = h
+                        .hosts
+                        .iter()
+                        .filter(|x| &x.az == az)
+                        .map(|x| {
+                            let target = h.load_balancer.as_ref().and_then(|lb| lb.target(&x.name));
+                            json!({
+                                "name": x.name,
+                                "role": x.role.label(),
+                                "state": x.state.label(),
+                                "health": x.health.label(),
+                                "version": x.version,
+                                "latency_ms": x.latency_ms,
+                                "cpu_pct": x.cpu_pct,
+                                "target_state": target.map(|t| t.state.label()),
+                                "weight": target.map(|t| t.weight),
+                            })
+                        })
+                        .collect();
+                    json!({ "name": az, "hosts": list })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let rep = state.replication.data.as_ref();
+    let databases: Vec<Value> = rep
+        .map(|r| {
+            r.databases
+                .iter()
+                .map(|d| {
+                    json!({
+                        "name": d.name, "role": d.role.label(), "az": d.az,
+                        "lag_seconds": d.lag_seconds,
+                        "reachable": d.reachable, "read_only": d.read_only,
+                        "io_thread": d.io_thread.label(), "sql_thread": d.sql_thread.label(),
+                        "source": d.source, "gtid_executed": d.gtid_executed,
+                        "last_error": d.last_error,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let caches: Vec<Value> = rep
+        .map(|r| {
+            r.caches
+                .iter()
+                .map(|c| {
+                    json!({
+                        "name": c.name, "role": c.role.label(), "az": c.az,
+                        "lag_seconds": c.lag_seconds, "lag_bytes": c.lag_bytes,
+                        "reachable": c.reachable, "link_up": c.link_up, "offset": c.offset,
+                        "source": c.source,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let deploys = state.deploys.data.as_ref();
+    let history: Vec<Value> = deploys
+        .map(|d| {
+            d.history
+                .iter()
+                .map(|x| {
+                    json!({
+                        "service": x.service, "version": x.version, "artifact": x.artifact,
+                        "at": x.at.to_rfc3339(), "by": x.by, "outcome": x.outcome.label(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let running: Vec<Value> = deploys
+        .map(|d| {
+            d.running
+                .iter()
+                .map(|r| json!({ "backend": r.backend, "az": r.az, "version": r.version }))
+                .collect()
+        })
+        .unwrap_or_default();
+    let alerts: Vec<Value> = state
+        .alerts
+        .data
+        .as_ref()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    json!({
+                        "name": x.name, "severity": x.severity.label(), "target": x.target,
+                        "since": x.since.to_rfc3339(), "summary": x.summary,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let load_balancer = hosts.and_then(|h| h.load_balancer.as_ref()).map(|lb| {
+        json!({
+            "name": lb.name, "kind": lb.kind,
+            "requests_per_sec": lb.total_rps(), "error_rate": lb.error_rate(),
+            "targets": lb.targets.iter().map(|t| json!({
+                "backend": t.backend, "az": t.az, "weight": t.weight, "state": t.state.label(),
+                "health": t.health.label(), "requests_per_sec": t.requests_per_sec,
+                "error_rate": t.error_rate, "in_flight": t.in_flight,
+            })).collect::<Vec<_>>(),
+        })
+    });
+    let errors: Vec<Value> = state
+        .failing_panels()
+        .iter()
+        .map(|(p, e)| json!({ "panel": p.name(), "source": e.source, "error": e.message }))
+        .collect();
+    json!({
+        "environment": state.env.name,
+        "region": state.env.region,
+        "source": state.env.source,
+        "read_only": state.read_only,
+        "observed_at": state.now.to_rfc3339(),
+        "azs": azs,
+        "load_balancer": load_balancer,
+        "databases": databases,
+        "caches": caches,
+        "deploys": history,
+        "running_versions": running,
+        "alerts": alerts,
+        "errors": errors,
+    })
+}
+
+/// A short human summary for `status` without `--json`.
+pub fn status_text(state: &State) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let region = state.env.region.as_deref().unwrap_or("-");
+    let _ = writeln!(
+        out,
+        "environment {}  region {}  source {}{}",
+        state.env.name,
+        region,
+        state.env.source,
+        if state.read_only { "  READ-ONLY" } else { "" }
+    );
+    if let Some(h) = &state.hosts.data {
+        for az in &h.azs {
+            let _ = writeln!(out, "\n{az}");
+            for x in h.hosts.iter().filter(|x| &x.az == az) {
+                let target = h.load_balancer.as_ref().and_then(|lb| lb.target(&x.name));
+                let _ = writeln!(
+                    out,
+                    "  {} {:<14} {:<14} {:<9} {:<9} {}{}",
+                    x.health.symbol(),
+                    x.name,
+                    x.role.label(),
+                    x.state.label(),
+                    x.health.label(),
+                    x.version.as_deref().unwrap_or(""),
+                    target.map(|t| format!("  lb:{} w{}", t.state.label(), t.weight)).unwrap_or_default()
+                );
+            }
+        }
+    }
+    if let Some(r) = &state.replication.data {
+        let _ = writeln!(out, "\nreplication");
+        for d in &r.databases {
+            let _ = writeln!(out, "  db    {:<14} {:<8} lag {}", d.name, d.role.label(), fmt_lag(d.lag_seconds, d.role));
+        }
+        for c in &r.caches {
+            let _ = writeln!(out, "  cache {:<14} {:<8} lag {}", c.name, c.role.label(), fmt_lag(c.lag_seconds, c.role));
+        }
+    }
+    if let Some(a) = &state.alerts.data {
+        let _ = writeln!(out, "\nalerts: {}", if a.is_empty() { "none firing".to_string() } else { a.len().to_string() });
+        for x in a {
+            let _ = writeln!(out, "  {} {:<8} {} on {}: {}", x.severity.symbol(), x.severity.label(), x.name, x.target, x.summary);
+        }
+    }
+    if let Some(d) = &state.deploys.data
+        && let Some(last) = d.history.first()
+    {
+        let _ = writeln!(out, "\nlast deploy: {} {} by {} at {} ({})", d.service, last.version, last.by, last.at.format_datetime(), last.outcome.label());
+    }
+    for (p, e) in state.failing_panels() {
+        let _ = writeln!(out, "\nERROR {}: {}", p.name(), e.message);
+    }
+    out
+}
+
+fn fmt_lag(lag: Option<f64>, role: crate::core::fleet::ReplicaRole) -> String {
+    match (role, lag) {
+        (crate::core::fleet::ReplicaRole::Primary, _) => "-".into(),
+        (_, Some(s)) => format!("{s:.1}s"),
+        (_, None) => "unknown".into(),
+    }
+}
+
+/// Views by name for `--view`.
+pub fn parse_view(name: &str) -> Option<ViewId> {
+    ViewId::from_name(name)
+}

@@ -1,0 +1,14 @@
+//! The imperative shell: terminal, event loop, polling, headless commands.
+
+pub mod app;
+pub mod clock;
+pub mod event_loop;
+pub mod headless;
+pub mod key_input;
+pub mod launch;
+pub mod logging;
+pub mod poller;
+pub mod terminal_guard;
+
+pub use app::App;
+pub use clock::Clock;

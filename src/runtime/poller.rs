@@ -1,0 +1,183 @@
+//! One polling task per panel. Each call has a timeout; failures back off; a
+//! slow or dead source only delays and degrades its own panel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::core::{Msg, Observation, PanelId, Timestamp};
+use crate::providers::{ObserveProvider, ProviderError};
+
+use super::clock::Clock;
+
+/// How often each panel is polled, and how long one call may take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollPlan {
+    pub hosts: Duration,
+    pub replication: Duration,
+    pub deploys: Duration,
+    pub alerts: Duration,
+    pub logs: Duration,
+    pub timeout: Duration,
+    /// Longest wait between attempts after repeated failures.
+    pub max_backoff: Duration,
+}
+
+impl Default for PollPlan {
+    fn default() -> Self {
+        Self {
+            hosts: Duration::from_secs(2),
+            replication: Duration::from_secs(2),
+            deploys: Duration::from_secs(10),
+            alerts: Duration::from_secs(5),
+            logs: Duration::from_millis(250),
+            timeout: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(60),
+        }
+    }
+}
+
+impl PollPlan {
+    pub fn interval(&self, panel: PanelId) -> Duration {
+        match panel {
+            PanelId::Hosts => self.hosts,
+            PanelId::Replication => self.replication,
+            PanelId::Deploys => self.deploys,
+            PanelId::Alerts => self.alerts,
+            PanelId::Logs => self.logs,
+        }
+    }
+
+    /// Data is stale after three missed polls (and never sooner than 10 s).
+    pub fn stale_after_ms(&self, panel: PanelId) -> i64 {
+        (self.interval(panel).as_millis() as i64 * 3).max(10_000)
+    }
+}
+
+/// Running pollers; dropping this stops them.
+pub struct Pollers {
+    handles: Vec<JoinHandle<()>>,
+    refresh: Vec<(PanelId, Arc<Notify>)>,
+}
+
+impl Pollers {
+    /// Starts one task per panel, sending results on `tx`.
+    pub fn spawn(
+        provider: Arc<dyn ObserveProvider>,
+        clock: Clock,
+        plan: &PollPlan,
+        tx: mpsc::Sender<Msg>,
+    ) -> Pollers {
+        let mut handles = Vec::new();
+        let mut refresh = Vec::new();
+        for panel in PanelId::ALL {
+            let notify = Arc::new(Notify::new());
+            refresh.push((panel, notify.clone()));
+            let provider = provider.clone();
+            let tx = tx.clone();
+            let plan = plan.clone();
+            handles.push(tokio::spawn(async move {
+                let interval = plan.interval(panel);
+                let mut failures: u32 = 0;
+                loop {
+                    let msg = poll_once(provider.as_ref(), panel, clock.now(), plan.timeout).await;
+                    failures = match msg {
+                        Msg::SourceFailed { .. } => failures.saturating_add(1),
+                        _ => 0,
+                    };
+                    if tx.send(msg).await.is_err() {
+                        return;
+                    }
+                    let wait = backoff(interval, failures, plan.max_backoff);
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        () = notify.notified() => {}
+                    }
+                }
+            }));
+        }
+        Pollers { handles, refresh }
+    }
+
+    /// Wakes the pollers of these panels now.
+    pub fn refresh(&self, panels: &[PanelId]) {
+        for (panel, notify) in &self.refresh {
+            if panels.contains(panel) {
+                notify.notify_one();
+            }
+        }
+    }
+}
+
+impl Drop for Pollers {
+    fn drop(&mut self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+/// Interval doubled per consecutive failure, capped.
+fn backoff(interval: Duration, failures: u32, max: Duration) -> Duration {
+    if failures == 0 {
+        return interval;
+    }
+    let factor = 1u32 << failures.min(10);
+    interval.saturating_mul(factor).min(max.max(interval))
+}
+
+/// Polls one panel once, with a timeout, as a message.
+pub async fn poll_once(
+    provider: &dyn ObserveProvider,
+    panel: PanelId,
+    now: Timestamp,
+    timeout: Duration,
+) -> Msg {
+    let call = async {
+        Ok::<Observation, ProviderError>(match panel {
+            PanelId::Hosts => Observation::Hosts(provider.hosts(now).await?),
+            PanelId::Replication => Observation::Replication(provider.replication(now).await?),
+            PanelId::Deploys => Observation::Deploys(provider.deploys(now).await?),
+            PanelId::Alerts => Observation::Alerts(provider.alerts(now).await?),
+            PanelId::Logs => Observation::Logs(provider.logs(now).await?),
+        })
+    };
+    let result = match tokio::time::timeout(timeout, call).await {
+        Ok(r) => r,
+        Err(_) => Err(ProviderError::Timeout {
+            origin: provider.info().source,
+            after_ms: timeout.as_millis() as u64,
+        }),
+    };
+    match result {
+        Ok(observation) => Msg::Observed {
+            at: now,
+            observation,
+        },
+        Err(e) => {
+            tracing::warn!(panel = panel.name(), error = %e, "poll failed");
+            Msg::SourceFailed {
+                at: now,
+                panel,
+                source: e.source_name().to_string(),
+                error: e.to_string(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let s = Duration::from_secs;
+        assert_eq!(backoff(s(2), 0, s(60)), s(2));
+        assert_eq!(backoff(s(2), 1, s(60)), s(4));
+        assert_eq!(backoff(s(2), 3, s(60)), s(16));
+        assert_eq!(backoff(s(2), 30, s(60)), s(60));
+    }
+}
