@@ -40,6 +40,49 @@ pub fn from_crossterm(ev: &KeyEvent) -> Option<Key> {
     Some(Key::with(code, mods))
 }
 
+/// The crossterm event a terminal would send for `key`; lets tests type keys
+/// in the keymap syntax through the real input path.
+pub fn to_crossterm(key: Key) -> KeyEvent {
+    let mut mods = KeyModifiers::NONE;
+    if key.mods.ctrl {
+        mods |= KeyModifiers::CONTROL;
+    }
+    if key.mods.alt {
+        mods |= KeyModifiers::ALT;
+    }
+    let code = match key.code {
+        KeyCode::Char(c) => {
+            if c.is_ascii_uppercase() {
+                mods |= KeyModifiers::SHIFT;
+            }
+            CtCode::Char(c)
+        }
+        KeyCode::Tab if key.mods.shift => {
+            mods |= KeyModifiers::SHIFT;
+            CtCode::BackTab
+        }
+        KeyCode::Enter => CtCode::Enter,
+        KeyCode::Esc => CtCode::Esc,
+        KeyCode::Tab => CtCode::Tab,
+        KeyCode::Backspace => CtCode::Backspace,
+        KeyCode::Delete => CtCode::Delete,
+        KeyCode::Insert => CtCode::Insert,
+        KeyCode::Up => CtCode::Up,
+        KeyCode::Down => CtCode::Down,
+        KeyCode::Left => CtCode::Left,
+        KeyCode::Right => CtCode::Right,
+        KeyCode::Home => CtCode::Home,
+        KeyCode::End => CtCode::End,
+        KeyCode::PageUp => CtCode::PageUp,
+        KeyCode::PageDown => CtCode::PageDown,
+        KeyCode::F(n) => CtCode::F(n),
+    };
+    if key.mods.shift && !matches!(code, CtCode::BackTab) {
+        mods |= KeyModifiers::SHIFT;
+    }
+    KeyEvent::new(code, mods)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +95,13 @@ mod tests {
         assert_eq!(from_crossterm(&ev), Key::parse("S-tab").ok());
         let ev = KeyEvent::new(CtCode::Char('r'), KeyModifiers::CONTROL);
         assert_eq!(from_crossterm(&ev), Key::parse("C-r").ok());
+    }
+
+    #[test]
+    fn round_trips_through_crossterm() {
+        for s in ["j", "G", "C-r", "S-tab", "A-x", "<enter>", "<esc>", "<f5>", "<space>", "/"] {
+            let key = Key::parse(s).expect(s);
+            assert_eq!(from_crossterm(&to_crossterm(key)), Some(key), "{s}");
+        }
     }
 }

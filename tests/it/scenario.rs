@@ -1,0 +1,127 @@
+//! Scenario tests: the real event loop with the demo fleet, paused tokio time,
+//! a `TestBackend`, and keys typed in the keymap syntax.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::Event;
+use futures::channel::mpsc;
+use opsdeck::core::key::parse_sequence;
+use opsdeck::core::{Timestamp, ViewId};
+use opsdeck::keymap::Keymap;
+use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
+use opsdeck::providers::{ObserveProvider, OperateProvider};
+use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
+use opsdeck::runtime::headless::buffer_to_text;
+use opsdeck::runtime::key_input::to_crossterm;
+use opsdeck::runtime::poller::PollPlan;
+use opsdeck::runtime::{App, Clock};
+use opsdeck::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const START: Timestamp = Timestamp::from_millis(1_795_000_000_000);
+
+fn demo_app(scenario: Scenario, read_only: bool) -> App {
+    let demo = DemoProvider::new(DemoConfig {
+        seed: 7,
+        scenario,
+        log_rate: 20.0,
+        start: START,
+    });
+    let observe: Arc<dyn ObserveProvider> = Arc::new(demo.clone());
+    let operate: Option<Arc<dyn OperateProvider>> = if read_only { None } else { Some(Arc::new(demo)) };
+    App::new(
+        observe,
+        operate,
+        Keymap::builtin(),
+        Theme::builtin(),
+        Clock::starting_at(START),
+        PollPlan::default(),
+        "demo (test)".into(),
+        false,
+    )
+}
+
+/// Types `keys` (keymap syntax, space separated) with `gap` between presses.
+fn typist(keys: &str, gap: Duration) -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
+    let (tx, rx) = mpsc::unbounded();
+    let keys = parse_sequence(keys).expect("valid keys");
+    tokio::spawn(async move {
+        for key in keys {
+            tokio::time::sleep(gap).await;
+            if tx.unbounded_send(Ok(Event::Key(to_crossterm(key)))).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_user_walks_through_every_view_and_filters_logs() {
+    let mut app = demo_app(Scenario::Calm, false);
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    // Wait long enough for logs, then: instances sorted by CPU, replication,
+    // deploys, logs filtered to errors-or-warnings by regex, back with S-tab, quit.
+    let keys = "2 s s s s s s 3 4 5 / W A R N <enter> S-tab <tab> q";
+    let events = typist(keys, Duration::from_millis(700));
+    let mut stats = LoopStats::default();
+    let exit = run(&mut terminal, events, &mut app, std::future::pending(), &mut stats)
+        .await
+        .expect("loop");
+    assert_eq!(exit, Exit::Quit);
+    let s = &app.state;
+    assert_eq!(s.view, ViewId::Logs);
+    assert_eq!(s.logs.filter.pattern.as_ref().map(|r| r.as_str()), Some("WARN"));
+    assert!(s.hosts.data.is_some() && s.replication.data.is_some() && s.deploys.data.is_some());
+    assert!(s.logs.buffer.len() > 50, "about 20 lines/s for ~15 s: {}", s.logs.buffer.len());
+    assert!(stats.frames > 5, "drew frames: {stats:?}");
+    let screen = buffer_to_text(terminal.backend().buffer());
+    assert!(screen.contains("WARN"), "{screen}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_idle_console_draws_nothing_new() {
+    let mut app = demo_app(Scenario::Calm, false);
+    // Slow polling so that only ticks arrive while we watch.
+    app.plan = PollPlan {
+        hosts: Duration::from_secs(3600),
+        replication: Duration::from_secs(3600),
+        deploys: Duration::from_secs(3600),
+        alerts: Duration::from_secs(3600),
+        logs: Duration::from_secs(3600),
+        ..PollPlan::default()
+    };
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    let (tx, rx) = mpsc::unbounded::<std::io::Result<Event>>();
+    let watcher = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(tx);
+    });
+    let mut stats = LoopStats::default();
+    let exit = run(&mut terminal, rx, &mut app, std::future::pending(), &mut stats)
+        .await
+        .expect("loop");
+    watcher.await.expect("watcher");
+    assert_eq!(exit, Exit::InputClosed);
+    // The first poll of each panel and the first frame may each draw; 30
+    // seconds of idle ticks must not add frames.
+    assert!(stats.frames <= 3, "idle console kept drawing: {stats:?}");
+    assert!(stats.messages >= 30, "ticks arrived: {stats:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pending_sequence_shows_and_completes() {
+    let mut app = demo_app(Scenario::Calm, true);
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    let events = typist("2 G g g q", Duration::from_millis(300));
+    let mut stats = LoopStats::default();
+    run(&mut terminal, events, &mut app, std::future::pending(), &mut stats)
+        .await
+        .expect("loop");
+    assert_eq!(app.state.view, ViewId::Instances);
+    assert_eq!(app.state.instances.selected, 0, "g g went back to the top");
+    assert!(app.state.pending_keys.is_empty());
+    assert!(app.state.read_only && app.operate.is_none());
+}
