@@ -1,0 +1,626 @@
+//! The demo fleet's state and its stepping: a load balancer with four backends in
+//! two AZs, a MySQL pair, a Redis pair and a monitoring host, advanced in fixed
+//! steps up to the time each call passes in. All logic lives here, synchronous,
+//! so tests drive it directly; `DemoProvider` only wraps it.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::core::Timestamp;
+use crate::core::fleet::{
+    Alert, DeploysObservation, Health, Host, HostRole, HostState, HostsObservation, LoadBalancer,
+    LogLine, ReplicaRole, ReplicationObservation, RunningVersion, Severity, Target, TargetState,
+};
+use crate::providers::{PromoteMode, ProviderError};
+
+use super::alert_tracker::{AlertTracker, Condition};
+use super::backend_sim::BackendSim;
+use super::cache_cluster::CacheCluster;
+use super::db_cluster::DbCluster;
+use super::demo_config::DemoConfig;
+use super::deploy_history::{self, DeployHistory, SERVICE};
+use super::incident::{Incident, IncidentKind};
+use super::incident_scheduler::IncidentScheduler;
+use super::log_context::{BackendLog, LogContext, NodeLog};
+use super::log_generator::LogGenerator;
+
+/// Simulation step (ms). State changes only on step boundaries, so the fleet at
+/// a given time does not depend on how often it is polled.
+pub const STEP_MS: i64 = 250;
+/// At most this much time is simulated step by step; a longer gap is skipped.
+pub const MAX_CATCH_UP_MS: i64 = 10 * 60 * 1000;
+/// Requests per second over the whole pool.
+const TOTAL_RPS: f64 = 400.0;
+
+pub const AZ_A: &str = "ap-northeast-2a";
+pub const AZ_C: &str = "ap-northeast-2c";
+
+/// The whole simulated fleet.
+pub struct DemoFleet {
+    cfg: DemoConfig,
+    rng: ChaCha8Rng,
+    /// Wall time = `origin_ms` + `elapsed_ms`. Skipping a long gap moves the
+    /// origin, so everything scheduled in simulated time stays consistent.
+    origin_ms: i64,
+    elapsed_ms: i64,
+    advanced: bool,
+    backends: Vec<BackendSim>,
+    db: DbCluster,
+    cache: CacheCluster,
+    history: DeployHistory,
+    incidents: IncidentScheduler,
+    alerts: AlertTracker,
+    logs: LogGenerator,
+    traffic_phase: f64,
+}
+
+impl DemoFleet {
+    pub fn new(cfg: DemoConfig) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let history = DeployHistory::new(cfg.seed, cfg.start);
+        let version = history.current_version().to_string();
+        let backends = vec![
+            BackendSim::new("web-a1", AZ_A, "10.0.1.11", 3, &version, 4242),
+            BackendSim::new("web-a2", AZ_A, "10.0.1.12", 2, &version, 4317),
+            BackendSim::new("web-c1", AZ_C, "10.0.2.11", 3, &version, 3981),
+            BackendSim::new("web-c2", AZ_C, "10.0.2.12", 2, &version, 4120),
+        ];
+        let db = DbCluster::new(&mut rng);
+        let cache = CacheCluster::new(&mut rng);
+        let incidents =
+            IncidentScheduler::new(cfg.seed, cfg.scenario.has_incidents(), backends.len());
+        let logs = LogGenerator::new(cfg.seed, cfg.log_rate, cfg.start);
+        let traffic_phase = rng.random_range(0.0..std::f64::consts::TAU);
+        let mut fleet = Self {
+            origin_ms: cfg.start.millis(),
+            cfg,
+            rng,
+            elapsed_ms: 0,
+            advanced: false,
+            backends,
+            db,
+            cache,
+            history,
+            incidents,
+            alerts: AlertTracker::default(),
+            logs,
+            traffic_phase,
+        };
+        // Settle traffic numbers so the very first observation is not all zeros.
+        fleet.step_backends(0);
+        fleet
+    }
+
+    pub fn config(&self) -> &DemoConfig {
+        &self.cfg
+    }
+
+    /// Simulated wall time the fleet has reached.
+    pub fn now(&self) -> Timestamp {
+        Timestamp(self.origin_ms + self.elapsed_ms)
+    }
+
+    /// Incidents started so far (for tests and diagnostics).
+    pub fn incidents(&self) -> &[Incident] {
+        self.incidents.started()
+    }
+
+    pub fn dropped_log_lines(&self) -> u64 {
+        self.logs.dropped()
+    }
+
+    /// Advances the simulation to `now` in `STEP_MS` steps and generates the log
+    /// lines up to it. Time going backwards is ignored; a gap longer than
+    /// `MAX_CATCH_UP_MS` is skipped, simulating only its last part.
+    pub fn advance_to(&mut self, now: Timestamp) {
+        let now = now.millis();
+        if !self.advanced {
+            self.advanced = true;
+            if now < self.origin_ms {
+                // The runtime's clock is before the configured start: start the
+                // simulation at its clock rather than freezing until `start`.
+                self.origin_ms = now;
+                self.logs.reset_clock(Timestamp(now));
+            }
+        }
+        let gap = now - self.origin_ms - self.elapsed_ms;
+        if gap <= 0 {
+            return;
+        }
+        if gap > MAX_CATCH_UP_MS {
+            self.origin_ms += gap - MAX_CATCH_UP_MS;
+        }
+        while self.elapsed_ms + STEP_MS <= now - self.origin_ms {
+            self.elapsed_ms += STEP_MS;
+            self.step();
+        }
+        let ctx = self.log_context();
+        self.logs.generate(Timestamp(now), &ctx);
+    }
+
+    /// Simulated time of an operation issued at wall time `now` (after advancing).
+    fn op_time(&self, now: Timestamp) -> i64 {
+        (now.millis() - self.origin_ms).max(self.elapsed_ms)
+    }
+
+    fn step(&mut self) {
+        let t = self.elapsed_ms;
+        self.incidents.step(t);
+        let lag = self.incidents.current().and_then(|i| i.lag_effect(t));
+        self.db.step(t, STEP_MS, lag, &mut self.rng);
+        self.cache.step(t, STEP_MS, &mut self.rng);
+        self.step_backends(t);
+        let conditions = self.conditions();
+        self.alerts.update(t, conditions);
+    }
+
+    fn step_backends(&mut self, t: i64) {
+        let incident = self.incidents.current().cloned();
+        let read_only = self.db.primary_read_only();
+        for (i, b) in self.backends.iter_mut().enumerate() {
+            if b.restart_until_ms.is_some_and(|until| t >= until) {
+                b.restart_until_ms = None;
+            }
+            let base_latency = 4.0 + self.rng.random_range(-1.5..3.0);
+            let base_error = 0.001 * self.rng.random_range(0.4..1.6);
+            let effect = incident.as_ref().and_then(|inc| inc.backend_effect(i, t));
+            if b.is_restarting(t) {
+                b.health = Health::Down;
+                b.latency_ms = None;
+                b.request_secs = 0.0;
+                b.error_rate = 0.0;
+            } else if deploy_history::is_broken(&b.version) {
+                // The broken build starts but its health check answers 503.
+                b.health = Health::Down;
+                b.latency_ms = Some(base_latency * 2.0);
+                b.request_secs = 0.005;
+                b.error_rate = 0.6 + self.rng.random_range(-0.05..0.05);
+            } else if let Some(e) = effect {
+                b.health = e.health;
+                b.latency_ms =
+                    (e.health != Health::Down).then_some(base_latency * e.latency_factor);
+                b.request_secs = 0.025 * e.latency_factor.max(1.0);
+                b.error_rate = e.error_rate.max(base_error);
+            } else {
+                b.health = Health::Ok;
+                b.latency_ms = Some(base_latency);
+                b.request_secs = 0.025 * self.rng.random_range(0.8..1.3);
+                b.error_rate = base_error;
+            }
+            if read_only && !b.is_restarting(t) {
+                // Writes fail while the database refuses them.
+                b.error_rate += 0.01;
+            }
+            b.step_drain(t);
+            b.noise = 0.9 * b.noise + 0.1 * self.rng.random_range(-1.0..1.0);
+        }
+
+        // Traffic: new requests split by weight among targets that take them.
+        self.traffic_phase += STEP_MS as f64 / 1000.0 * 0.01;
+        let total = TOTAL_RPS * (1.0 + 0.05 * self.traffic_phase.sin());
+        let weight_sum: f64 = self.backends.iter().map(BackendSim::effective_weight).sum();
+        for b in &mut self.backends {
+            let w = b.effective_weight();
+            b.rps = if weight_sum > 0.0 && w > 0.0 {
+                (total * w / weight_sum * (1.0 + 0.04 * b.noise)).max(0.0)
+            } else {
+                0.0
+            };
+            if b.target == TargetState::Drained {
+                // Nothing reaches a drained backend, so it has no errors to count.
+                b.error_rate = 0.0;
+            }
+            if b.target != TargetState::Draining {
+                // Little's law: in flight = arrival rate × time in system.
+                b.in_flight = (b.rps * b.request_secs).round() as u32;
+            }
+            b.cpu_pct = if b.is_restarting(t) {
+                85.0 + 10.0 * b.noise.abs()
+            } else if b.health == Health::Degraded {
+                88.0 + 8.0 * b.noise.abs()
+            } else {
+                (6.0 + b.rps * 0.3 + 3.0 * b.noise).clamp(1.0, 100.0)
+            };
+        }
+    }
+
+    /// Problems the fleet shows now, as alert conditions.
+    fn conditions(&self) -> Vec<Condition> {
+        let t = self.elapsed_ms;
+        let mut out = Vec::new();
+        for b in &self.backends {
+            // A deploy's restart is expected downtime (as if silenced).
+            if b.is_restarting(t) {
+                continue;
+            }
+            match b.health {
+                Health::Down => out.push(Condition {
+                    name: "BackendDown",
+                    severity: Severity::Critical,
+                    target: b.name.to_string(),
+                    summary: format!("{} fails its health check (GET /actuator/health)", b.name),
+                }),
+                Health::Degraded => out.push(Condition {
+                    name: "HighLatency",
+                    severity: Severity::Warning,
+                    target: b.name.to_string(),
+                    summary: format!(
+                        "{} health check takes {:.0} ms",
+                        b.name,
+                        b.latency_ms.unwrap_or(0.0)
+                    ),
+                }),
+                _ => {}
+            }
+            if b.error_rate > 0.02 && b.target != TargetState::Drained {
+                out.push(Condition {
+                    name: "HighErrorRate",
+                    severity: Severity::Warning,
+                    target: b.name.to_string(),
+                    summary: format!(
+                        "{} answers {:.1}% of requests with 5xx",
+                        b.name,
+                        b.error_rate * 100.0
+                    ),
+                });
+            }
+        }
+        let replica = &self.db.servers[self.db.replica()];
+        match self.db.lag_seconds() {
+            None => out.push(Condition {
+                name: "ReplicationBroken",
+                severity: Severity::Critical,
+                target: replica.name.to_string(),
+                summary: if replica.reachable {
+                    format!("{}: SQL thread stopped, lag unknown", replica.name)
+                } else {
+                    format!("{} unreachable, replication state unknown", replica.name)
+                },
+            }),
+            Some(lag) if lag > 5.0 => out.push(Condition {
+                name: "ReplicaLagHigh",
+                severity: Severity::Warning,
+                target: replica.name.to_string(),
+                summary: format!(
+                    "{} is {lag:.0} s behind {}",
+                    replica.name, self.db.servers[self.db.primary].name
+                ),
+            }),
+            Some(_) => {}
+        }
+        let cache_replica = &self.cache.servers[self.cache.replica()];
+        match self.cache.lag_seconds(t) {
+            None => out.push(Condition {
+                name: "ReplicationBroken",
+                severity: Severity::Critical,
+                target: cache_replica.name.to_string(),
+                summary: format!("{}: link to primary down", cache_replica.name),
+            }),
+            Some(lag) if lag > 5.0 => out.push(Condition {
+                name: "ReplicaLagHigh",
+                severity: Severity::Warning,
+                target: cache_replica.name.to_string(),
+                summary: format!(
+                    "{} last heard from its primary {lag:.0} s ago",
+                    cache_replica.name
+                ),
+            }),
+            Some(_) => {}
+        }
+        out
+    }
+
+    fn log_context(&self) -> LogContext {
+        let t = self.elapsed_ms;
+        LogContext {
+            backends: self
+                .backends
+                .iter()
+                .map(|b| BackendLog {
+                    name: b.name,
+                    az: b.az,
+                    address: b.address,
+                    weight: b.weight,
+                    pid: b.pid,
+                    version: b.version.clone(),
+                    rps: b.rps,
+                    request_secs: b.request_secs,
+                    error_rate: b.error_rate,
+                    health: b.health,
+                    restarting: b.is_restarting(t),
+                })
+                .collect(),
+            databases: self
+                .db
+                .servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| NodeLog {
+                    name: s.name,
+                    az: s.az,
+                    primary: i == self.db.primary,
+                    reachable: s.reachable,
+                })
+                .collect(),
+            caches: self
+                .cache
+                .servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| NodeLog {
+                    name: s.name,
+                    az: s.az,
+                    primary: i == self.cache.primary,
+                    reachable: s.reachable,
+                })
+                .collect(),
+            db_lag: self.db.lag_seconds(),
+            db_sql_stopped: self.db.sql_stopped(),
+            db_read_only: self.db.primary_read_only(),
+        }
+    }
+
+    // ----- observations -------------------------------------------------------
+
+    pub fn hosts(&self) -> HostsObservation {
+        let t = self.elapsed_ms;
+        let serving = self.backends.iter().any(BackendSim::takes_traffic);
+        let total_rps: f64 = self.backends.iter().map(|b| b.rps).sum();
+        let mut hosts = vec![Host {
+            name: "lb".to_string(),
+            az: AZ_A.to_string(),
+            role: HostRole::LoadBalancer,
+            state: HostState::Running,
+            // With no backend to send to, nginx answers every request with 502.
+            health: if serving {
+                Health::Ok
+            } else {
+                Health::Degraded
+            },
+            latency_ms: Some(1.2),
+            cpu_pct: Some((3.0 + total_rps * 0.02).min(100.0)),
+            version: None,
+            address: Some("10.0.1.10".to_string()),
+        }];
+        for b in &self.backends {
+            hosts.push(Host {
+                name: b.name.to_string(),
+                az: b.az.to_string(),
+                role: HostRole::Backend,
+                state: HostState::Running,
+                health: b.health,
+                latency_ms: b.latency_ms.map(round1),
+                cpu_pct: Some(round1(b.cpu_pct)),
+                version: b.reported_version(t),
+                address: Some(b.address.to_string()),
+            });
+        }
+        let lag = self.db.lag_seconds();
+        for (i, s) in self.db.servers.iter().enumerate() {
+            let primary = i == self.db.primary;
+            let health = if !s.reachable {
+                Health::Down
+            } else if primary {
+                Health::Ok
+            } else {
+                match lag {
+                    None => Health::Degraded,
+                    Some(l) if l > 5.0 => Health::Degraded,
+                    Some(_) => Health::Ok,
+                }
+            };
+            hosts.push(Host {
+                name: s.name.to_string(),
+                az: s.az.to_string(),
+                role: if primary {
+                    HostRole::DbPrimary
+                } else {
+                    HostRole::DbReplica
+                },
+                state: if s.reachable {
+                    HostState::Running
+                } else {
+                    HostState::Unreachable
+                },
+                health,
+                latency_ms: s.reachable.then_some(if primary { 0.9 } else { 1.4 }),
+                cpu_pct: s.reachable.then_some(if primary { 31.0 } else { 12.0 }),
+                version: None,
+                address: Some(s.address.to_string()),
+            });
+        }
+        for (i, s) in self.cache.servers.iter().enumerate() {
+            let primary = i == self.cache.primary;
+            hosts.push(Host {
+                name: s.name.to_string(),
+                az: s.az.to_string(),
+                role: if primary {
+                    HostRole::CachePrimary
+                } else {
+                    HostRole::CacheReplica
+                },
+                state: if s.reachable {
+                    HostState::Running
+                } else {
+                    HostState::Unreachable
+                },
+                health: if s.reachable {
+                    Health::Ok
+                } else {
+                    Health::Down
+                },
+                latency_ms: s.reachable.then_some(0.4),
+                cpu_pct: s.reachable.then_some(if primary { 9.0 } else { 4.0 }),
+                version: None,
+                address: Some(s.address.to_string()),
+            });
+        }
+        hosts.push(Host {
+            name: "mon-1".to_string(),
+            az: AZ_A.to_string(),
+            role: HostRole::Monitoring,
+            state: HostState::Running,
+            health: Health::Ok,
+            latency_ms: Some(2.1),
+            cpu_pct: Some(14.0),
+            version: None,
+            address: Some("10.0.1.40".to_string()),
+        });
+        HostsObservation {
+            azs: vec![AZ_A.to_string(), AZ_C.to_string()],
+            hosts,
+            load_balancer: Some(LoadBalancer {
+                name: "lb".to_string(),
+                kind: "nginx".to_string(),
+                targets: self
+                    .backends
+                    .iter()
+                    .map(|b| Target {
+                        backend: b.name.to_string(),
+                        az: b.az.to_string(),
+                        weight: b.weight,
+                        state: b.target,
+                        health: b.health,
+                        requests_per_sec: round1(b.rps),
+                        error_rate: (b.error_rate * 10_000.0).round() / 10_000.0,
+                        in_flight: b.in_flight,
+                    })
+                    .collect(),
+            }),
+        }
+    }
+
+    pub fn replication(&self) -> ReplicationObservation {
+        ReplicationObservation {
+            databases: self.db.observe(),
+            caches: self.cache.observe(self.elapsed_ms),
+        }
+    }
+
+    pub fn deploys(&self) -> DeploysObservation {
+        let t = self.elapsed_ms;
+        DeploysObservation {
+            service: SERVICE.to_string(),
+            history: self.history.deploys().to_vec(),
+            running: self
+                .backends
+                .iter()
+                .map(|b| RunningVersion {
+                    backend: b.name.to_string(),
+                    az: b.az.to_string(),
+                    version: b.reported_version(t),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn alerts(&self) -> Vec<Alert> {
+        self.alerts.alerts(self.origin_ms)
+    }
+
+    /// Queued log lines, oldest first; the queue is emptied.
+    pub fn take_logs(&mut self) -> Vec<LogLine> {
+        self.logs.take()
+    }
+
+    // ----- operations ---------------------------------------------------------
+
+    fn backend_mut(&mut self, name: &str) -> Result<&mut BackendSim, ProviderError> {
+        self.backends
+            .iter_mut()
+            .find(|b| b.name == name)
+            .ok_or_else(|| ProviderError::Failed {
+                origin: "lb".to_string(),
+                detail: format!("no backend named '{name}' in upstream"),
+            })
+    }
+
+    pub fn drain(&mut self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
+        let at = self.op_time(now);
+        self.backend_mut(backend)?.drain(at);
+        Ok(())
+    }
+
+    pub fn undrain(&mut self, backend: &str) -> Result<(), ProviderError> {
+        self.backend_mut(backend)?.undrain();
+        Ok(())
+    }
+
+    pub fn set_read_only(&mut self, node: &str, read_only: bool) -> Result<(), ProviderError> {
+        if let Some(i) = self.db.index_of(node) {
+            self.db.set_read_only(i, read_only)
+        } else if let Some(i) = self.cache.index_of(node) {
+            self.cache.set_read_only(i, read_only)
+        } else {
+            Err(unknown_node(node))
+        }
+    }
+
+    pub fn promote(
+        &mut self,
+        replica: &str,
+        mode: PromoteMode,
+        now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        let at = self.op_time(now);
+        if let Some(i) = self.db.index_of(replica) {
+            self.db.promote(i, mode, at)
+        } else if let Some(i) = self.cache.index_of(replica) {
+            self.cache.promote(i, mode, at)
+        } else {
+            Err(unknown_node(replica))
+        }
+    }
+
+    pub fn deploy_version(
+        &mut self,
+        backend: &str,
+        version: &str,
+        now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        if !self.history.contains(version) {
+            return Err(ProviderError::Failed {
+                origin: backend.to_string(),
+                detail: format!("version '{version}' of {SERVICE} not found in the registry"),
+            });
+        }
+        let at = self.op_time(now);
+        self.backend_mut(backend)?.deploy(version, at);
+        Ok(())
+    }
+
+    /// Role of a database or cache node now (for tests and diagnostics).
+    pub fn role_of(&self, node: &str) -> Option<ReplicaRole> {
+        if let Some(i) = self.db.index_of(node) {
+            Some(if i == self.db.primary {
+                ReplicaRole::Primary
+            } else {
+                ReplicaRole::Replica
+            })
+        } else {
+            self.cache.index_of(node).map(|i| {
+                if i == self.cache.primary {
+                    ReplicaRole::Primary
+                } else {
+                    ReplicaRole::Replica
+                }
+            })
+        }
+    }
+
+    /// Whether any incident of `kind` has started.
+    pub fn had_incident(&self, kind: IncidentKind) -> bool {
+        self.incidents.started().iter().any(|i| i.kind == kind)
+    }
+}
+
+fn unknown_node(node: &str) -> ProviderError {
+    ProviderError::Failed {
+        origin: node.to_string(),
+        detail: format!("no database or cache node named '{node}'"),
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}

@@ -1,0 +1,119 @@
+//! `DemoProvider`: the demo fleet behind the observe and operate traits. A thin
+//! async wrapper; every call first advances the simulation to the `now` it is
+//! given, so the fleet moves only with the runtime's clock.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+
+use crate::core::Timestamp;
+use crate::core::fleet::{
+    Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation,
+};
+use crate::providers::{ObserveProvider, OperateProvider, PromoteMode, ProviderError, SourceInfo};
+
+use super::demo_config::DemoConfig;
+use super::demo_fleet::DemoFleet;
+
+/// The demo fleet as a provider. Clones share one fleet.
+#[derive(Clone)]
+pub struct DemoProvider {
+    fleet: Arc<Mutex<DemoFleet>>,
+}
+
+impl DemoProvider {
+    pub fn new(cfg: DemoConfig) -> Self {
+        Self {
+            fleet: Arc::new(Mutex::new(DemoFleet::new(cfg))),
+        }
+    }
+
+    /// Log lines evicted from the full undelivered-lines queue so far.
+    pub fn dropped_log_lines(&self) -> u64 {
+        self.lock().dropped_log_lines()
+    }
+
+    /// Locks the fleet. A panic while holding the lock leaves the simulation in a
+    /// usable state (each step is self-contained), so a poisoned lock is taken over.
+    /// The guard is never held across an await: every method below is synchronous
+    /// inside.
+    fn lock(&self) -> MutexGuard<'_, DemoFleet> {
+        self.fleet.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Advances the fleet to `now` and runs `f` on it.
+    fn at<T>(&self, now: Timestamp, f: impl FnOnce(&mut DemoFleet) -> T) -> T {
+        let mut fleet = self.lock();
+        fleet.advance_to(now);
+        f(&mut fleet)
+    }
+}
+
+#[async_trait]
+impl ObserveProvider for DemoProvider {
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            environment: "demo".to_string(),
+            region: Some("ap-northeast-2".to_string()),
+            source: "demo".to_string(),
+        }
+    }
+
+    async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
+        Ok(self.at(now, |f| f.hosts()))
+    }
+
+    async fn replication(&self, now: Timestamp) -> Result<ReplicationObservation, ProviderError> {
+        Ok(self.at(now, |f| f.replication()))
+    }
+
+    async fn deploys(&self, now: Timestamp) -> Result<DeploysObservation, ProviderError> {
+        Ok(self.at(now, |f| f.deploys()))
+    }
+
+    async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError> {
+        Ok(self.at(now, |f| f.alerts()))
+    }
+
+    async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError> {
+        Ok(self.at(now, |f| f.take_logs()))
+    }
+}
+
+#[async_trait]
+impl OperateProvider for DemoProvider {
+    async fn drain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
+        self.at(now, |f| f.drain(backend, now))
+    }
+
+    async fn undrain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
+        self.at(now, |f| f.undrain(backend))
+    }
+
+    async fn set_read_only(
+        &self,
+        node: &str,
+        read_only: bool,
+        now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        self.at(now, |f| f.set_read_only(node, read_only))
+    }
+
+    async fn promote(
+        &self,
+        replica: &str,
+        mode: PromoteMode,
+        now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        self.at(now, |f| f.promote(replica, mode, now))
+    }
+
+    async fn deploy_version(
+        &self,
+        backend: &str,
+        version: &str,
+        now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        self.at(now, |f| f.deploy_version(backend, version, now))
+    }
+}
