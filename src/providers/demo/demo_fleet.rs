@@ -624,3 +624,503 @@ fn unknown_node(node: &str) -> ProviderError {
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::fleet::{DeployOutcome, LogLevel, ThreadState};
+    use crate::providers::demo::Scenario;
+
+    const START: Timestamp = Timestamp(1_795_000_000_000);
+
+    fn fleet(seed: u64, scenario: Scenario) -> DemoFleet {
+        DemoFleet::new(DemoConfig {
+            seed,
+            scenario,
+            log_rate: 20.0,
+            start: START,
+        })
+    }
+
+    fn at(secs: f64) -> Timestamp {
+        START.plus_secs_f64(secs)
+    }
+
+    fn target(f: &DemoFleet, name: &str) -> Target {
+        f.hosts()
+            .load_balancer
+            .and_then(|lb| lb.target(name).cloned())
+            .expect("target exists")
+    }
+
+    #[test]
+    fn same_seed_same_observations_different_seed_differs() {
+        let run = |seed: u64| {
+            let mut f = fleet(seed, Scenario::Default);
+            let mut out = Vec::new();
+            for s in 0..600 {
+                let now = at(f64::from(s) * 1.3);
+                f.advance_to(now);
+                if s == 100 {
+                    f.drain("web-a2", now).expect("drain");
+                }
+                if s == 200 {
+                    f.promote("db-replica", PromoteMode::Planned, now)
+                        .expect("promote");
+                }
+                out.push(format!(
+                    "{:?}{:?}{:?}{:?}{:?}",
+                    f.hosts(),
+                    f.replication(),
+                    f.deploys(),
+                    f.alerts(),
+                    f.take_logs()
+                ));
+            }
+            out
+        };
+        let a = run(42);
+        assert_eq!(a, run(42));
+        assert_ne!(a, run(43));
+    }
+
+    #[test]
+    fn state_does_not_depend_on_poll_frequency() {
+        let mut a = fleet(7, Scenario::Default);
+        let mut b = fleet(7, Scenario::Default);
+        for s in 0..=300 {
+            a.advance_to(at(f64::from(s)));
+        }
+        b.advance_to(at(300.0));
+        assert_eq!(a.hosts(), b.hosts());
+        assert_eq!(a.replication(), b.replication());
+        assert_eq!(a.alerts(), b.alerts());
+    }
+
+    #[test]
+    fn calm_has_no_incidents_for_30_minutes() {
+        let mut f = fleet(42, Scenario::Calm);
+        for s in 0..=1800 {
+            f.advance_to(at(f64::from(s)));
+            let hosts = f.hosts();
+            assert!(
+                hosts.hosts.iter().all(|h| h.health == Health::Ok),
+                "at {s}: {hosts:?}"
+            );
+            let lb = hosts.load_balancer.expect("lb");
+            assert!(
+                lb.targets
+                    .iter()
+                    .all(|t| t.health == Health::Ok && t.requests_per_sec > 0.0)
+            );
+            assert!(lb.error_rate() < 0.005);
+            assert!((lb.total_rps() - 400.0).abs() < 60.0, "{}", lb.total_rps());
+            let repl = f.replication();
+            let lag = repl.databases[1].lag_seconds.expect("lag known");
+            assert!(lag <= 1.0, "lag {lag}");
+            assert!(f.alerts().is_empty(), "at {s}: {:?}", f.alerts());
+        }
+        assert!(f.incidents().is_empty());
+    }
+
+    #[test]
+    fn default_has_every_kind_of_incident_within_an_hour() {
+        let mut f = fleet(42, Scenario::Default);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut lag_unknown = false;
+        let mut first_alert = None;
+        for s in 0..=3600 {
+            f.advance_to(at(f64::from(s)));
+            for a in f.alerts() {
+                first_alert.get_or_insert(s);
+                seen.insert(a.name);
+            }
+            let repl = f.replication();
+            if repl.databases[1].lag_seconds.is_none() {
+                lag_unknown = true;
+                assert_eq!(repl.databases[1].sql_thread, ThreadState::Stopped);
+            }
+        }
+        for kind in IncidentKind::ALL {
+            assert!(f.had_incident(kind), "{kind:?}");
+        }
+        for name in [
+            "BackendDown",
+            "HighLatency",
+            "ReplicaLagHigh",
+            "HighErrorRate",
+        ] {
+            assert!(seen.contains(name), "{name} never fired: {seen:?}");
+        }
+        assert!(lag_unknown, "lag never unknown");
+        assert!(seen.contains("ReplicationBroken"));
+        let first = f.incidents()[0].started_ms;
+        assert!((60_000..=120_000).contains(&first), "{first}");
+        assert!(first_alert.is_some_and(|s| s <= 180));
+        // Incidents are spaced and bounded.
+        for w in f.incidents().windows(2) {
+            assert!(w[1].started_ms >= w[0].ends_ms());
+            assert!((30_000..=90_000).contains(&w[0].duration_ms));
+        }
+    }
+
+    #[test]
+    fn drain_shifts_traffic_and_undrain_restores_it() {
+        let mut f = fleet(1, Scenario::Calm);
+        f.advance_to(at(10.0));
+        let before: Vec<Target> = f.hosts().load_balancer.expect("lb").targets;
+        f.drain("web-a1", at(10.0)).expect("drain");
+        f.advance_to(at(11.0));
+        let t = target(&f, "web-a1");
+        assert_eq!(t.state, TargetState::Draining);
+        assert_eq!(t.requests_per_sec, 0.0);
+        f.advance_to(at(15.0));
+        let t = target(&f, "web-a1");
+        assert_eq!(t.state, TargetState::Drained);
+        assert_eq!(t.requests_per_sec, 0.0);
+        assert_eq!(t.in_flight, 0);
+        let after = f.hosts().load_balancer.expect("lb");
+        for (b, a) in before.iter().zip(&after.targets).skip(1) {
+            assert!(
+                a.requests_per_sec > b.requests_per_sec * 1.2,
+                "{b:?} -> {a:?}"
+            );
+        }
+        assert!((after.total_rps() - 400.0).abs() < 60.0);
+        // Idempotent.
+        f.drain("web-a1", at(15.0)).expect("drain again");
+        assert_eq!(target(&f, "web-a1").state, TargetState::Drained);
+        f.undrain("web-a1").expect("undrain");
+        f.advance_to(at(16.0));
+        let t = target(&f, "web-a1");
+        assert_eq!(t.state, TargetState::Active);
+        assert!(t.requests_per_sec > 80.0, "{t:?}");
+        assert!(matches!(
+            f.drain("web-z9", at(16.0)),
+            Err(ProviderError::Failed { detail, .. }) if detail.contains("web-z9")
+        ));
+    }
+
+    #[test]
+    fn draining_in_flight_decays_over_the_drain_time() {
+        let mut f = fleet(3, Scenario::Calm);
+        f.advance_to(at(5.0));
+        f.drain("web-c1", at(5.0)).expect("drain");
+        let mut last = u32::MAX;
+        for ms in (250..3000).step_by(250) {
+            f.advance_to(at(5.0 + f64::from(ms) / 1000.0));
+            let t = target(&f, "web-c1");
+            assert_eq!(t.state, TargetState::Draining);
+            assert!(t.in_flight <= last);
+            last = t.in_flight;
+        }
+        f.advance_to(at(8.0));
+        assert_eq!(target(&f, "web-c1").state, TargetState::Drained);
+    }
+
+    #[test]
+    fn planned_promote_swaps_roles_after_the_delay() {
+        let mut f = fleet(5, Scenario::Calm);
+        f.advance_to(at(30.0));
+        assert!(matches!(
+            f.promote("db-primary", PromoteMode::Planned, at(30.0)),
+            Err(ProviderError::Failed { .. })
+        ));
+        f.promote("db-replica", PromoteMode::Planned, at(30.0))
+            .expect("promote");
+        f.promote("cache-replica", PromoteMode::Planned, at(30.0))
+            .expect("promote cache");
+        f.advance_to(at(31.0));
+        assert_eq!(f.role_of("db-replica"), Some(ReplicaRole::Replica));
+        f.advance_to(at(33.0));
+        assert_eq!(f.role_of("db-replica"), Some(ReplicaRole::Primary));
+        assert_eq!(f.role_of("db-primary"), Some(ReplicaRole::Replica));
+        assert_eq!(f.role_of("cache-replica"), Some(ReplicaRole::Primary));
+        let repl = f.replication();
+        let new_primary = &repl.databases[1];
+        assert!(!new_primary.read_only);
+        assert_eq!(new_primary.source, None);
+        let old = &repl.databases[0];
+        assert_eq!(old.role, ReplicaRole::Replica);
+        assert!(old.reachable && old.read_only);
+        assert_eq!(old.source.as_deref(), Some("db-replica"));
+        assert_eq!(repl.caches[0].source.as_deref(), Some("cache-replica"));
+        let hosts = f.hosts();
+        assert_eq!(
+            hosts.host("db-replica").map(|h| h.role),
+            Some(HostRole::DbPrimary)
+        );
+        // Writes go to the new primary; the old one follows it.
+        let g0 = repl.databases[1].gtid_executed.clone();
+        f.advance_to(at(40.0));
+        let repl = f.replication();
+        assert_ne!(repl.databases[1].gtid_executed, g0);
+        assert!(repl.databases[0].lag_seconds.is_some());
+        // And back again.
+        f.promote("db-primary", PromoteMode::Planned, at(40.0))
+            .expect("promote back");
+        f.advance_to(at(45.0));
+        assert_eq!(f.role_of("db-primary"), Some(ReplicaRole::Primary));
+    }
+
+    #[test]
+    fn emergency_promote_fences_the_old_primary_until_rebuilt() {
+        let mut f = fleet(5, Scenario::Calm);
+        f.advance_to(at(30.0));
+        f.promote("db-replica", PromoteMode::Emergency, at(30.0))
+            .expect("promote");
+        f.advance_to(at(32.5));
+        let repl = f.replication();
+        assert_eq!(repl.databases[1].role, ReplicaRole::Primary);
+        assert!(!repl.databases[0].reachable);
+        assert_eq!(repl.databases[0].role, ReplicaRole::Replica);
+        assert_eq!(repl.databases[0].lag_seconds, None);
+        assert!(
+            f.alerts()
+                .iter()
+                .any(|a| a.name == "ReplicationBroken" && a.target == "db-primary")
+        );
+        f.advance_to(at(32.5 + REJOIN_SECS + 30.0));
+        let repl = f.replication();
+        assert!(repl.databases[0].reachable);
+        assert!(repl.databases[0].lag_seconds.is_some_and(|l| l <= 1.0));
+        assert_eq!(repl.databases[0].sql_thread, ThreadState::Running);
+    }
+
+    const REJOIN_SECS: f64 = super::super::db_cluster::REJOIN_MS as f64 / 1000.0;
+
+    #[test]
+    fn read_only_primary_stops_writes_and_replica_catches_up() {
+        let mut f = fleet(9, Scenario::Calm);
+        f.advance_to(at(20.0));
+        f.set_read_only("db-primary", true).expect("ro");
+        f.advance_to(at(22.0));
+        let g = f.replication().databases[0].gtid_executed.clone();
+        f.advance_to(at(30.0));
+        let repl = f.replication();
+        assert_eq!(repl.databases[0].gtid_executed, g);
+        assert!(repl.databases[0].read_only);
+        assert_eq!(repl.databases[1].lag_seconds, Some(0.0));
+        assert_eq!(repl.databases[1].gtid_executed, g);
+        f.set_read_only("cache-primary", true).expect("ro cache");
+        f.advance_to(at(33.0));
+        let c = f.replication().caches;
+        assert_eq!(c[1].lag_bytes, Some(0));
+        assert_eq!(c[0].offset, c[1].offset);
+        f.set_read_only("db-primary", false).expect("rw");
+        f.advance_to(at(35.0));
+        assert_ne!(f.replication().databases[0].gtid_executed, g);
+        assert!(f.set_read_only("nope", true).is_err());
+    }
+
+    #[test]
+    fn deploying_the_broken_version_fails_health_and_a_good_one_recovers() {
+        let mut f = fleet(11, Scenario::Calm);
+        f.advance_to(at(10.0));
+        let broken = f
+            .deploys()
+            .history
+            .iter()
+            .find(|d| d.outcome == DeployOutcome::Failed)
+            .map(|d| d.version.clone())
+            .expect("a failed deploy");
+        assert_eq!(broken, super::super::deploy_history::BROKEN_VERSION);
+        f.deploy_version("web-c2", &broken, at(10.0))
+            .expect("deploy");
+        f.advance_to(at(11.0));
+        let running = f.deploys().running;
+        assert_eq!(running[3].version, None, "restarting");
+        assert_eq!(target(&f, "web-c2").health, Health::Down);
+        f.advance_to(at(30.0));
+        let t = target(&f, "web-c2");
+        assert_eq!(t.health, Health::Down);
+        assert!(t.error_rate > 0.3);
+        assert_eq!(t.requests_per_sec, 0.0);
+        assert_eq!(
+            f.deploys().running[3].version.as_deref(),
+            Some(broken.as_str())
+        );
+        assert!(
+            f.alerts()
+                .iter()
+                .any(|a| a.name == "BackendDown" && a.target == "web-c2")
+        );
+        f.deploy_version("web-c2", "v1.41.2", at(30.0))
+            .expect("deploy good");
+        f.advance_to(at(36.0));
+        let t = target(&f, "web-c2");
+        assert_eq!(t.health, Health::Ok);
+        assert!(t.requests_per_sec > 0.0);
+        assert_eq!(f.deploys().running[3].version.as_deref(), Some("v1.41.2"));
+        assert_eq!(
+            f.hosts()
+                .host("web-c2")
+                .and_then(|h| h.version.clone())
+                .as_deref(),
+            Some("v1.41.2")
+        );
+        assert!(f.alerts().is_empty());
+        assert!(matches!(
+            f.deploy_version("web-c2", "v9.9.9", at(36.0)),
+            Err(ProviderError::Failed { .. })
+        ));
+        assert_eq!(f.deploys().history.len(), 13, "history unchanged");
+    }
+
+    #[test]
+    fn initial_fleet_shape() {
+        let mut f = fleet(42, Scenario::Default);
+        f.advance_to(START);
+        let h = f.hosts();
+        assert_eq!(h.azs, vec![AZ_A, AZ_C]);
+        let names: Vec<&str> = h.hosts.iter().map(|h| h.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "lb",
+                "web-a1",
+                "web-a2",
+                "web-c1",
+                "web-c2",
+                "db-primary",
+                "db-replica",
+                "cache-primary",
+                "cache-replica",
+                "mon-1"
+            ]
+        );
+        let lb = h.load_balancer.expect("lb");
+        assert_eq!(lb.kind, "nginx");
+        let weights: Vec<u32> = lb.targets.iter().map(|t| t.weight).collect();
+        assert_eq!(weights, [3, 2, 3, 2]);
+        assert!(lb.total_rps() > 300.0);
+        let d = f.deploys();
+        assert!(
+            d.running
+                .iter()
+                .all(|r| r.version.as_deref() == Some("v1.42.3"))
+        );
+        let repl = f.replication();
+        assert!(
+            repl.databases[0]
+                .gtid_executed
+                .as_deref()
+                .is_some_and(|g| g.starts_with("0-1-"))
+        );
+    }
+
+    #[test]
+    fn long_gaps_are_skipped_and_time_going_back_is_ignored() {
+        let mut f = fleet(42, Scenario::Default);
+        let later = START.plus_millis(6 * 3600 * 1000);
+        let t0 = std::time::Instant::now();
+        f.advance_to(later);
+        assert!(t0.elapsed().as_secs() < 5);
+        assert_eq!(f.now().millis() / STEP_MS, later.millis() / STEP_MS);
+        let logs = f.take_logs();
+        assert!(logs.len() <= 110, "{}", logs.len());
+        assert!(logs.iter().all(|l| l.at.millis() > later.millis() - 5_001));
+        let before = f.hosts();
+        f.advance_to(START);
+        assert_eq!(f.hosts(), before);
+    }
+
+    fn log_fleet(rate: f64) -> DemoFleet {
+        DemoFleet::new(DemoConfig {
+            seed: 42,
+            scenario: Scenario::Default,
+            log_rate: rate,
+            start: START,
+        })
+    }
+
+    #[test]
+    fn log_rate_is_respected() {
+        let mut f = log_fleet(50_000.0);
+        f.advance_to(START);
+        assert!(f.take_logs().is_empty());
+        f.advance_to(at(1.0));
+        let n = f.take_logs().len();
+        assert!((45_000..=55_000).contains(&n), "{n}");
+
+        let mut f = log_fleet(20.0);
+        f.advance_to(START);
+        let mut total = 0;
+        for s in 1..=60 {
+            f.advance_to(at(f64::from(s)));
+            total += f.take_logs().len();
+        }
+        assert!((1_080..=1_320).contains(&total), "{total}");
+    }
+
+    #[test]
+    fn logs_have_traces_both_azs_and_increasing_timestamps() {
+        let mut f = log_fleet(2_000.0);
+        let mut all = Vec::new();
+        for q in 1..=240 {
+            f.advance_to(START.plus_millis(q * 250));
+            all.extend(f.take_logs());
+        }
+        assert!(all.windows(2).all(|w| w[0].at <= w[1].at));
+        assert!(all.iter().any(|l| l.az == AZ_A));
+        assert!(all.iter().any(|l| l.az == AZ_C));
+        for host in [
+            "lb",
+            "web-a1",
+            "web-c2",
+            "db-primary",
+            "db-replica",
+            "cache-primary",
+            "mon-1",
+        ] {
+            assert!(all.iter().any(|l| l.host == host), "{host}");
+        }
+        let traces = all
+            .windows(2)
+            .filter(|w| w[0].level == LogLevel::Error && w[1].text.contains("Exception"))
+            .count();
+        assert!(traces > 0);
+        assert!(
+            all.iter()
+                .any(|l| l.text.starts_with("\tat ") && l.level == LogLevel::None)
+        );
+        assert!(all.iter().any(|l| l.text.starts_with("Caused by: ")));
+        assert!(all.iter().any(|l| l.level == LogLevel::Warn));
+        assert!(all.iter().any(|l| l.level == LogLevel::Info));
+        let access = all.iter().find(|l| l.host == "lb").expect("access line");
+        assert!(access.text.contains("HTTP/1.1\""), "{}", access.text);
+        let app = all
+            .iter()
+            .find(|l| l.host == "web-a1" && l.level == LogLevel::Info)
+            .expect("app line");
+        assert!(app.text.contains(" --- [nio-8080-exec-"), "{}", app.text);
+    }
+
+    #[test]
+    fn undelivered_logs_are_bounded_and_drops_counted() {
+        let mut f = log_fleet(50_000.0);
+        f.advance_to(START);
+        for s in 1..=6 {
+            f.advance_to(at(f64::from(s)));
+        }
+        let n = f.take_logs().len();
+        assert_eq!(n, super::super::log_generator::QUEUE_CAP);
+        assert!(f.dropped_log_lines() >= 90_000, "{}", f.dropped_log_lines());
+    }
+
+    #[test]
+    fn log_generation_is_cheap() {
+        let mut f = log_fleet(50_000.0);
+        f.advance_to(START);
+        let t0 = std::time::Instant::now();
+        let mut lines = 0;
+        for q in 1..=8 {
+            f.advance_to(START.plus_millis(q * 250));
+            lines += f.take_logs().len();
+        }
+        let per_1000 = t0.elapsed().as_secs_f64() * 1000.0 / (lines as f64 / 1000.0);
+        eprintln!("{lines} lines, {per_1000:.3} ms per 1000 lines");
+        // Generous for unoptimised test builds; release is far faster.
+        assert!(per_1000 < 20.0, "{per_1000} ms per 1000 lines");
+    }
+}

@@ -117,3 +117,72 @@ impl OperateProvider for DemoProvider {
         self.at(now, |f| f.deploy_version(backend, version, now))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::fleet::{ReplicaRole, TargetState};
+    use crate::providers::demo::Scenario;
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn provider_wraps_the_fleet() {
+        block_on(async {
+            let cfg = DemoConfig {
+                scenario: Scenario::Calm,
+                ..DemoConfig::default()
+            };
+            let start = cfg.start;
+            let p = DemoProvider::new(cfg);
+            let info = p.info();
+            assert_eq!(info.environment, "demo");
+            assert_eq!(info.region.as_deref(), Some("ap-northeast-2"));
+            assert_eq!(info.source, "demo");
+
+            let clone = p.clone();
+            clone
+                .drain("web-a2", start.plus_millis(1_000))
+                .await
+                .expect("drain");
+            let hosts = p.hosts(start.plus_millis(6_000)).await.expect("hosts");
+            let t = hosts
+                .load_balancer
+                .and_then(|lb| lb.target("web-a2").cloned());
+            assert_eq!(t.map(|t| t.state), Some(TargetState::Drained));
+
+            p.promote(
+                "cache-replica",
+                PromoteMode::Planned,
+                start.plus_millis(6_000),
+            )
+            .await
+            .expect("promote");
+            let repl = p.replication(start.plus_millis(9_000)).await.expect("repl");
+            assert_eq!(repl.caches[1].role, ReplicaRole::Primary);
+
+            let logs = p.logs(start.plus_millis(10_000)).await.expect("logs");
+            assert!(!logs.is_empty());
+            assert!(
+                p.alerts(start.plus_millis(10_000))
+                    .await
+                    .expect("alerts")
+                    .is_empty()
+            );
+            assert_eq!(
+                p.deploys(start.plus_millis(10_000))
+                    .await
+                    .expect("deploys")
+                    .service,
+                "web"
+            );
+            assert_eq!(p.dropped_log_lines(), 0);
+            assert!(p.undrain("nope", start.plus_millis(10_000)).await.is_err());
+        });
+    }
+}
