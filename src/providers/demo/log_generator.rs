@@ -264,7 +264,10 @@ impl LogGenerator {
         let weights: u32 = ctx.backends.iter().map(|b| b.weight).sum();
         let serving: f64 = ctx.backends.iter().map(|b| b.rps).sum();
         while produced < n {
-            let at = from + (produced + 1) * dt / n;
+            // Somewhere in this line's slot of the interval: irregular like real
+            // traffic, yet never before the previous line.
+            let slot = (produced as f64 + self.rng.random::<f64>()) / n as f64;
+            let at = from + 1 + ((dt - 1) as f64 * slot) as i64;
             produced += self.emit(at, ctx, weights, serving);
         }
         // A stack trace may overshoot the budget; the next call owes less.
@@ -349,8 +352,10 @@ impl LogGenerator {
             "{net}.{client} - - [{}] \"{method} {path}",
             self.text.nginx
         );
-        if path.ends_with('/') || path.ends_with('=') {
+        if path.ends_with('/') {
             let _ = write!(s, "{id}");
+        } else if path.ends_with('=') {
+            let _ = write!(s, "{}", id % 40 + 1);
         }
         match chosen {
             Some(b) => {
@@ -479,8 +484,10 @@ impl LogGenerator {
         let ms = (b.request_secs * 1000.0 * self.rng.random_range(0.4..2.2)) as u32;
         let mut msg = String::with_capacity(64);
         let _ = write!(msg, "{method} {path}");
-        if path.ends_with('/') || path.ends_with('=') {
+        if path.ends_with('/') {
             let _ = write!(msg, "{}", self.rng.random_range(1..99_999u32));
+        } else if path.ends_with('=') {
+            let _ = write!(msg, "{}", self.rng.random_range(1..40u32));
         }
         let status = if method == "POST" { 201 } else { 200 };
         let _ = write!(msg, " {status} {ms}ms");
