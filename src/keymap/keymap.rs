@@ -4,13 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::core::action::{ActionId, Scope};
-use crate::core::key::{Key, parse_sequence};
+use crate::core::key::Key;
 use crate::core::view::ViewId;
-use crate::diagnostic::Diagnostic;
-
-/// The default keymap, shipped as a file users can read.
-pub const DEFAULT_KEYMAP: &str = include_str!("../../keymaps/default.toml");
-pub const DEFAULT_KEYMAP_NAME: &str = "keymaps/default.toml";
 
 /// One key sequence bound to an action.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,7 +35,7 @@ pub fn section_names() -> Vec<&'static str> {
     names
 }
 
-fn scope_of(section: &str) -> Option<Scope> {
+pub(crate) fn scope_of(section: &str) -> Option<Scope> {
     if section == "global" {
         Some(Scope::Global)
     } else {
@@ -51,104 +46,24 @@ fn scope_of(section: &str) -> Option<Scope> {
 impl Keymap {
     /// The built-in default. Its file is a test fixture that must load cleanly.
     pub fn builtin() -> Keymap {
-        Keymap::parse(DEFAULT_KEYMAP, DEFAULT_KEYMAP_NAME).0
+        super::keymap_loader::load(None, None).keymap
     }
 
-    /// Parses a keymap file on its own (no layering), with diagnostics.
-    pub fn parse(text: &str, file: &str) -> (Keymap, Vec<Diagnostic>) {
-        let mut map = Keymap::default();
-        let mut diags = Vec::new();
-        let raw: BTreeMap<
-            toml::Spanned<String>,
-            toml::Spanned<BTreeMap<toml::Spanned<String>, toml::Spanned<String>>>,
-        > = match toml::from_str(text) {
-            Ok(r) => r,
-            Err(e) => {
-                let offset = e.span().map_or(0, |s| s.start);
-                diags.push(Diagnostic::at_offset(
-                    file,
-                    text,
-                    offset,
-                    e.message().to_string(),
-                ));
-                return (map, diags);
-            }
-        };
-        for (section, entries) in raw {
-            let Some(scope) = scope_of(section.get_ref()) else {
-                diags.push(Diagnostic::at_offset(
-                    file,
-                    text,
-                    section.span().start,
-                    format!(
-                        "unknown section '{}' (expected one of: {})",
-                        section.get_ref(),
-                        section_names().join(", ")
-                    ),
-                ));
-                continue;
-            };
-            let target = map.sections.entry(scope.name()).or_default();
-            let mut seen: BTreeMap<Vec<Key>, String> = BTreeMap::new();
-            for (key, action) in entries.into_inner() {
-                let keys = match parse_sequence(key.get_ref()) {
-                    Ok(k) => k,
-                    Err(e) => {
-                        diags.push(Diagnostic::at_offset(
-                            file,
-                            text,
-                            key.span().start,
-                            format!("malformed key '{}': {e}", key.get_ref()),
-                        ));
-                        continue;
-                    }
-                };
-                if let Some(first) = seen.get(&keys) {
-                    diags.push(Diagnostic::at_offset(
-                        file,
-                        text,
-                        key.span().start,
-                        format!(
-                            "key '{}' is bound twice in [{}] (same key as '{first}')",
-                            key.get_ref(),
-                            scope.name()
-                        ),
-                    ));
-                    continue;
-                }
-                seen.insert(keys.clone(), key.get_ref().clone());
-                let Some(id) = ActionId::from_name(action.get_ref()) else {
-                    diags.push(Diagnostic::at_offset(
-                        file,
-                        text,
-                        action.span().start,
-                        format!("unknown action '{}' (see `opsdeck keys`)", action.get_ref()),
-                    ));
-                    continue;
-                };
-                let applies = id
-                    .spec()
-                    .scopes
-                    .iter()
-                    .any(|s| *s == Scope::Global || *s == scope)
-                    || scope == Scope::Global;
-                if !applies {
-                    diags.push(Diagnostic::at_offset(
-                        file,
-                        text,
-                        action.span().start,
-                        format!(
-                            "action '{}' does not apply in [{}]",
-                            action.get_ref(),
-                            scope.name()
-                        ),
-                    ));
-                    continue;
-                }
-                target.insert(keys, id);
-            }
+    /// Binds `keys` in `scope`, replacing what was there.
+    pub fn bind(&mut self, scope: Scope, keys: Vec<Key>, action: ActionId) {
+        self.sections.entry(scope.name()).or_default().insert(keys, action);
+    }
+
+    /// Removes the binding of `keys` in `scope` (`noop`).
+    pub fn unbind(&mut self, scope: Scope, keys: &[Key]) {
+        if let Some(m) = self.sections.get_mut(scope.name()) {
+            m.remove(keys);
         }
-        (map, diags)
+    }
+
+    /// Sections that have bindings.
+    pub fn scopes(&self) -> Vec<Scope> {
+        self.sections.keys().filter_map(|n| scope_of(n)).collect()
     }
 
     /// Feeds the keys typed so far (including the newest) for `view`.
@@ -244,79 +159,20 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::key::Key;
+    use crate::core::key::{Key, parse_sequence};
 
     fn keys(s: &str) -> Vec<Key> {
         parse_sequence(s).expect("keys")
     }
 
     #[test]
-    fn default_keymap_loads_cleanly() {
-        let (_, diags) = Keymap::parse(DEFAULT_KEYMAP, DEFAULT_KEYMAP_NAME);
-        assert!(diags.is_empty(), "{diags:?}");
-    }
-
-    #[test]
     fn resolves_view_then_global_and_sequences() {
         let km = Keymap::builtin();
-        assert_eq!(
-            km.resolve(ViewId::Overview, &keys("q")),
-            KeyResult::Matched(ActionId::Quit)
-        );
-        assert_eq!(
-            km.resolve(ViewId::Logs, &keys("/")),
-            KeyResult::Matched(ActionId::StartFilter)
-        );
-        assert_eq!(
-            km.resolve(ViewId::Overview, &keys("/")),
-            KeyResult::NotFound
-        );
+        assert_eq!(km.resolve(ViewId::Overview, &keys("q")), KeyResult::Matched(ActionId::Quit));
+        assert_eq!(km.resolve(ViewId::Logs, &keys("/")), KeyResult::Matched(ActionId::StartFilter));
+        assert_eq!(km.resolve(ViewId::Overview, &keys("/")), KeyResult::NotFound);
         assert_eq!(km.resolve(ViewId::Logs, &keys("g")), KeyResult::Pending);
-        assert_eq!(
-            km.resolve(ViewId::Logs, &keys("g g")),
-            KeyResult::Matched(ActionId::MoveTop)
-        );
-        assert_eq!(
-            km.resolve(ViewId::Logs, &keys("S-tab")),
-            KeyResult::Matched(ActionId::PrevView)
-        );
-    }
-
-    #[test]
-    fn reports_bad_entries_with_positions() {
-        let text =
-            "[global]\n\"q\" = \"quit\"\n\"C-\" = \"quit\"\n\"x\" = \"explode\"\n[nowhere]\n";
-        let (km, diags) = Keymap::parse(text, "k.toml");
-        let shown: Vec<String> = diags.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            km.resolve(ViewId::Overview, &keys("q")),
-            KeyResult::Matched(ActionId::Quit)
-        );
-        assert!(
-            shown
-                .iter()
-                .any(|d| d.starts_with("k.toml:3:1: malformed key 'C-'")),
-            "{shown:?}"
-        );
-        assert!(
-            shown
-                .iter()
-                .any(|d| d.starts_with("k.toml:4:7: unknown action 'explode'")),
-            "{shown:?}"
-        );
-        assert!(
-            shown
-                .iter()
-                .any(|d| d.starts_with("k.toml:5:2: unknown section 'nowhere'")),
-            "{shown:?}"
-        );
-    }
-
-    #[test]
-    fn duplicate_after_normalisation() {
-        let text = "[global]\n\"G\" = \"move-bottom\"\n\"S-g\" = \"move-top\"\n";
-        let (_, diags) = Keymap::parse(text, "k.toml");
-        assert_eq!(diags.len(), 1, "{diags:?}");
-        assert!(diags[0].message.contains("bound twice"));
+        assert_eq!(km.resolve(ViewId::Logs, &keys("g g")), KeyResult::Matched(ActionId::MoveTop));
+        assert_eq!(km.resolve(ViewId::Logs, &keys("S-tab")), KeyResult::Matched(ActionId::PrevView));
     }
 }
