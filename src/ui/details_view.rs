@@ -1,0 +1,240 @@
+//! The details popup: every field of one host, database node, cache node or
+//! deploy, looked up in the latest observation. An object that has gone away
+//! says so instead of showing old values.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::fleet_summary::{cache_health, db_health};
+use super::format::{bytes, lag, opt, pad, percent, rps, thousands, width};
+use super::popup;
+use crate::core::fleet::Health;
+use crate::core::sanitize::sanitize;
+use crate::core::state::{ObjectRef, State};
+use crate::core::time::format_age;
+use crate::theme::{Role, Theme};
+
+type Field = (&'static str, String, Style);
+
+fn yes_no(b: bool) -> String {
+    if b { "✔ yes" } else { "✖ no" }.to_string()
+}
+
+fn health_value(theme: &Theme, h: Health, why: &str) -> (String, Style) {
+    let text = if why.is_empty() || why == "ok" || why == h.label() {
+        format!("{} {}", h.symbol(), h.label())
+    } else {
+        format!("{} {} ({why})", h.symbol(), h.label())
+    };
+    (text, theme.health(h))
+}
+
+fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, Vec<Field>)> {
+    let text = theme.style(Role::Text);
+    let s = |v: Option<&String>| v.map(|v| sanitize(v)).unwrap_or_else(|| "—".to_string());
+    match object {
+        ObjectRef::Host(name) => {
+            let obs = state.hosts.data.as_ref()?;
+            let h = obs.host(name)?;
+            let (health, health_style) = health_value(theme, h.health, "");
+            let mut f: Vec<Field> = vec![
+                ("name", sanitize(&h.name), theme.style(Role::TextName)),
+                ("az", sanitize(&h.az), text),
+                ("role", h.role.label().to_string(), text),
+                ("state", h.state.label().to_string(), text),
+                ("health", health, health_style),
+                ("latency", opt(h.latency_ms, 0, " ms"), text),
+                ("cpu", opt(h.cpu_pct, 0, "%"), text),
+                ("version", s(h.version.as_ref()), text),
+                ("address", s(h.address.as_ref()), text),
+            ];
+            if let Some(lb) = &obs.load_balancer
+                && let Some(t) = lb.target(name)
+            {
+                let (th, ts) = health_value(theme, t.health, "");
+                f.extend([
+                    (
+                        "lb",
+                        format!("{} ({})", sanitize(&lb.name), sanitize(&lb.kind)),
+                        text,
+                    ),
+                    ("lb weight", t.weight.to_string(), text),
+                    (
+                        "lb target",
+                        t.state.label().to_string(),
+                        theme.target_state(t.state),
+                    ),
+                    ("lb health", th, ts),
+                    ("requests", format!("{} rps", rps(t.requests_per_sec)), text),
+                    ("5xx rate", percent(t.error_rate), text),
+                    ("in flight", t.in_flight.to_string(), text),
+                ]);
+            }
+            let age = state
+                .hosts
+                .age_ms(state.now)
+                .map(format_age)
+                .unwrap_or_default();
+            f.push(("data age", age, theme.style(Role::TextDim)));
+            Some((format!("host {}", sanitize(name)), f))
+        }
+        ObjectRef::Database(name) => {
+            let rep = state.replication.data.as_ref()?;
+            let d = rep.databases.iter().find(|d| &d.name == name)?;
+            let (h, why) = db_health(d);
+            let (health, health_style) = health_value(theme, h, why);
+            let f: Vec<Field> = vec![
+                ("name", sanitize(&d.name), theme.style(Role::TextName)),
+                ("az", sanitize(&d.az), text),
+                ("role", d.role.label().to_string(), text),
+                ("health", health, health_style),
+                ("reachable", yes_no(d.reachable), text),
+                ("read only", yes_no(d.read_only), text),
+                ("lag", lag(d.lag_seconds), theme.lag(d.lag_seconds)),
+                ("IO thread", d.io_thread.label().to_string(), text),
+                ("SQL thread", d.sql_thread.label().to_string(), text),
+                ("source", s(d.source.as_ref()), text),
+                ("GTID executed", s(d.gtid_executed.as_ref()), text),
+                ("GTID received", s(d.gtid_received.as_ref()), text),
+                (
+                    "last error",
+                    s(d.last_error.as_ref()),
+                    theme.style(Role::Error),
+                ),
+                (
+                    "data age",
+                    state
+                        .replication
+                        .age_ms(state.now)
+                        .map(format_age)
+                        .unwrap_or_default(),
+                    theme.style(Role::TextDim),
+                ),
+            ];
+            Some((format!("database {}", sanitize(name)), f))
+        }
+        ObjectRef::Cache(name) => {
+            let rep = state.replication.data.as_ref()?;
+            let c = rep.caches.iter().find(|c| &c.name == name)?;
+            let (h, why) = cache_health(c);
+            let (health, health_style) = health_value(theme, h, why);
+            let link = match c.link_up {
+                Some(true) => "✔ up".to_string(),
+                Some(false) => "✖ down".to_string(),
+                None => "—".to_string(),
+            };
+            let f: Vec<Field> = vec![
+                ("name", sanitize(&c.name), theme.style(Role::TextName)),
+                ("az", sanitize(&c.az), text),
+                ("role", c.role.label().to_string(), text),
+                ("health", health, health_style),
+                ("reachable", yes_no(c.reachable), text),
+                ("link", link, text),
+                (
+                    "offset",
+                    c.offset.map(thousands).unwrap_or_else(|| "?".into()),
+                    text,
+                ),
+                (
+                    "lag bytes",
+                    c.lag_bytes.map(bytes).unwrap_or_else(|| "—".into()),
+                    text,
+                ),
+                ("lag", lag(c.lag_seconds), theme.lag(c.lag_seconds)),
+                ("source", s(c.source.as_ref()), text),
+                (
+                    "data age",
+                    state
+                        .replication
+                        .age_ms(state.now)
+                        .map(format_age)
+                        .unwrap_or_default(),
+                    theme.style(Role::TextDim),
+                ),
+            ];
+            Some((format!("cache {}", sanitize(name)), f))
+        }
+        ObjectRef::Deploy(i) => {
+            let dep = state.deploys.data.as_ref()?;
+            let d = dep.history.get(*i)?;
+            let f: Vec<Field> = vec![
+                ("service", sanitize(&d.service), text),
+                ("version", sanitize(&d.version), theme.style(Role::TextName)),
+                (
+                    "outcome",
+                    format!("{} {}", d.outcome.symbol(), d.outcome.label()),
+                    theme.outcome(d.outcome),
+                ),
+                ("artifact", sanitize(&d.artifact), text),
+                ("at", format!("{} UTC", d.at.format_datetime()), text),
+                ("age", format_age(state.now.since(d.at)), text),
+                ("by", sanitize(&d.by), text),
+            ];
+            Some((format!("deploy {}", sanitize(&d.version)), f))
+        }
+    }
+}
+
+fn describe(object: &ObjectRef) -> String {
+    match object {
+        ObjectRef::Host(n) => format!("host {}", sanitize(n)),
+        ObjectRef::Database(n) => format!("database {}", sanitize(n)),
+        ObjectRef::Cache(n) => format!("cache {}", sanitize(n)),
+        ObjectRef::Deploy(i) => format!("deploy #{}", i + 1),
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, object: &ObjectRef) {
+    let (title, lines) = match fields(state, theme, object) {
+        Some((title, fields)) => {
+            let label_w = fields.iter().map(|f| width(f.0)).max().unwrap_or(0);
+            let lines: Vec<Line> = fields
+                .into_iter()
+                .map(|(k, v, style)| {
+                    Line::from(vec![
+                        Span::styled(format!("{} ", pad(k, label_w)), theme.style(Role::PopupKey)),
+                        Span::styled(
+                            v,
+                            style.patch(
+                                Style::default()
+                                    .bg(theme.style(Role::Popup).bg.unwrap_or_default()),
+                            ),
+                        ),
+                    ])
+                })
+                .collect();
+            (title, lines)
+        }
+        None => {
+            let what = describe(object);
+            (
+                what.clone(),
+                vec![
+                    Line::from(Span::styled(
+                        format!("✖ {what} is gone: it is not in the latest observation."),
+                        theme.style(Role::Error),
+                    )),
+                    Line::from(Span::styled(
+                        "It may have been removed, renamed, or its source may be failing.",
+                        theme.style(Role::Popup),
+                    )),
+                ],
+            )
+        }
+    };
+    let content_w = lines.iter().map(Line::width).max().unwrap_or(20);
+    let w = (content_w + 4).clamp(40, 90).min(usize::from(area.width)) as u16;
+    // Long values (GTID sets, errors) wrap; leave room for them.
+    let inner_w = usize::from(w.saturating_sub(2)).max(1);
+    let rows: usize = lines
+        .iter()
+        .map(|l| l.width().max(1).div_ceil(inner_w))
+        .sum();
+    let h = (rows + 2).min(usize::from(area.height)) as u16;
+    let rect = popup::centred(area, w, h);
+    let inner = popup::frame(frame, rect, theme, Line::from(format!(" {title} ")));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

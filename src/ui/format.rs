@@ -1,0 +1,175 @@
+//! Small text helpers shared by the views: display widths, padding and
+//! truncation by terminal cells, and the units operators read (lag, rates,
+//! bytes, ages). Unknown values always print as unknown, never as zero.
+
+use ratatui::text::Span;
+
+/// Cells a string takes on screen.
+pub fn width(s: &str) -> usize {
+    Span::raw(s).width()
+}
+
+fn char_width(c: char) -> usize {
+    let mut buf = [0u8; 4];
+    Span::raw(&*c.encode_utf8(&mut buf)).width()
+}
+
+/// `s` cut to at most `max` cells, ending in `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = char_width(c);
+        if used + w > max - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// `s` truncated or padded with spaces to exactly `w` cells, left-aligned.
+pub fn pad(s: &str, w: usize) -> String {
+    let t = truncate(s, w);
+    let fill = w.saturating_sub(width(&t));
+    format!("{t}{}", " ".repeat(fill))
+}
+
+/// `s` truncated or padded with spaces to exactly `w` cells, right-aligned.
+pub fn pad_left(s: &str, w: usize) -> String {
+    let t = truncate(s, w);
+    let fill = w.saturating_sub(width(&t));
+    format!("{}{t}", " ".repeat(fill))
+}
+
+/// The short form of an AZ: `ap-northeast-2a` → `2a`, `us-east-1b` → `1b`.
+pub fn short_az(az: &str) -> &str {
+    az.rsplit('-').next().unwrap_or(az)
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Replica lag in seconds: `0.4s`, `12s`, `3m 05s`, or `? unknown`.
+pub fn lag(seconds: Option<f64>) -> String {
+    match seconds {
+        None => "? unknown".to_string(),
+        Some(s) => seconds_value(s),
+    }
+}
+
+/// Replica lag, short: `12s` or `?`.
+pub fn lag_short(seconds: Option<f64>) -> String {
+    match seconds {
+        None => "?".to_string(),
+        Some(s) => seconds_value(s),
+    }
+}
+
+fn seconds_value(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.1}s")
+    } else if s < 120.0 {
+        format!("{s:.0}s")
+    } else {
+        let whole = s.round() as i64;
+        format!("{}m {:02}s", whole / 60, whole % 60)
+    }
+}
+
+/// A fraction as a percentage: `0.0%`, `0.42%`, `12.3%`.
+pub fn percent(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    if p > 0.0 && p < 1.0 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+/// Requests per second: `0`, `12.5`, `412`, `1.2k`.
+pub fn rps(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{:.0}k", v / 1000.0)
+    } else if v >= 1000.0 {
+        format!("{:.1}k", v / 1000.0)
+    } else if v >= 100.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// Bytes: `512 B`, `1.5 KiB`, `3.0 MiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+/// An optional number with a unit, or `?`.
+pub fn opt(v: Option<f64>, decimals: usize, unit: &str) -> String {
+    match v {
+        Some(v) => format!("{v:.decimals$}{unit}"),
+        None => "?".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_and_truncation() {
+        assert_eq!(truncate("web-a1", 10), "web-a1");
+        assert_eq!(truncate("registry/web:1.4.2", 8), "registr…");
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(pad_left("ab", 4), "  ab");
+        assert_eq!(width("● ok"), 4);
+        assert_eq!(truncate("日本語", 4), "日…");
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(short_az("ap-northeast-2a"), "2a");
+        assert_eq!(thousands(1234), "1,234");
+        assert_eq!(thousands(123), "123");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(lag(None), "? unknown");
+        assert_eq!(lag(Some(0.4)), "0.4s");
+        assert_eq!(lag(Some(42.0)), "42s");
+        assert_eq!(lag(Some(185.0)), "3m 05s");
+        assert_eq!(percent(0.004), "0.40%");
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(0.123), "12.3%");
+        assert_eq!(rps(412.3), "412");
+        assert_eq!(rps(12.34), "12.3");
+        assert_eq!(bytes(1536), "1.5 KiB");
+    }
+}

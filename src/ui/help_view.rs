@@ -1,0 +1,138 @@
+//! The help popup for the current view: every binding in effect, grouped by
+//! action (view-specific first, then global), with its keys, action name and
+//! doc, all from the keymap and the action registry. When the terminal is too
+//! short for one column, global actions go in two columns without their docs.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::format::{pad, truncate, width};
+use super::popup;
+use crate::core::action::{ActionId, Scope};
+use crate::core::key::format_sequence;
+use crate::core::state::State;
+use crate::keymap::Keymap;
+use crate::theme::{Role, Theme};
+
+/// One action with every key bound to it.
+struct Entry {
+    keys: String,
+    action: ActionId,
+}
+
+fn group(keymap: &Keymap, state: &State) -> (Vec<Entry>, Vec<Entry>) {
+    let own_keys: Vec<_> = keymap
+        .bindings(Scope::View(state.view))
+        .into_iter()
+        .map(|b| b.keys)
+        .collect();
+    let mut own: Vec<(ActionId, Vec<String>)> = Vec::new();
+    let mut global: Vec<(ActionId, Vec<String>)> = Vec::new();
+    for b in keymap.effective_bindings(state.view) {
+        let target = if own_keys.contains(&b.keys) {
+            &mut own
+        } else {
+            &mut global
+        };
+        let keys = format_sequence(&b.keys);
+        match target.iter_mut().find(|(a, _)| *a == b.action) {
+            Some((_, k)) => k.push(keys),
+            None => target.push((b.action, vec![keys])),
+        }
+    }
+    let finish = |mut v: Vec<(ActionId, Vec<String>)>| {
+        // Registry order, which is the order help lists actions in.
+        v.sort_by_key(|(a, _)| *a);
+        v.into_iter()
+            .map(|(action, keys)| Entry {
+                keys: keys.join(", "),
+                action,
+            })
+            .collect::<Vec<_>>()
+    };
+    (finish(own), finish(global))
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
+    let (own, global) = group(keymap, state);
+    let all = || own.iter().chain(global.iter());
+    let key_w = all().map(|e| width(&e.keys)).max().unwrap_or(1).min(18);
+    let name_w = all().map(|e| width(e.action.name())).max().unwrap_or(1);
+    let doc_w = all().map(|e| width(e.action.spec().doc)).max().unwrap_or(0);
+    let w = (key_w + name_w + doc_w + 6).min(usize::from(area.width)) as u16;
+
+    let one_column = own.len() + global.len() + 3 + 2;
+    let h = (one_column as u16).min(area.height);
+    let rect = popup::centred(area, w, h);
+    let title = Line::from(format!(" Help: {} ", state.view.title()));
+    let inner = popup::frame(frame, rect, theme, title);
+    let inner_w = usize::from(inner.width);
+
+    let entry_line = |e: &Entry, with_doc: bool, cell_w: usize| {
+        let mut spans = vec![
+            Span::styled(pad(&e.keys, key_w), theme.style(Role::PopupKey)),
+            Span::styled(" ", theme.style(Role::Popup)),
+        ];
+        if with_doc {
+            spans.push(Span::styled(
+                pad(e.action.name(), name_w),
+                theme.style(Role::PopupAction),
+            ));
+            let room = cell_w.saturating_sub(key_w + name_w + 2);
+            spans.push(Span::styled(
+                format!(" {}", truncate(e.action.spec().doc, room)),
+                theme.style(Role::Popup),
+            ));
+        } else {
+            let room = cell_w.saturating_sub(key_w + 1);
+            spans.push(Span::styled(
+                truncate(e.action.name(), room),
+                theme.style(Role::PopupAction),
+            ));
+        }
+        Line::from(spans)
+    };
+    let heading = |text: String| Line::from(Span::styled(text, theme.style(Role::PopupHeading)));
+
+    let mut top: Vec<Line> = Vec::new();
+    if !own.is_empty() {
+        top.push(heading(format!("{} view", state.view.title())));
+        top.extend(own.iter().map(|e| entry_line(e, true, inner_w)));
+        top.push(Line::default());
+    }
+    top.push(heading("Global".to_string()));
+
+    let fits = one_column <= usize::from(area.height);
+    if fits {
+        top.extend(global.iter().map(|e| entry_line(e, true, inner_w)));
+        frame.render_widget(Paragraph::new(top), inner);
+        return;
+    }
+    // Short terminal: global actions in two columns, names only.
+    let top_h = top.len() as u16;
+    let [top_area, cols] =
+        Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(top), top_area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(cols);
+    let half = global.len().div_ceil(2);
+    let col_w = usize::from(left.width).saturating_sub(1);
+    let render_col = |entries: &[Entry]| {
+        let mut lines: Vec<Line> = entries
+            .iter()
+            .map(|e| entry_line(e, false, col_w))
+            .collect();
+        if lines.len() > usize::from(cols.height) && cols.height > 0 {
+            lines.truncate(usize::from(cols.height) - 1);
+            lines.push(Line::from(Span::styled(
+                "… (taller terminal shows more)",
+                theme.style(Role::TextDim),
+            )));
+        }
+        Paragraph::new(lines)
+    };
+    frame.render_widget(render_col(&global[..half]), left);
+    frame.render_widget(render_col(&global[half..]), right);
+}

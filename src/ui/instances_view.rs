@@ -1,0 +1,264 @@
+//! The instances table: every host with AZ, role, state, health, probe
+//! latency, CPU, version and data age; filtered and sorted as the state says,
+//! the sort column marked ▲/▼. Narrow terminals drop the least important
+//! columns (AGE, then CPU) and shorten AZs before names are ever cut.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+
+use super::fleet_summary::Drift;
+use super::format::{opt, short_az, width};
+use super::panel_status::PanelStatus;
+use crate::core::fleet::{Health, Host, HostState};
+use crate::core::sanitize::sanitize;
+use crate::core::state::{SortColumn, State};
+use crate::core::time::format_age;
+use crate::theme::{Role, Theme};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Name,
+    Az,
+    Role,
+    State,
+    Health,
+    Latency,
+    Cpu,
+    Version,
+    Age,
+}
+
+impl Col {
+    fn title(self) -> &'static str {
+        match self {
+            Col::Age => "AGE",
+            other => other.sort().map_or("", SortColumn::title),
+        }
+    }
+
+    fn sort(self) -> Option<SortColumn> {
+        Some(match self {
+            Col::Name => SortColumn::Name,
+            Col::Az => SortColumn::Az,
+            Col::Role => SortColumn::Role,
+            Col::State => SortColumn::State,
+            Col::Health => SortColumn::Health,
+            Col::Latency => SortColumn::Latency,
+            Col::Cpu => SortColumn::Cpu,
+            Col::Version => SortColumn::Version,
+            Col::Age => return None,
+        })
+    }
+
+    fn right_aligned(self) -> bool {
+        matches!(self, Col::Latency | Col::Cpu | Col::Age)
+    }
+}
+
+const ALL: [Col; 9] = [
+    Col::Name,
+    Col::Az,
+    Col::Role,
+    Col::State,
+    Col::Health,
+    Col::Latency,
+    Col::Cpu,
+    Col::Version,
+    Col::Age,
+];
+
+struct Ctx<'a> {
+    theme: &'a Theme,
+    drift: Option<Drift>,
+    age: String,
+    stale: bool,
+    short_az: bool,
+}
+
+fn cell_text(ctx: &Ctx<'_>, col: Col, h: &Host) -> (String, Style) {
+    let t = ctx.theme;
+    match col {
+        Col::Name => (sanitize(&h.name), t.style(Role::TextName)),
+        Col::Az => {
+            let az = sanitize(&h.az);
+            let shown = if ctx.short_az {
+                short_az(&az).to_string()
+            } else {
+                az
+            };
+            (shown, t.style(Role::Text))
+        }
+        Col::Role => (h.role.label().to_string(), t.style(Role::Text)),
+        Col::State => {
+            let style = match h.state {
+                HostState::Running => t.style(Role::Text),
+                HostState::Stopped | HostState::Unreachable => t.health(Health::Down),
+                HostState::Unknown => t.health(Health::Unknown),
+            };
+            (h.state.label().to_string(), style)
+        }
+        Col::Health => (
+            format!("{} {}", h.health.symbol(), h.health.label()),
+            t.health(h.health),
+        ),
+        Col::Latency => (opt(h.latency_ms, 0, " ms"), t.style(Role::TextNumber)),
+        Col::Cpu => {
+            let style = match h.cpu_pct {
+                Some(c) if c >= 90.0 => t.health(Health::Down),
+                Some(c) if c >= 75.0 => t.health(Health::Degraded),
+                _ => t.style(Role::TextNumber),
+            };
+            (opt(h.cpu_pct, 0, "%"), style)
+        }
+        Col::Version => {
+            let drifted = ctx
+                .drift
+                .as_ref()
+                .is_some_and(|d| d.drifted.contains(&h.name));
+            match (&h.version, drifted) {
+                (Some(v), true) => (format!("≠ {}", sanitize(v)), t.style(Role::Drift)),
+                (Some(v), false) => (sanitize(v), t.style(Role::Text)),
+                (None, _) => ("—".to_string(), t.style(Role::TextDim)),
+            }
+        }
+        Col::Age => {
+            let style = if ctx.stale {
+                t.style(Role::Stale)
+            } else {
+                t.style(Role::TextDim)
+            };
+            (ctx.age.clone(), style)
+        }
+    }
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let status = PanelStatus::of(&state.hosts, state.now);
+    let rows = state.instance_rows();
+    let total = state.hosts.data.as_ref().map_or(0, |o| o.hosts.len());
+    let mut title = vec![Span::raw(" Instances ")];
+    if state.instances.filter.is_empty() {
+        title.push(Span::styled(
+            format!("({total}) "),
+            theme.style(Role::TextDim),
+        ));
+    } else {
+        title.push(Span::styled(
+            format!("({} of {total}) ", rows.len()),
+            theme.style(Role::TextDim),
+        ));
+        title.push(Span::styled(
+            format!("filter: {} ", sanitize(&state.instances.filter)),
+            theme.style(Role::StatusKey).bg(Default::default()),
+        ));
+    }
+    let block = status.block(theme, Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if state.hosts.data.is_none() {
+        frame.render_widget(status.placeholder(theme), inner);
+        return;
+    }
+    if rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                format!("no instances match '{}'", sanitize(&state.instances.filter)),
+                theme.style(Role::TextDim),
+            )),
+            inner,
+        );
+        return;
+    }
+
+    let mut ctx = Ctx {
+        theme,
+        drift: state.deploys.data.as_ref().map(|d| Drift::of(&d.running)),
+        age: state
+            .hosts
+            .age_ms(state.now)
+            .map(format_age)
+            .unwrap_or_else(|| "?".into()),
+        stale: status.stale,
+        short_az: false,
+    };
+    let avail = usize::from(inner.width);
+    let mut cols: Vec<Col> = ALL.to_vec();
+    let widths = |ctx: &Ctx<'_>, cols: &[Col]| -> Vec<usize> {
+        cols.iter()
+            .map(|c| {
+                let content = rows
+                    .iter()
+                    .map(|h| width(&cell_text(ctx, *c, h).0))
+                    .max()
+                    .unwrap_or(0);
+                content.max(width(c.title()) + 1)
+            })
+            .collect()
+    };
+    let total_w = |w: &[usize]| w.iter().sum::<usize>() + w.len().saturating_sub(1);
+    // Give up the least important information first; names stay whole.
+    let mut w = widths(&ctx, &cols);
+    for step in 0..4 {
+        if total_w(&w) <= avail {
+            break;
+        }
+        match step {
+            0 => cols.retain(|c| *c != Col::Age),
+            1 => cols.retain(|c| *c != Col::Cpu),
+            2 => ctx.short_az = true,
+            _ => cols.retain(|c| *c != Col::Latency),
+        }
+        w = widths(&ctx, &cols);
+    }
+
+    let header = Row::new(cols.iter().map(|c| {
+        let mut text = c.title().to_string();
+        let mut style = theme.style(Role::RowHeader);
+        if c.sort() == Some(state.instances.sort) {
+            text.push(if state.instances.descending {
+                '▼'
+            } else {
+                '▲'
+            });
+            style = style.patch(theme.style(Role::Title));
+        }
+        let line = Line::from(Span::styled(text, style));
+        Cell::from(if c.right_aligned() {
+            line.alignment(Alignment::Right)
+        } else {
+            line
+        })
+    }));
+    let body = rows.iter().map(|h| {
+        Row::new(cols.iter().map(|c| {
+            let (text, style) = cell_text(&ctx, *c, h);
+            let line = Line::from(Span::styled(text, style));
+            Cell::from(if c.right_aligned() {
+                line.alignment(Alignment::Right)
+            } else {
+                line
+            })
+        }))
+        .style(theme.row(false, status.stale))
+    });
+    let constraints: Vec<Constraint> = w
+        .iter()
+        .zip(cols.iter())
+        .map(|(w, c)| {
+            if *c == Col::Version {
+                Constraint::Min(*w as u16)
+            } else {
+                Constraint::Length(*w as u16)
+            }
+        })
+        .collect();
+    let table = Table::new(body, constraints)
+        .header(header)
+        .row_highlight_style(theme.style(Role::RowSelected));
+    let selected = state.instances.selected.min(rows.len().saturating_sub(1));
+    let mut ts = TableState::default().with_selected(Some(selected));
+    frame.render_stateful_widget(table, inner, &mut ts);
+}

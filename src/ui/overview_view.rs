@@ -1,0 +1,517 @@
+//! The overview: a problem headline, both AZs side by side (each AZ's
+//! load-balancer backends with weight, target state, health, traffic and
+//! version, then its database and cache nodes with role and lag), the firing
+//! alerts, and sparklines of replica lag and the load balancer's 5xx rate.
+//! At 80×24 backends take two lines each; wide terminals get one line and a
+//! header, tall terminals get taller sparklines.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+use super::fleet_summary::{Drift, Problems, cache_health, db_health};
+use super::format::{lag, lag_short, pad, pad_left, percent, rps, truncate, width};
+use super::panel_status::PanelStatus;
+use super::spark::{self, SparkSpec};
+use crate::core::fleet::{Health, Host, HostRole, ReplicaRole, Target};
+use crate::core::sanitize::sanitize;
+use crate::core::state::{ObjectRef, State};
+use crate::core::time::format_age;
+use crate::theme::theme::LAG_HIGH_SECONDS;
+use crate::theme::{Role, Theme};
+
+/// Inner width from which a backend fits on one line.
+const WIDE: usize = 60;
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let problems = Problems::of(state);
+    let azs = state.azs();
+    let az_count = azs.len().max(1);
+    let inner_w = usize::from(area.width) / az_count - 2;
+    let wide = inner_w >= WIDE;
+
+    let az_rows = azs
+        .iter()
+        .map(|az| az_panel_height(state, az, wide))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let az_h = (az_rows + 2) as u16;
+    let alert_count = state.alerts.data.as_ref().map_or(1, |a| a.len().max(1));
+    let rest = area.height.saturating_sub(1 + az_h);
+    // Sparklines keep at least four rows; alerts take what they need of the rest.
+    let alerts_h = ((alert_count + 2) as u16)
+        .min(rest.saturating_sub(4))
+        .max(3.min(rest));
+    let [headline, az_area, alerts_area, spark_area] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(az_h),
+        Constraint::Length(alerts_h),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+
+    let mut head = vec![Span::styled(" ", theme.style(Role::Text))];
+    head.extend(
+        problems
+            .line(theme, usize::from(area.width).saturating_sub(2))
+            .spans,
+    );
+    frame.render_widget(Paragraph::new(Line::from(head)), headline);
+
+    draw_azs(frame, az_area, state, theme, &azs, wide);
+    draw_alerts(frame, alerts_area, state, theme);
+    if spark_area.height >= 3 {
+        draw_sparks(frame, spark_area, state, theme);
+    }
+}
+
+/// Lines one AZ panel needs inside its border.
+fn az_panel_height(state: &State, az: &str, wide: bool) -> usize {
+    let backends = state.hosts.data.as_ref().map_or(0, |o| {
+        o.hosts
+            .iter()
+            .filter(|h| h.az == az && h.role == HostRole::Backend)
+            .count()
+    });
+    let nodes = state.replication.data.as_ref().map_or(1, |r| {
+        r.databases.iter().filter(|d| d.az == az).count()
+            + r.caches.iter().filter(|c| c.az == az).count()
+    });
+    if wide {
+        1 + backends + nodes
+    } else {
+        backends * 2 + nodes
+    }
+}
+
+/// The health a backend shows: the worse of its own probe and the load
+/// balancer's view of it.
+fn backend_health(host: &Host, target: Option<&Target>) -> Health {
+    let rank = |h: Health| match h {
+        Health::Ok => 0,
+        Health::Degraded => 1,
+        Health::Unknown => 2,
+        Health::Down => 3,
+    };
+    match target {
+        Some(t) if rank(t.health) > rank(host.health) => t.health,
+        _ => host.health,
+    }
+}
+
+fn draw_azs(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    theme: &Theme,
+    azs: &[String],
+    wide: bool,
+) {
+    let hosts_status = PanelStatus::of(&state.hosts, state.now);
+    if azs.is_empty() {
+        let block = hosts_status.block(theme, Line::from(" Availability zones "));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        frame.render_widget(hosts_status.placeholder(theme), inner);
+        return;
+    }
+    let constraints = vec![Constraint::Ratio(1, azs.len() as u32); azs.len()];
+    let columns = Layout::horizontal(constraints).split(area);
+    let selected = state.overview_items().get(state.overview_selected).cloned();
+    let rep_status = PanelStatus::of(&state.replication, state.now);
+    let drift = state.deploys.data.as_ref().map(|d| Drift::of(&d.running));
+
+    // One name width for both AZs so columns line up across the screen.
+    let mut names: Vec<usize> = Vec::new();
+    if let Some(o) = &state.hosts.data {
+        names.extend(
+            o.hosts
+                .iter()
+                .filter(|h| h.role == HostRole::Backend)
+                .map(|h| width(&sanitize(&h.name))),
+        );
+    }
+    if let Some(r) = &state.replication.data {
+        names.extend(r.databases.iter().map(|d| width(&sanitize(&d.name))));
+        names.extend(r.caches.iter().map(|c| width(&sanitize(&c.name))));
+    }
+    let inner_w = usize::from(columns[0].width).saturating_sub(2);
+    let name_w = names.into_iter().max().unwrap_or(6).min(inner_w / 3).max(4);
+
+    for (az, col) in azs.iter().zip(columns.iter()) {
+        let title = Line::from(format!(" {} ", sanitize(az)));
+        let block = hosts_status.block(theme, title);
+        let inner = block.inner(*col);
+        frame.render_widget(block, *col);
+        let Some(obs) = &state.hosts.data else {
+            frame.render_widget(hosts_status.placeholder(theme), inner);
+            continue;
+        };
+        let w = usize::from(inner.width);
+        let mut rows: Vec<(ObjectRef, Row)> = Vec::new();
+        for h in obs
+            .hosts
+            .iter()
+            .filter(|h| &h.az == az && h.role == HostRole::Backend)
+        {
+            let target = obs.load_balancer.as_ref().and_then(|lb| lb.target(&h.name));
+            let health = backend_health(h, target);
+            let hs = theme.health(health);
+            let name = Span::styled(pad(&sanitize(&h.name), name_w), theme.style(Role::TextName));
+            let (weight, tstate, tstyle) = match target {
+                Some(t) => (
+                    format!("w{}", t.weight),
+                    t.state.label().to_string(),
+                    theme.target_state(t.state),
+                ),
+                None => (
+                    "w-".to_string(),
+                    "no lb".to_string(),
+                    theme.style(Role::TextDim),
+                ),
+            };
+            let version_text = h
+                .version
+                .as_deref()
+                .map(sanitize)
+                .unwrap_or_else(|| "?".into());
+            let drifted = drift.as_ref().is_some_and(|d| d.drifted.contains(&h.name));
+            let version = if drifted {
+                Span::styled(format!("≠ {version_text}"), theme.style(Role::Drift))
+            } else {
+                Span::styled(version_text, theme.style(Role::Text))
+            };
+            let (rps_text, err_text) = match target {
+                Some(t) => (rps(t.requests_per_sec), percent(t.error_rate)),
+                None => ("?".into(), "?".into()),
+            };
+            let err_style = match target {
+                Some(t) if t.error_rate >= 0.05 => theme.health(Health::Down),
+                Some(t) if t.error_rate >= 0.01 => theme.health(Health::Degraded),
+                _ => theme.style(Role::Text),
+            };
+            let text = if wide {
+                Text::from(Line::from(vec![
+                    Span::styled(format!("{} ", health.symbol()), hs),
+                    Span::styled(pad(health.label(), 9), hs),
+                    name,
+                    Span::raw(" "),
+                    Span::styled(pad_left(&weight, 3), theme.style(Role::Text)),
+                    Span::raw(" "),
+                    Span::styled(pad(&tstate, 9), tstyle),
+                    Span::styled(pad_left(&rps_text, 6), theme.style(Role::TextNumber)),
+                    Span::styled(pad_left(&err_text, 7), err_style),
+                    Span::raw("  "),
+                    version,
+                ]))
+            } else {
+                Text::from(vec![
+                    Line::from(vec![
+                        Span::styled(format!("{} ", health.symbol()), hs),
+                        name,
+                        Span::raw(" "),
+                        Span::styled(pad(&weight, 3), theme.style(Role::Text)),
+                        Span::raw(" "),
+                        Span::styled(pad(&tstate, 9), tstyle),
+                        Span::styled(health.label(), hs),
+                    ]),
+                    Line::from(vec![
+                        Span::raw("  "),
+                        Span::styled(rps_text, theme.style(Role::TextNumber)),
+                        Span::styled(" rps  ", theme.style(Role::TextDim)),
+                        Span::styled(err_text, err_style),
+                        Span::styled(" 5xx  ", theme.style(Role::TextDim)),
+                        version,
+                    ]),
+                ])
+            };
+            let height = text.lines.len() as u16;
+            rows.push((
+                ObjectRef::Host(h.name.clone()),
+                Row::new([Cell::from(text)]).height(height),
+            ));
+        }
+        match &state.replication.data {
+            Some(rep) => {
+                let stale = rep_status.stale || rep_status.error.is_some();
+                let nodes = rep
+                    .databases
+                    .iter()
+                    .filter(|d| &d.az == az)
+                    .map(|d| {
+                        let (h, _) = db_health(d);
+                        (
+                            ObjectRef::Database(d.name.clone()),
+                            &d.name,
+                            "db",
+                            d.role.label(),
+                            h,
+                            d.lag_seconds,
+                            d.role,
+                        )
+                    })
+                    .chain(rep.caches.iter().filter(|c| &c.az == az).map(|c| {
+                        let (h, _) = cache_health(c);
+                        (
+                            ObjectRef::Cache(c.name.clone()),
+                            &c.name,
+                            "cache",
+                            c.role.label(),
+                            h,
+                            c.lag_seconds,
+                            c.role,
+                        )
+                    }));
+                for (obj, name, kind, role, health, lag_s, rrole) in nodes {
+                    let hs = theme.health(health);
+                    let mut spans = vec![Span::styled(format!("{} ", health.symbol()), hs)];
+                    if wide {
+                        spans.push(Span::styled(pad(health.label(), 9), hs));
+                    }
+                    spans.push(Span::styled(
+                        pad(&sanitize(name), name_w),
+                        theme.style(Role::TextName),
+                    ));
+                    spans.push(Span::raw(" "));
+                    let kind_role = format!("{kind} {role}");
+                    spans.push(Span::styled(pad(&kind_role, 13), theme.style(Role::Text)));
+                    if rrole == ReplicaRole::Replica {
+                        let text = if wide || w >= name_w + 28 {
+                            lag(lag_s)
+                        } else {
+                            lag_short(lag_s)
+                        };
+                        spans.push(Span::styled("lag ", theme.style(Role::TextDim)));
+                        spans.push(Span::styled(text, theme.lag(lag_s)));
+                    }
+                    if stale {
+                        spans.push(Span::styled(" STALE", theme.style(Role::Stale)));
+                    }
+                    rows.push((obj, Row::new([Cell::from(Line::from(spans))])));
+                }
+            }
+            None => {
+                let text = match rep_status.error {
+                    Some(e) => Line::from(Span::styled(
+                        truncate(&format!("✖ db/cache: {}", e.message), w),
+                        theme.style(Role::Error),
+                    )),
+                    None => Line::from(Span::styled(
+                        "db/cache: waiting for data…",
+                        theme.style(Role::Waiting),
+                    )),
+                };
+                rows.push((ObjectRef::Deploy(usize::MAX), Row::new([Cell::from(text)])));
+            }
+        }
+        let sel = selected
+            .as_ref()
+            .and_then(|s| rows.iter().position(|(o, _)| o == s));
+        let mut table = Table::new(rows.into_iter().map(|(_, r)| r), [Constraint::Fill(1)])
+            .row_highlight_style(theme.style(Role::RowSelected));
+        if wide {
+            let header = format!(
+                "  {}{} {} {}{}{}  {}",
+                pad("HEALTH", 9),
+                pad("NAME", name_w),
+                pad_left("W", 3),
+                pad("TARGET", 9),
+                pad_left("RPS", 6),
+                pad_left("5XX", 7),
+                "VERSION"
+            );
+            table =
+                table.header(Row::new([Cell::from(header)]).style(theme.style(Role::RowHeader)));
+        }
+        let mut ts = TableState::default().with_selected(sel);
+        frame.render_stateful_widget(table, inner, &mut ts);
+    }
+}
+
+fn draw_alerts(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    if area.height < 3 {
+        return;
+    }
+    let status = PanelStatus::of(&state.alerts, state.now);
+    let count = state.alerts.data.as_ref().map_or(0, Vec::len);
+    let title = if state.alerts.data.is_some() {
+        format!(" Alerts ({count} firing) ")
+    } else {
+        " Alerts ".to_string()
+    };
+    let block = status.block(theme, Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let Some(alerts) = &state.alerts.data else {
+        frame.render_widget(status.placeholder(theme), inner);
+        return;
+    };
+    if alerts.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "✔ no alerts firing",
+                theme.style(Role::AllGood),
+            )),
+            inner,
+        );
+        return;
+    }
+    let mut sorted: Vec<_> = alerts.iter().collect();
+    sorted.sort_by(|a, b| b.severity.cmp(&a.severity).then(b.since.cmp(&a.since)));
+    let w = usize::from(inner.width);
+    let name_w = sorted
+        .iter()
+        .map(|a| width(&sanitize(&a.name)))
+        .max()
+        .unwrap_or(4)
+        .min(w / 3);
+    let target_w = sorted
+        .iter()
+        .map(|a| width(&sanitize(&a.target)))
+        .max()
+        .unwrap_or(4)
+        .min(w / 4);
+    let mut lines: Vec<Line> = sorted
+        .iter()
+        .map(|a| {
+            let ss = theme.severity(a.severity);
+            let used = 2 + 9 + name_w + 1 + target_w + 1 + 5;
+            let mut spans = vec![
+                Span::styled(format!("{} ", a.severity.symbol()), ss),
+                Span::styled(pad(a.severity.label(), 9), ss),
+                Span::styled(pad(&sanitize(&a.name), name_w), theme.style(Role::TextName)),
+                Span::raw(" "),
+                Span::styled(pad(&sanitize(&a.target), target_w), theme.style(Role::Text)),
+                Span::styled(
+                    pad_left(&format_age(state.now.since(a.since)), 5),
+                    theme.style(Role::TextDim),
+                ),
+            ];
+            if w > used + 4 {
+                spans.push(Span::styled(
+                    format!("  {}", truncate(&sanitize(&a.summary), w - used - 2)),
+                    theme.style(Role::TextDim),
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    let room = usize::from(inner.height);
+    if lines.len() > room && room > 0 {
+        let hidden = lines.len() - room + 1;
+        lines.truncate(room - 1);
+        lines.push(Line::from(Span::styled(
+            format!("… {hidden} more (see the alerts source)"),
+            theme.style(Role::TextDim),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let lag_series: Vec<_> = state.history.db_lag.iter().collect();
+    let n = lag_series.len() + 1;
+    let cols = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(area);
+    let border = theme.style(Role::Border);
+    for ((name, series), col) in lag_series.iter().zip(cols.iter()) {
+        let now = series.last().flatten();
+        let unknown_seen = series.points().any(|(_, v)| v.is_none());
+        let mut title = vec![
+            Span::styled(
+                format!(" {} lag ", sanitize(name)),
+                theme.style(Role::Title),
+            ),
+            Span::styled(lag(now), theme.lag(now)),
+        ];
+        if let Some(max) = series.max() {
+            title.push(Span::styled(
+                format!(" max {}", lag_short(Some(max))),
+                theme.style(Role::TextDim),
+            ));
+        }
+        title.push(Span::raw(" "));
+        let mut block = Block::bordered()
+            .border_style(border)
+            .title(Line::from(title));
+        if unknown_seen {
+            block = block.title_bottom(Line::from(Span::styled(
+                " ░ unknown ",
+                theme.style(Role::SparkUnknown),
+            )));
+        }
+        if series.is_empty() {
+            let inner = block.inner(*col);
+            frame.render_widget(block, *col);
+            frame.render_widget(
+                Paragraph::new(Span::styled(
+                    "waiting for data…",
+                    theme.style(Role::Waiting),
+                )),
+                inner,
+            );
+            continue;
+        }
+        let spec = SparkSpec {
+            series,
+            scale: 10.0,
+            floor_max: LAG_HIGH_SECONDS,
+            style: theme.style(Role::SparkLag),
+            high: Some((LAG_HIGH_SECONDS, theme.style(Role::LagHigh))),
+        };
+        spark::draw(frame, *col, block, &spec, theme);
+    }
+    let Some(col) = cols.last() else { return };
+    let lb = state
+        .hosts
+        .data
+        .as_ref()
+        .and_then(|o| o.load_balancer.as_ref());
+    let current = lb
+        .map(|lb| lb.error_rate())
+        .or_else(|| state.history.error_rate.last().flatten());
+    let rate_style = match current {
+        Some(r) if r >= 0.05 => theme.health(Health::Down),
+        Some(r) if r >= 0.01 => theme.health(Health::Degraded),
+        Some(_) => theme.style(Role::Text),
+        None => theme.style(Role::LagUnknown),
+    };
+    let mut title = vec![
+        Span::styled(" LB 5xx ", theme.style(Role::Title)),
+        Span::styled(
+            current.map_or_else(|| "? unknown".to_string(), percent),
+            rate_style,
+        ),
+    ];
+    if let Some(lb) = lb {
+        title.push(Span::styled(
+            format!(" · {} rps", rps(lb.total_rps())),
+            theme.style(Role::TextDim),
+        ));
+    }
+    title.push(Span::raw(" "));
+    let block = Block::bordered()
+        .border_style(border)
+        .title(Line::from(title));
+    if state.history.error_rate.is_empty() {
+        let inner = block.inner(*col);
+        frame.render_widget(block, *col);
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "waiting for data…",
+                theme.style(Role::Waiting),
+            )),
+            inner,
+        );
+        return;
+    }
+    let spec = SparkSpec {
+        series: &state.history.error_rate,
+        scale: 10_000.0,
+        floor_max: 0.01,
+        style: theme.style(Role::SparkErrors),
+        high: Some((0.05, theme.health(Health::Down))),
+    };
+    spark::draw(frame, *col, block, &spec, theme);
+}

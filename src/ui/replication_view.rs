@@ -1,0 +1,377 @@
+//! Replication: the database pair and the cache pair, one row per node (role,
+//! reachability, lag now, IO/SQL threads, source, GTID sets, last error; for
+//! caches link, offset and lag in bytes and seconds), then sparklines of each
+//! replica's lag over the last minutes. Unknown lag reads `? unknown`.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+use super::fleet_summary::{cache_health, db_health};
+use super::format::{bytes, lag, lag_short, pad, pad_left, thousands, width};
+use super::panel_status::PanelStatus;
+use super::spark::{self, SparkSpec};
+use crate::core::fleet::{CacheNode, DbNode, Health, ReplicaRole, ThreadState};
+use crate::core::sanitize::sanitize;
+use crate::core::series::Series;
+use crate::core::state::{ObjectRef, State};
+use crate::theme::theme::LAG_HIGH_SECONDS;
+use crate::theme::{Role, Theme};
+
+/// Inner width from which both GTID sets fit on one line.
+const WIDE: usize = 120;
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let status = PanelStatus::of(&state.replication, state.now);
+    let wide = usize::from(area.width).saturating_sub(2) >= WIDE;
+    let selected = state
+        .replication_items()
+        .get(state.replication_selected)
+        .cloned();
+
+    let Some(rep) = &state.replication.data else {
+        let block = status.block(theme, Line::from(" Replication "));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        frame.render_widget(status.placeholder(theme), inner);
+        return;
+    };
+    let name_w = rep
+        .databases
+        .iter()
+        .map(|d| width(&sanitize(&d.name)))
+        .chain(rep.caches.iter().map(|c| width(&sanitize(&c.name))))
+        .max()
+        .unwrap_or(4)
+        .max(4);
+
+    let db_rows: Vec<(ObjectRef, Text)> = rep
+        .databases
+        .iter()
+        .map(|d| {
+            (
+                ObjectRef::Database(d.name.clone()),
+                db_text(d, theme, name_w, wide),
+            )
+        })
+        .collect();
+    let cache_rows: Vec<(ObjectRef, Text)> = rep
+        .caches
+        .iter()
+        .map(|c| {
+            (
+                ObjectRef::Cache(c.name.clone()),
+                cache_text(c, theme, name_w),
+            )
+        })
+        .collect();
+    let lines = |rows: &[(ObjectRef, Text)]| {
+        rows.iter()
+            .map(|(_, t)| t.lines.len())
+            .sum::<usize>()
+            .max(1)
+    };
+    let db_h = (lines(&db_rows) + 3) as u16;
+    let cache_h = (lines(&cache_rows) + 3) as u16;
+    let [db_area, cache_area, chart_area] = Layout::vertical([
+        Constraint::Length(db_h),
+        Constraint::Length(cache_h),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+
+    let db_header = format!(
+        "  {} {} {} {} {} {} {}",
+        pad("DATABASE", name_w),
+        pad("ROLE", 7),
+        pad("RW", 2),
+        pad("REACH", 5),
+        pad("LAG", 9),
+        pad("IO/SQL", 17),
+        "SOURCE"
+    );
+    let cache_header = format!(
+        "  {} {} {} {} {} {} {} {}",
+        pad("CACHE", name_w),
+        pad("ROLE", 7),
+        pad("   ", 2),
+        pad("REACH", 5),
+        pad("LINK", 4),
+        pad_left("OFFSET", 13),
+        pad_left("LAG", 18),
+        "SOURCE"
+    );
+    let title = |t: &str, n: usize| {
+        Line::from(vec![
+            Span::raw(format!(" {t} ")),
+            Span::styled(format!("({n}) "), theme.style(Role::TextDim)),
+        ])
+    };
+    draw_table(
+        frame,
+        db_area,
+        &status,
+        theme,
+        title("Database", db_rows.len()),
+        db_header,
+        db_rows,
+        selected.as_ref(),
+    );
+    draw_table(
+        frame,
+        cache_area,
+        &status,
+        theme,
+        title("Cache", cache_rows.len()),
+        cache_header,
+        cache_rows,
+        selected.as_ref(),
+    );
+    if chart_area.height >= 3 {
+        draw_charts(frame, chart_area, state, theme);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_table(
+    frame: &mut Frame,
+    area: Rect,
+    status: &PanelStatus<'_>,
+    theme: &Theme,
+    title: Line<'_>,
+    header: String,
+    rows: Vec<(ObjectRef, Text<'_>)>,
+    selected: Option<&ObjectRef>,
+) {
+    let block = status.block(theme, title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if rows.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled("none observed", theme.style(Role::TextDim))),
+            inner,
+        );
+        return;
+    }
+    let sel = selected.and_then(|s| rows.iter().position(|(o, _)| o == s));
+    let body = rows.into_iter().map(|(_, t)| {
+        let h = t.lines.len() as u16;
+        Row::new([Cell::from(t)])
+            .height(h)
+            .style(theme.row(false, status.stale))
+    });
+    let table = Table::new(body, [Constraint::Fill(1)])
+        .header(Row::new([Cell::from(header)]).style(theme.style(Role::RowHeader)))
+        .row_highlight_style(theme.style(Role::RowSelected));
+    let mut ts = TableState::default().with_selected(sel);
+    frame.render_stateful_widget(table, inner, &mut ts);
+}
+
+fn thread_span(t: ThreadState, theme: &Theme) -> Span<'static> {
+    let style = match t {
+        ThreadState::Running => theme.health(Health::Ok),
+        ThreadState::Connecting => theme.health(Health::Degraded),
+        ThreadState::Stopped => theme.health(Health::Down),
+        ThreadState::Unknown => theme.health(Health::Unknown),
+    };
+    Span::styled(t.label(), style)
+}
+
+fn reach_span(reachable: bool, theme: &Theme) -> Span<'static> {
+    if reachable {
+        Span::styled(pad("✔ yes", 5), theme.health(Health::Ok))
+    } else {
+        Span::styled(pad("✖ no", 5), theme.health(Health::Down))
+    }
+}
+
+fn db_text<'a>(d: &DbNode, theme: &Theme, name_w: usize, wide: bool) -> Text<'a> {
+    let (health, _) = db_health(d);
+    let hs = theme.health(health);
+    let dim = theme.style(Role::TextDim);
+    let text = theme.style(Role::Text);
+    let replica = d.role == ReplicaRole::Replica;
+    let (lag_text, lag_style) = if replica {
+        (lag(d.lag_seconds), theme.lag(d.lag_seconds))
+    } else {
+        ("—".to_string(), dim)
+    };
+    let mut main = vec![
+        Span::styled(format!("{} ", health.symbol()), hs),
+        Span::styled(pad(&sanitize(&d.name), name_w), theme.style(Role::TextName)),
+        Span::raw(" "),
+        Span::styled(pad(d.role.label(), 7), text),
+        Span::raw(" "),
+        Span::styled(if d.read_only { "ro" } else { "rw" }, text),
+        Span::raw(" "),
+        reach_span(d.reachable, theme),
+        Span::raw(" "),
+        Span::styled(pad(&lag_text, 9), lag_style),
+        Span::raw(" "),
+    ];
+    if replica {
+        let io = thread_span(d.io_thread, theme);
+        let sql = thread_span(d.sql_thread, theme);
+        let used = width(&io.content) + 1 + width(&sql.content);
+        main.extend([
+            io,
+            Span::styled("/", dim),
+            sql,
+            Span::raw(" ".repeat(18usize.saturating_sub(used + 1))),
+        ]);
+    } else {
+        main.push(Span::styled(pad("—", 18), dim));
+    }
+    main.push(Span::styled(
+        d.source
+            .as_deref()
+            .map(sanitize)
+            .unwrap_or_else(|| "—".into()),
+        text,
+    ));
+    let gtid = |v: &Option<String>| v.as_deref().map(sanitize).unwrap_or_else(|| "?".into());
+    let mut lines = vec![Line::from(main)];
+    let exec = vec![
+        Span::styled("  GTID executed ", dim),
+        Span::styled(gtid(&d.gtid_executed), text),
+    ];
+    if replica {
+        let recv = vec![
+            Span::styled("  GTID received ", dim),
+            Span::styled(gtid(&d.gtid_received), text),
+        ];
+        if wide {
+            let mut both = exec;
+            both.extend(recv);
+            lines.push(Line::from(both));
+        } else {
+            lines.push(Line::from(exec));
+            lines.push(Line::from(recv));
+        }
+    } else {
+        lines.push(Line::from(exec));
+    }
+    if let Some(err) = &d.last_error {
+        lines.push(Line::from(vec![
+            Span::styled("  ✖ last error ", theme.style(Role::Error)),
+            Span::styled(sanitize(err), theme.style(Role::Error)),
+        ]));
+    }
+    Text::from(lines)
+}
+
+fn cache_text<'a>(c: &CacheNode, theme: &Theme, name_w: usize) -> Text<'a> {
+    let (health, _) = cache_health(c);
+    let hs = theme.health(health);
+    let dim = theme.style(Role::TextDim);
+    let text = theme.style(Role::Text);
+    let replica = c.role == ReplicaRole::Replica;
+    let (link, link_style): (&str, Style) = match c.link_up {
+        Some(true) => ("up", theme.health(Health::Ok)),
+        Some(false) => ("down", theme.health(Health::Down)),
+        None if replica => ("?", theme.health(Health::Unknown)),
+        None => ("—", dim),
+    };
+    let lag_text = if replica {
+        let b = c.lag_bytes.map(bytes).unwrap_or_else(|| "?".into());
+        format!("{b} · {}", lag_short(c.lag_seconds))
+    } else {
+        "—".to_string()
+    };
+    let lag_style = if replica {
+        theme.lag(c.lag_seconds)
+    } else {
+        dim
+    };
+    let main = vec![
+        Span::styled(format!("{} ", health.symbol()), hs),
+        Span::styled(pad(&sanitize(&c.name), name_w), theme.style(Role::TextName)),
+        Span::raw(" "),
+        Span::styled(pad(c.role.label(), 7), text),
+        Span::raw("    "),
+        reach_span(c.reachable, theme),
+        Span::raw(" "),
+        Span::styled(pad(link, 4), link_style),
+        Span::raw(" "),
+        Span::styled(
+            pad_left(&c.offset.map(thousands).unwrap_or_else(|| "?".into()), 13),
+            theme.style(Role::TextNumber),
+        ),
+        Span::raw(" "),
+        Span::styled(pad_left(&lag_text, 18), lag_style),
+        Span::raw(" "),
+        Span::styled(
+            c.source
+                .as_deref()
+                .map(sanitize)
+                .unwrap_or_else(|| "—".into()),
+            text,
+        ),
+    ];
+    Text::from(Line::from(main))
+}
+
+fn draw_charts(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
+    let series: Vec<(&String, &Series)> = state
+        .history
+        .db_lag
+        .iter()
+        .chain(state.history.cache_lag.iter())
+        .collect();
+    if series.is_empty() {
+        let block = Block::bordered()
+            .border_style(theme.style(Role::Border))
+            .title(" Replica lag ");
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "waiting for data…",
+                theme.style(Role::Waiting),
+            )),
+            inner,
+        );
+        return;
+    }
+    let cols = Layout::horizontal(vec![
+        Constraint::Ratio(1, series.len() as u32);
+        series.len()
+    ])
+    .split(area);
+    for ((name, s), col) in series.into_iter().zip(cols.iter()) {
+        let now = s.last().flatten();
+        let mut title = vec![
+            Span::styled(
+                format!(" {} lag ", sanitize(name)),
+                theme.style(Role::Title),
+            ),
+            Span::styled(lag(now), theme.lag(now)),
+        ];
+        if let Some(max) = s.max() {
+            title.push(Span::styled(
+                format!(" max {}", lag_short(Some(max))),
+                theme.style(Role::TextDim),
+            ));
+        }
+        title.push(Span::raw(" "));
+        let mut block = Block::bordered()
+            .border_style(theme.style(Role::Border))
+            .title(Line::from(title));
+        if s.points().any(|(_, v)| v.is_none()) {
+            block = block.title_bottom(Line::from(Span::styled(
+                " ░ unknown ",
+                theme.style(Role::SparkUnknown),
+            )));
+        }
+        let spec = SparkSpec {
+            series: s,
+            scale: 10.0,
+            floor_max: LAG_HIGH_SECONDS,
+            style: theme.style(Role::SparkLag),
+            high: Some((LAG_HIGH_SECONDS, theme.style(Role::LagHigh))),
+        };
+        spark::draw(frame, *col, block, &spec, theme);
+    }
+}

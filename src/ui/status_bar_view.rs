@@ -1,0 +1,168 @@
+//! The bottom two lines. First: environment, region, data source, mode, data
+//! age (STALE when old) and the clock. Second: every failing source with its
+//! error, the status message, and key hints for the current view on the right.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::format::{truncate, width};
+use crate::core::action::ActionId;
+use crate::core::key::format_sequence;
+use crate::core::sanitize::sanitize;
+use crate::core::state::{MESSAGE_TTL_MS, MessageLevel, State};
+use crate::core::time::format_age;
+use crate::core::view::ViewId;
+use crate::keymap::Keymap;
+use crate::theme::{Role, Theme};
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    let bar = theme.style(Role::StatusBar);
+    frame.render_widget(Paragraph::new("").style(bar), area);
+
+    // Line 1: where the data comes from and how old it is.
+    let sep = || Span::styled(" │ ", theme.style(Role::StatusBar));
+    let mut info: Vec<Span> = vec![Span::styled(
+        format!(" {}", sanitize(&state.env.name)),
+        theme.style(Role::StatusBar),
+    )];
+    if let Some(region) = &state.env.region {
+        info.push(sep());
+        info.push(Span::styled(sanitize(region), bar));
+    }
+    info.push(sep());
+    info.push(Span::styled(sanitize(&state.env.source), bar));
+    info.push(sep());
+    if state.read_only {
+        info.push(Span::styled(
+            " READ-ONLY ",
+            theme.style(Role::BadgeReadOnly),
+        ));
+    } else {
+        info.push(Span::styled("read-write", bar));
+    }
+    info.push(sep());
+    let stale = [
+        state.hosts.is_stale(state.now) && state.hosts.data.is_some(),
+        state.replication.is_stale(state.now) && state.replication.data.is_some(),
+        state.alerts.is_stale(state.now) && state.alerts.data.is_some(),
+    ]
+    .into_iter()
+    .any(|s| s);
+    match state.data_age_ms() {
+        Some(age) => {
+            info.push(Span::styled(format!("data {}", format_age(age)), bar));
+            if stale {
+                info.push(Span::styled(
+                    " STALE",
+                    theme.style(Role::Stale).bg(bar.bg.unwrap_or_default()),
+                ));
+            }
+        }
+        None => info.push(Span::styled("waiting for data…", bar)),
+    }
+    let clock = format!("{} UTC ", state.now.format_time());
+    let [info_area, clock_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(width(&clock) as u16)])
+            .areas(top);
+    frame.render_widget(Paragraph::new(Line::from(info)).style(bar), info_area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(clock, theme.style(Role::StatusBar))).style(bar),
+        clock_area,
+    );
+
+    // Line 2: what is failing, the message, and the keys.
+    let hints = hint_spans(state, theme, keymap);
+    let hints_width: usize = hints.iter().map(|s| s.width()).sum();
+    let mut left: Vec<Span> = Vec::new();
+    for (panel, err) in state.failing_panels() {
+        left.push(Span::styled(
+            format!(
+                " ✖ {}: {}: {}",
+                panel.name(),
+                sanitize(&err.source),
+                sanitize(&err.message)
+            ),
+            theme.style(Role::StatusError),
+        ));
+    }
+    if let Some(msg) = &state.message
+        && state.now.since(msg.at) <= MESSAGE_TTL_MS
+    {
+        let role = match msg.level {
+            MessageLevel::Info => Role::StatusInfo,
+            MessageLevel::Warning => Role::StatusWarning,
+            MessageLevel::Error => Role::StatusError,
+        };
+        left.push(Span::styled(
+            format!(" {}", sanitize(&msg.text)),
+            theme.style(role),
+        ));
+    }
+    let left_width: usize = left.iter().map(|s| s.width()).sum();
+    let total = usize::from(bottom.width);
+    // Problems win over hints: hints show only when both fit.
+    let show_hints = left_width + hints_width < total;
+    let hint_len = if show_hints { hints_width as u16 } else { 0 };
+    let [left_area, hints_area] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(hint_len)]).areas(bottom);
+    if left_width > usize::from(left_area.width) {
+        // Keep every failure visible in part rather than the first one whole.
+        let per = (usize::from(left_area.width) / left.len().max(1)).max(8);
+        left = left
+            .into_iter()
+            .map(|s| Span::styled(truncate(&s.content, per), s.style))
+            .collect();
+    }
+    frame.render_widget(Paragraph::new(Line::from(left)).style(bar), left_area);
+    if show_hints {
+        frame.render_widget(Paragraph::new(Line::from(hints)).style(bar), hints_area);
+    }
+}
+
+/// The key hints for the current view: `? help  / filter  q quit`.
+fn hint_spans(state: &State, theme: &Theme, keymap: &Keymap) -> Vec<Span<'static>> {
+    let mut actions: Vec<(ActionId, &str)> = Vec::new();
+    if state.overlay.is_some() {
+        actions.push((ActionId::Close, "close"));
+    } else {
+        actions.push((ActionId::ShowHelp, "help"));
+        match state.view {
+            ViewId::Overview | ViewId::Replication => {
+                actions.push((ActionId::ShowDetails, "details"));
+                actions.push((ActionId::ShowLogsForSelection, "logs"));
+            }
+            ViewId::Instances => {
+                actions.push((ActionId::StartFilter, "filter"));
+                actions.push((ActionId::SortNext, "sort"));
+                actions.push((ActionId::ShowDetails, "details"));
+            }
+            ViewId::Deploys => actions.push((ActionId::ShowDetails, "details")),
+            ViewId::Logs => {
+                actions.push((ActionId::StartFilter, "filter"));
+                let follow = if state.logs.follow { "pause" } else { "follow" };
+                actions.push((ActionId::ToggleFollow, follow));
+                actions.push((ActionId::CycleLevel, "level"));
+            }
+        }
+    }
+    actions.push((ActionId::Quit, "quit"));
+    let mut spans = Vec::new();
+    for (action, label) in actions {
+        let Some(keys) = keymap.keys_for(action, Some(state.view)).into_iter().next() else {
+            continue;
+        };
+        spans.push(Span::styled(
+            format_sequence(&keys),
+            theme.style(Role::StatusKey),
+        ));
+        spans.push(Span::styled(
+            format!(" {label}  "),
+            theme.style(Role::StatusBar),
+        ));
+    }
+    spans
+}

@@ -1,0 +1,6 @@
+//! The integration test binary: one link step, one shared harness.
+
+mod e2e_tmux;
+mod scenario;
+mod support;
+mod ui_snapshots;
