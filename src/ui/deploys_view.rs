@@ -5,10 +5,10 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::fleet_summary::Drift;
-use super::format::short_az;
+use super::format::{short_az, truncate_start};
 use super::panel_status::PanelStatus;
 use crate::core::fleet::DeploysObservation;
 use crate::core::sanitize::sanitize;
@@ -124,7 +124,7 @@ fn draw_running(
             lines.push(Line::from(spans));
         }
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 fn backend_line<'a>(
@@ -213,6 +213,9 @@ fn draw_history(
     }
     header.push("BY");
     widths.push(Constraint::Length(by_w));
+    // The artifact column gets what the others leave; its end (the tag) matters most.
+    let fixed: u16 = 13 + version_w + if wide { 19 + 4 } else { 16 } + by_w + header.len() as u16;
+    let artifact_w = usize::from(inner.width.saturating_sub(fixed));
     let rows = dep.history.iter().map(|d| {
         let at = if wide {
             d.at.format_datetime()
@@ -228,7 +231,10 @@ fn draw_history(
                 sanitize(&d.version),
                 theme.style(Role::TextName),
             )),
-            Cell::from(Span::styled(sanitize(&d.artifact), theme.style(Role::Text))),
+            Cell::from(Span::styled(
+                truncate_start(&sanitize(&d.artifact), artifact_w),
+                theme.style(Role::Text),
+            )),
             Cell::from(Span::styled(at, theme.style(Role::Text))),
         ];
         if wide {

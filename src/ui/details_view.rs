@@ -6,10 +6,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 use super::fleet_summary::{cache_health, db_health};
-use super::format::{bytes, lag, opt, pad, percent, rps, thousands, width};
+use super::format::{bytes, lag, opt, pad, percent, rps, thousands, width, wrap};
 use super::popup;
 use crate::core::fleet::Health;
 use crate::core::sanitize::sanitize;
@@ -188,53 +188,63 @@ fn describe(object: &ObjectRef) -> String {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, object: &ObjectRef) {
+    let popup_bg = Style::default().bg(theme.style(Role::Popup).bg.unwrap_or_default());
+    let max_w = usize::from(area.width).min(90);
     let (title, lines) = match fields(state, theme, object) {
         Some((title, fields)) => {
             let label_w = fields.iter().map(|f| width(f.0)).max().unwrap_or(0);
-            let lines: Vec<Line> = fields
-                .into_iter()
-                .map(|(k, v, style)| {
-                    Line::from(vec![
-                        Span::styled(format!("{} ", pad(k, label_w)), theme.style(Role::PopupKey)),
-                        Span::styled(
-                            v,
-                            style.patch(
-                                Style::default()
-                                    .bg(theme.style(Role::Popup).bg.unwrap_or_default()),
-                            ),
-                        ),
-                    ])
-                })
-                .collect();
+            let content_w = fields
+                .iter()
+                .map(|f| label_w + 1 + width(&f.1))
+                .max()
+                .unwrap_or(20);
+            let inner_w = (content_w.min(max_w.saturating_sub(2))).max(label_w + 10);
+            let value_w = inner_w.saturating_sub(label_w + 1);
+            let mut lines: Vec<Line> = Vec::new();
+            // Long values (GTID sets, errors) wrap under themselves, not the labels.
+            for (k, v, style) in fields {
+                for (i, part) in wrap(&v, value_w).into_iter().enumerate() {
+                    let label = if i == 0 {
+                        pad(k, label_w)
+                    } else {
+                        " ".repeat(label_w)
+                    };
+                    lines.push(Line::from(vec![
+                        Span::styled(format!("{label} "), theme.style(Role::PopupKey)),
+                        Span::styled(part, style.patch(popup_bg)),
+                    ]));
+                }
+            }
             (title, lines)
         }
         None => {
             let what = describe(object);
-            (
-                what.clone(),
-                vec![
-                    Line::from(Span::styled(
-                        format!("✖ {what} is gone: it is not in the latest observation."),
-                        theme.style(Role::Error),
-                    )),
-                    Line::from(Span::styled(
-                        "It may have been removed, renamed, or its source may be failing.",
-                        theme.style(Role::Popup),
-                    )),
-                ],
-            )
+            let text = [
+                (
+                    format!("✖ {what} is gone: it is not in the latest observation."),
+                    Role::Error,
+                ),
+                (
+                    "It may have been removed or renamed, or its source may be failing."
+                        .to_string(),
+                    Role::Popup,
+                ),
+            ];
+            let mut lines = Vec::new();
+            for (t, role) in text {
+                for part in wrap(&t, max_w.saturating_sub(2)) {
+                    lines.push(Line::from(Span::styled(part, theme.style(role))));
+                }
+            }
+            (what, lines)
         }
     };
     let content_w = lines.iter().map(Line::width).max().unwrap_or(20);
-    let w = (content_w + 4).clamp(40, 90).min(usize::from(area.width)) as u16;
-    // Long values (GTID sets, errors) wrap; leave room for them.
-    let inner_w = usize::from(w.saturating_sub(2)).max(1);
-    let rows: usize = lines
-        .iter()
-        .map(|l| l.width().max(1).div_ceil(inner_w))
-        .sum();
-    let h = (rows + 2).min(usize::from(area.height)) as u16;
+    let w = (content_w + 2)
+        .clamp(40, max_w.max(2))
+        .min(usize::from(area.width)) as u16;
+    let h = (lines.len() + 2).min(usize::from(area.height)) as u16;
     let rect = popup::centred(area, w, h);
     let inner = popup::frame(frame, rect, theme, Line::from(format!(" {title} ")));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    frame.render_widget(Paragraph::new(lines), inner);
 }

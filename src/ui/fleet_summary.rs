@@ -112,6 +112,8 @@ impl Drift {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Problems {
     pub items: Vec<(Role, String)>,
+    /// Sources the headline cannot speak for yet (no data).
+    pub waiting: Vec<&'static str>,
 }
 
 impl Problems {
@@ -142,7 +144,7 @@ impl Problems {
                     ));
                 }
             }
-            hosts.sort_by(|a, b| severity_rank(b.0).cmp(&severity_rank(a.0)));
+            hosts.sort_by_key(|(h, _)| std::cmp::Reverse(severity_rank(*h)));
             for (health, name) in hosts {
                 items.push((
                     health_role(health),
@@ -202,7 +204,15 @@ impl Problems {
             }
         }
         items.extend(info);
-        Problems { items }
+        let waiting = [
+            ("hosts", state.hosts.data.is_none()),
+            ("replication", state.replication.data.is_none()),
+            ("alerts", state.alerts.data.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect();
+        Problems { items, waiting }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -213,6 +223,21 @@ impl Problems {
     /// `+N more`.
     pub fn line(&self, theme: &Theme, max: usize) -> Line<'static> {
         if self.items.is_empty() {
+            if self.waiting.len() == 3 {
+                return Line::from(Span::styled(
+                    "waiting for data…",
+                    theme.style(Role::Waiting),
+                ));
+            }
+            if !self.waiting.is_empty() {
+                return Line::from(vec![
+                    Span::styled("✔ no problems seen so far", theme.style(Role::AllGood)),
+                    Span::styled(
+                        format!(" · waiting for {}", self.waiting.join(", ")),
+                        theme.style(Role::Waiting),
+                    ),
+                ]);
+            }
             return Line::from(Span::styled(
                 "✔ all healthy · replication ok · no alerts firing",
                 theme.style(Role::AllGood),

@@ -36,6 +36,68 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
+/// `s` cut to at most `max` cells from the start, beginning with `…` when cut,
+/// for values whose end matters most (image tags, paths).
+pub fn truncate_start(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in s.chars().rev() {
+        let w = char_width(c);
+        if used + w > max - 1 {
+            break;
+        }
+        tail.push(c);
+        used += w;
+    }
+    let mut out = String::from("…");
+    out.extend(tail.into_iter().rev());
+    out
+}
+
+/// `s` broken into lines of at most `w` cells, at spaces where possible.
+pub fn wrap(s: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in s.split_inclusive(' ') {
+        // A trailing space may hang past the edge; it is trimmed at the break.
+        let bare = word.trim_end_matches(' ');
+        let bw = width(bare);
+        if used + bw > w && used > 0 {
+            lines.push(line.trim_end().to_string());
+            line.clear();
+            used = 0;
+        }
+        if bw > w {
+            for c in bare.chars() {
+                let cw = char_width(c);
+                if used + cw > w {
+                    lines.push(std::mem::take(&mut line));
+                    used = 0;
+                }
+                line.push(c);
+                used += cw;
+            }
+            line.push_str(&word[bare.len()..]);
+            used += word.len() - bare.len();
+        } else {
+            line.push_str(word);
+            used += width(word);
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    lines
+}
+
 /// `s` truncated or padded with spaces to exactly `w` cells, left-aligned.
 pub fn pad(s: &str, w: usize) -> String {
     let t = truncate(s, w);
@@ -60,7 +122,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -153,6 +215,12 @@ mod tests {
         assert_eq!(pad_left("ab", 4), "  ab");
         assert_eq!(width("● ok"), 4);
         assert_eq!(truncate("日本語", 4), "日…");
+        assert_eq!(
+            wrap("error reconnecting to source", 12),
+            vec!["error", "reconnecting", "to source"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(truncate_start("registry/web:1.4.2", 10), "…web:1.4.2");
     }
 
     #[test]

@@ -110,29 +110,44 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
         frame.render_widget(Paragraph::new(top), inner);
         return;
     }
-    // Short terminal: global actions in two columns, names only.
+    // Short terminal: global actions in columns, keys and names only (their
+    // names say what they do; view-specific actions above keep their docs).
     let top_h = top.len() as u16;
-    let [top_area, cols] =
+    let [top_area, cols_area] =
         Layout::vertical([Constraint::Length(top_h), Constraint::Min(0)]).areas(inner);
     frame.render_widget(Paragraph::new(top), top_area);
-    let [left, right] =
-        Layout::horizontal([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)]).areas(cols);
-    let half = global.len().div_ceil(2);
-    let col_w = usize::from(left.width).saturating_sub(1);
-    let render_col = |entries: &[Entry]| {
+    let n_cols: usize = if inner.width >= 72 { 3 } else { 2 };
+    let cols =
+        Layout::horizontal(vec![Constraint::Ratio(1, n_cols as u32); n_cols]).split(cols_area);
+    let per = global.len().div_ceil(n_cols);
+    let rows = usize::from(cols_area.height);
+    for (i, col) in cols.iter().enumerate() {
+        let entries = global.iter().skip(i * per).take(per);
+        let col_w = usize::from(col.width).saturating_sub(1);
         let mut lines: Vec<Line> = entries
-            .iter()
-            .map(|e| entry_line(e, false, col_w))
+            .map(|e| {
+                let keys = e.keys.replace(", ", ",");
+                let name = e.action.name();
+                let keys = if width(&keys) + 1 + width(name) > col_w {
+                    keys.split(',').next().unwrap_or_default().to_string()
+                } else {
+                    keys
+                };
+                let room = col_w.saturating_sub(width(&keys) + 1);
+                Line::from(vec![
+                    Span::styled(keys, theme.style(Role::PopupKey)),
+                    Span::styled(" ", theme.style(Role::Popup)),
+                    Span::styled(truncate(name, room), theme.style(Role::PopupAction)),
+                ])
+            })
             .collect();
-        if lines.len() > usize::from(cols.height) && cols.height > 0 {
-            lines.truncate(usize::from(cols.height) - 1);
+        if lines.len() > rows && rows > 0 {
+            lines.truncate(rows - 1);
             lines.push(Line::from(Span::styled(
                 "… (taller terminal shows more)",
                 theme.style(Role::TextDim),
             )));
         }
-        Paragraph::new(lines)
-    };
-    frame.render_widget(render_col(&global[..half]), left);
-    frame.render_widget(render_col(&global[half..]), right);
+        frame.render_widget(Paragraph::new(lines), *col);
+    }
 }

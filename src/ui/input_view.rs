@@ -4,9 +4,9 @@
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Clear, Paragraph};
 
-use super::format::{truncate, width};
+use super::format::{truncate, truncate_start, width};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{InputPurpose, TextInput};
 use crate::theme::{Role, Theme};
@@ -27,19 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, input: &TextInput, theme: &Theme) {
     ];
     // Keep the end of a long pattern, where the cursor is, in view.
     let room = usize::from(area.width).saturating_sub(width(label) + 2);
-    let shown = if width(&text) > room {
-        let tail: String = text
-            .chars()
-            .rev()
-            .take(room.saturating_sub(1))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        format!("…{tail}")
-    } else {
-        text
-    };
+    let shown = truncate_start(&text, room);
     let cursor_x = area.x + (width(label) + 1 + width(&shown)) as u16;
     spans.push(Span::styled(shown, style));
     spans.push(Span::styled(" ", theme.style(Role::InputCursor)));
@@ -56,6 +44,7 @@ pub fn draw(frame: &mut Frame, area: Rect, input: &TextInput, theme: &Theme) {
             theme.style(Role::TextDim).bg(style.bg.unwrap_or_default()),
         )),
     }
+    frame.render_widget(Clear, area);
     frame.render_widget(Paragraph::new(Line::from(spans)).style(style), area);
     if cursor_x < area.right() {
         frame.set_cursor_position(Position::new(cursor_x, area.y));

@@ -4,7 +4,7 @@
 //! columns (AGE, then CPU) and shorten AZs before names are ever cut.
 
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Constraint, Rect};
+use ratatui::layout::{Alignment, Constraint, Flex, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
@@ -199,6 +199,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .collect()
     };
     let total_w = |w: &[usize]| w.iter().sum::<usize>() + w.len().saturating_sub(1);
+    // Columns sit two cells apart when the room allows it.
+    let spacing = |w: &[usize]| {
+        if w.iter().sum::<usize>() + 2 * w.len().saturating_sub(1) <= avail {
+            2
+        } else {
+            1
+        }
+    };
     // Give up the least important information first; names stay whole.
     let mut w = widths(&ctx, &cols);
     for step in 0..4 {
@@ -207,8 +215,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         }
         match step {
             0 => cols.retain(|c| *c != Col::Age),
-            1 => cols.retain(|c| *c != Col::Cpu),
-            2 => ctx.short_az = true,
+            1 => ctx.short_az = true,
+            2 => cols.retain(|c| *c != Col::Cpu),
             _ => cols.retain(|c| *c != Col::Latency),
         }
         w = widths(&ctx, &cols);
@@ -247,15 +255,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let constraints: Vec<Constraint> = w
         .iter()
         .zip(cols.iter())
-        .map(|(w, c)| {
-            if *c == Col::Version {
-                Constraint::Min(*w as u16)
-            } else {
-                Constraint::Length(*w as u16)
-            }
-        })
+        .map(|(w, _)| Constraint::Length(*w as u16))
         .collect();
     let table = Table::new(body, constraints)
+        .column_spacing(spacing(&w))
+        .flex(Flex::Start)
         .header(header)
         .row_highlight_style(theme.style(Role::RowSelected));
     let selected = state.instances.selected.min(rows.len().saturating_sub(1));

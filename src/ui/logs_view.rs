@@ -20,7 +20,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let status = PanelStatus::of(&state.log_source, state.now);
     let buffer = &logs.buffer;
 
-    let mut title = vec![Span::raw(" Logs ")];
+    let mut title = vec![Span::raw(" Logs · ")];
     if logs.follow {
         title.push(Span::styled("FOLLOW", theme.style(Role::HealthOk)));
     } else {

@@ -6,7 +6,7 @@
 //! header, tall terminals get taller sparklines.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
@@ -138,11 +138,30 @@ fn draw_azs(
         names.extend(r.caches.iter().map(|c| width(&sanitize(&c.name))));
     }
     let inner_w = usize::from(columns[0].width).saturating_sub(2);
-    let name_w = names.into_iter().max().unwrap_or(6).min(inner_w / 3).max(4);
+    let name_w = names
+        .into_iter()
+        .max()
+        .unwrap_or(6)
+        .min(inner_w * 2 / 5)
+        .max(4);
 
     for (az, col) in azs.iter().zip(columns.iter()) {
         let title = Line::from(format!(" {} ", sanitize(az)));
-        let block = hosts_status.block(theme, title);
+        let mut block = hosts_status.block(theme, title);
+        if state.replication.data.is_some() && (rep_status.stale || rep_status.error.is_some()) {
+            // The db/cache rows come from another source; say when it is old
+            // or failing (the error itself is in the status bar).
+            let mut spans = vec![Span::styled(" db/cache", theme.style(Role::Stale))];
+            if rep_status.error.is_some() {
+                spans.push(Span::styled(" ✖ failing", theme.style(Role::Error)));
+            }
+            spans.push(
+                rep_status
+                    .stale_span(theme)
+                    .unwrap_or_else(|| Span::raw(" ")),
+            );
+            block = block.title_bottom(Line::from(spans).alignment(Alignment::Right));
+        }
         let inner = block.inner(*col);
         frame.render_widget(block, *col);
         let Some(obs) = &state.hosts.data else {
@@ -198,7 +217,7 @@ fn draw_azs(
                     Span::styled(pad(health.label(), 9), hs),
                     name,
                     Span::raw(" "),
-                    Span::styled(pad_left(&weight, 3), theme.style(Role::Text)),
+                    Span::styled(pad(&weight, 3), theme.style(Role::Text)),
                     Span::raw(" "),
                     Span::styled(pad(&tstate, 9), tstyle),
                     Span::styled(pad_left(&rps_text, 6), theme.style(Role::TextNumber)),
@@ -219,9 +238,9 @@ fn draw_azs(
                     ]),
                     Line::from(vec![
                         Span::raw("  "),
-                        Span::styled(rps_text, theme.style(Role::TextNumber)),
-                        Span::styled(" rps  ", theme.style(Role::TextDim)),
-                        Span::styled(err_text, err_style),
+                        Span::styled(pad_left(&rps_text, 5), theme.style(Role::TextNumber)),
+                        Span::styled(" rps ", theme.style(Role::TextDim)),
+                        Span::styled(pad_left(&err_text, 6), err_style),
                         Span::styled(" 5xx  ", theme.style(Role::TextDim)),
                         version,
                     ]),
@@ -235,7 +254,6 @@ fn draw_azs(
         }
         match &state.replication.data {
             Some(rep) => {
-                let stale = rep_status.stale || rep_status.error.is_some();
                 let nodes = rep
                     .databases
                     .iter()
@@ -276,18 +294,15 @@ fn draw_azs(
                     ));
                     spans.push(Span::raw(" "));
                     let kind_role = format!("{kind} {role}");
-                    spans.push(Span::styled(pad(&kind_role, 13), theme.style(Role::Text)));
+                    spans.push(Span::styled(pad(&kind_role, 14), theme.style(Role::Text)));
                     if rrole == ReplicaRole::Replica {
-                        let text = if wide || w >= name_w + 28 {
+                        let text = if w >= name_w + 30 {
                             lag(lag_s)
                         } else {
                             lag_short(lag_s)
                         };
                         spans.push(Span::styled("lag ", theme.style(Role::TextDim)));
                         spans.push(Span::styled(text, theme.lag(lag_s)));
-                    }
-                    if stale {
-                        spans.push(Span::styled(" STALE", theme.style(Role::Stale)));
                     }
                     rows.push((obj, Row::new([Cell::from(Line::from(spans))])));
                 }
@@ -316,7 +331,7 @@ fn draw_azs(
                 "  {}{} {} {}{}{}  {}",
                 pad("HEALTH", 9),
                 pad("NAME", name_w),
-                pad_left("W", 3),
+                pad("W", 3),
                 pad("TARGET", 9),
                 pad_left("RPS", 6),
                 pad_left("5XX", 7),

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
 use super::fleet_summary::{cache_health, db_health};
-use super::format::{bytes, lag, lag_short, pad, pad_left, thousands, width};
+use super::format::{bytes, lag, lag_short, pad, pad_left, thousands, truncate, width};
 use super::panel_status::PanelStatus;
 use super::spark::{self, SparkSpec};
 use crate::core::fleet::{CacheNode, DbNode, Health, ReplicaRole, ThreadState};
@@ -20,12 +20,19 @@ use crate::core::state::{ObjectRef, State};
 use crate::theme::theme::LAG_HIGH_SECONDS;
 use crate::theme::{Role, Theme};
 
+/// Width of the IO/SQL column: `connecting/running`.
+const IO_SQL_W: usize = 18;
+/// Widths of the cache offset and lag columns.
+const OFFSET_W: usize = 12;
+const CACHE_LAG_W: usize = 15;
+
 /// Inner width from which both GTID sets fit on one line.
 const WIDE: usize = 120;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let status = PanelStatus::of(&state.replication, state.now);
-    let wide = usize::from(area.width).saturating_sub(2) >= WIDE;
+    let inner_w = usize::from(area.width).saturating_sub(2);
+    let wide = inner_w >= WIDE;
     let selected = state
         .replication_items()
         .get(state.replication_selected)
@@ -53,7 +60,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|d| {
             (
                 ObjectRef::Database(d.name.clone()),
-                db_text(d, theme, name_w, wide),
+                db_text(d, theme, name_w, wide, inner_w),
             )
         })
         .collect();
@@ -89,18 +96,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         pad("RW", 2),
         pad("REACH", 5),
         pad("LAG", 9),
-        pad("IO/SQL", 17),
+        pad("IO/SQL", IO_SQL_W),
         "SOURCE"
     );
     let cache_header = format!(
-        "  {} {} {} {} {} {} {} {}",
+        "  {} {} {} {} {} {} {}",
         pad("CACHE", name_w),
         pad("ROLE", 7),
-        pad("   ", 2),
         pad("REACH", 5),
         pad("LINK", 4),
-        pad_left("OFFSET", 13),
-        pad_left("LAG", 18),
+        pad_left("OFFSET", OFFSET_W),
+        pad_left("LAG", CACHE_LAG_W),
         "SOURCE"
     );
     let title = |t: &str, n: usize| {
@@ -187,7 +193,7 @@ fn reach_span(reachable: bool, theme: &Theme) -> Span<'static> {
     }
 }
 
-fn db_text<'a>(d: &DbNode, theme: &Theme, name_w: usize, wide: bool) -> Text<'a> {
+fn db_text<'a>(d: &DbNode, theme: &Theme, name_w: usize, wide: bool, inner_w: usize) -> Text<'a> {
     let (health, _) = db_health(d);
     let hs = theme.health(health);
     let dim = theme.style(Role::TextDim);
@@ -219,10 +225,10 @@ fn db_text<'a>(d: &DbNode, theme: &Theme, name_w: usize, wide: bool) -> Text<'a>
             io,
             Span::styled("/", dim),
             sql,
-            Span::raw(" ".repeat(18usize.saturating_sub(used + 1))),
+            Span::raw(" ".repeat(IO_SQL_W.saturating_sub(used) + 1)),
         ]);
     } else {
-        main.push(Span::styled(pad("—", 18), dim));
+        main.push(Span::styled(pad("—", IO_SQL_W + 1), dim));
     }
     main.push(Span::styled(
         d.source
@@ -256,7 +262,10 @@ fn db_text<'a>(d: &DbNode, theme: &Theme, name_w: usize, wide: bool) -> Text<'a>
     if let Some(err) = &d.last_error {
         lines.push(Line::from(vec![
             Span::styled("  ✖ last error ", theme.style(Role::Error)),
-            Span::styled(sanitize(err), theme.style(Role::Error)),
+            Span::styled(
+                truncate(&sanitize(err), inner_w.saturating_sub(15)),
+                theme.style(Role::Error),
+            ),
         ]));
     }
     Text::from(lines)
@@ -290,17 +299,20 @@ fn cache_text<'a>(c: &CacheNode, theme: &Theme, name_w: usize) -> Text<'a> {
         Span::styled(pad(&sanitize(&c.name), name_w), theme.style(Role::TextName)),
         Span::raw(" "),
         Span::styled(pad(c.role.label(), 7), text),
-        Span::raw("    "),
+        Span::raw(" "),
         reach_span(c.reachable, theme),
         Span::raw(" "),
         Span::styled(pad(link, 4), link_style),
         Span::raw(" "),
         Span::styled(
-            pad_left(&c.offset.map(thousands).unwrap_or_else(|| "?".into()), 13),
+            pad_left(
+                &c.offset.map(thousands).unwrap_or_else(|| "?".into()),
+                OFFSET_W,
+            ),
             theme.style(Role::TextNumber),
         ),
         Span::raw(" "),
-        Span::styled(pad_left(&lag_text, 18), lag_style),
+        Span::styled(pad_left(&lag_text, CACHE_LAG_W), lag_style),
         Span::raw(" "),
         Span::styled(
             c.source

@@ -75,8 +75,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     );
 
     // Line 2: what is failing, the message, and the keys.
-    let hints = hint_spans(state, theme, keymap);
-    let hints_width: usize = hints.iter().map(|s| s.width()).sum();
+    let mut hints = hint_spans(state, theme, keymap);
     let mut left: Vec<Span> = Vec::new();
     for (panel, err) in state.failing_panels() {
         left.push(Span::styled(
@@ -104,7 +103,13 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     }
     let left_width: usize = left.iter().map(|s| s.width()).sum();
     let total = usize::from(bottom.width);
-    // Problems win over hints: hints show only when both fit.
+    // Problems win over hints: drop hints from the middle (help and quit stay)
+    // until both fit, else show none.
+    let width_of = |h: &[Span]| h.iter().map(Span::width).sum::<usize>();
+    while left_width + width_of(&hints) >= total && hints.len() > 4 {
+        hints.drain(2..4);
+    }
+    let hints_width = width_of(&hints);
     let show_hints = left_width + hints_width < total;
     let hint_len = if show_hints { hints_width as u16 } else { 0 };
     let [left_area, hints_area] =
@@ -152,17 +157,30 @@ fn hint_spans(state: &State, theme: &Theme, keymap: &Keymap) -> Vec<Span<'static
     actions.push((ActionId::Quit, "quit"));
     let mut spans = Vec::new();
     for (action, label) in actions {
-        let Some(keys) = keymap.keys_for(action, Some(state.view)).into_iter().next() else {
+        let Some(keys) = primary_key(keymap, action, state.view) else {
             continue;
         };
-        spans.push(Span::styled(
-            format_sequence(&keys),
-            theme.style(Role::StatusKey),
-        ));
+        spans.push(Span::styled(keys, theme.style(Role::StatusKey)));
         spans.push(Span::styled(
             format!(" {label}  "),
             theme.style(Role::StatusBar),
         ));
     }
     spans
+}
+
+/// The key to show for `action` in `view`: the simplest of its bindings
+/// (fewest keys, then no modifiers, then shortest to read).
+pub fn primary_key(keymap: &Keymap, action: ActionId, view: ViewId) -> Option<String> {
+    keymap
+        .keys_for(action, Some(view))
+        .into_iter()
+        .min_by_key(|keys| {
+            let mods = keys
+                .iter()
+                .any(|k| k.mods.ctrl || k.mods.alt || k.mods.shift);
+            let text = format_sequence(keys);
+            (keys.len(), mods, text.len(), text)
+        })
+        .map(|keys| format_sequence(&keys))
 }

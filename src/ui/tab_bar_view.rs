@@ -7,8 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::format::width;
+use super::status_bar_view::primary_key;
 use crate::core::action::ActionId;
-use crate::core::key::format_sequence;
 use crate::core::sanitize::sanitize;
 use crate::core::state::State;
 use crate::core::view::ViewId;
@@ -47,11 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     let right_width: usize = right.iter().map(|s| s.width()).sum();
 
     let tab = |view: ViewId, full: bool| {
-        let key = keymap
-            .keys_for(view_action(view), Some(state.view))
-            .into_iter()
-            .next()
-            .map(|k| format_sequence(&k))
+        let key = primary_key(keymap, view_action(view), state.view)
             .unwrap_or_else(|| (view.index() + 1).to_string());
         if full || view == state.view {
             format!(" {key} {} ", view.title())

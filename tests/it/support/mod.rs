@@ -25,6 +25,8 @@ fn ago(secs: i64) -> Timestamp {
     NOW.plus_millis(-secs * 1000)
 }
 
+// Positional fields keep the fleet table below readable, one host a line.
+#[allow(clippy::too_many_arguments)]
 fn host(
     name: &str,
     az: &str,
@@ -48,6 +50,7 @@ fn host(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn target(
     backend: &str,
     az: &str,
