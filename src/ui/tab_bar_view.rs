@@ -6,13 +6,17 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+use super::fleet_summary::{Drift, cache_health, db_health};
 use super::format::width;
 use super::status_bar_view::primary_key;
 use crate::core::action::ActionId;
+use crate::core::fleet::{DeployOutcome, Health};
+use crate::core::msg::PanelId;
 use crate::core::sanitize::sanitize;
 use crate::core::state::State;
 use crate::core::view::ViewId;
 use crate::keymap::Keymap;
+use crate::theme::theme::health_role;
 use crate::theme::{Role, Theme};
 
 /// The action that opens `view`.
@@ -46,28 +50,44 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     }
     let right_width: usize = right.iter().map(|s| s.width()).sum();
 
-    let tab = |view: ViewId, full: bool| {
+    let label = |view: ViewId, full: bool| {
         let key = primary_key(keymap, view_action(view), state.view)
             .unwrap_or_else(|| (view.index() + 1).to_string());
         if full || view == state.view {
-            format!(" {key} {} ", view.title())
+            format!(" {key} {}", view.title())
         } else {
-            format!(" {key} ")
+            format!(" {key}")
         }
     };
-    let full_width: usize = ViewId::ALL.iter().map(|v| width(&tab(*v, true))).sum();
-    let full = full_width + right_width < usize::from(area.width);
-    let tabs: Vec<Span> = ViewId::ALL
+    let markers: Vec<Option<(&str, Role)>> =
+        ViewId::ALL.iter().map(|v| marker(state, *v)).collect();
+    let tab_width = |v: ViewId, i: usize, full: bool| {
+        width(&label(v, full)) + markers[i].map_or(0, |(m, _)| width(m) + 1) + 1
+    };
+    let full_width: usize = ViewId::ALL
         .iter()
-        .map(|v| {
-            let role = if *v == state.view {
-                Role::TabActive
-            } else {
-                Role::TabInactive
-            };
-            Span::styled(tab(*v, full), theme.style(role))
-        })
-        .collect();
+        .enumerate()
+        .map(|(i, v)| tab_width(*v, i, true))
+        .sum();
+    let full = full_width + right_width < usize::from(area.width);
+    let mut tabs: Vec<Span> = Vec::new();
+    for (i, v) in ViewId::ALL.iter().enumerate() {
+        let base = theme.style(if *v == state.view {
+            Role::TabActive
+        } else {
+            Role::TabInactive
+        });
+        tabs.push(Span::styled(label(*v, full), base));
+        if let Some((m, role)) = markers[i] {
+            let fg = theme.style(role).fg;
+            let mut style = base;
+            if fg.is_some() && *v != state.view {
+                style.fg = fg;
+            }
+            tabs.push(Span::styled(format!(" {m}"), style));
+        }
+        tabs.push(Span::styled(" ", base));
+    }
 
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width as u16)])
@@ -75,4 +95,53 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     let bar = theme.style(Role::TabBar);
     frame.render_widget(Paragraph::new(Line::from(tabs)).style(bar), left_area);
     frame.render_widget(Paragraph::new(Line::from(right)).style(bar), right_area);
+}
+
+/// A symbol on a view's tab when that view shows a problem, so trouble is
+/// visible from any view.
+fn marker(state: &State, view: ViewId) -> Option<(&'static str, Role)> {
+    let worst = |hs: &mut dyn Iterator<Item = Health>| {
+        hs.filter(|h| h.is_problem())
+            .max_by_key(|h| match h {
+                Health::Down => 3,
+                Health::Unknown => 2,
+                _ => 1,
+            })
+            .map(|h| (h.symbol(), health_role(h)))
+    };
+    match view {
+        ViewId::Instances => {
+            let hosts = state.hosts.data.as_ref()?;
+            worst(&mut hosts.hosts.iter().map(|h| h.health))
+        }
+        ViewId::Replication => {
+            if state
+                .failing_panels()
+                .iter()
+                .any(|(p, _)| *p == PanelId::Replication)
+            {
+                return Some(("✖", Role::Error));
+            }
+            let rep = state.replication.data.as_ref()?;
+            worst(
+                &mut rep
+                    .databases
+                    .iter()
+                    .map(|d| db_health(d).0)
+                    .chain(rep.caches.iter().map(|c| cache_health(c).0)),
+            )
+        }
+        ViewId::Deploys => {
+            let dep = state.deploys.data.as_ref()?;
+            if dep
+                .history
+                .first()
+                .is_some_and(|d| d.outcome == DeployOutcome::Failed)
+            {
+                return Some(("✖", Role::DeployFailed));
+            }
+            Drift::of(&dep.running).any().then_some(("≠", Role::Drift))
+        }
+        ViewId::Overview | ViewId::Logs => None,
+    }
 }
