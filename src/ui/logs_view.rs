@@ -12,6 +12,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use super::format::{pad, short_az, thousands, truncate, width};
 use super::panel_status::PanelStatus;
 use crate::core::log_buffer::StoredLine;
+use crate::core::sanitize::sanitize;
 use crate::core::state::State;
 use crate::theme::{Role, Theme};
 
@@ -26,7 +27,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     } else {
         title.push(Span::styled("PAUSED", theme.style(Role::SeverityWarning)));
     }
-    let filter = logs.filter.describe();
+    let filter = sanitize(&logs.filter.describe());
     if !filter.is_empty() {
         title.push(Span::styled(" · ", theme.style(Role::TextDim)));
         title.push(Span::styled(
@@ -69,7 +70,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     if shown.is_empty() {
         frame.render_widget(
             Paragraph::new(Span::styled(
-                format!("no lines match {}", logs.filter.describe()),
+                format!("no lines match {}", sanitize(&logs.filter.describe())),
                 theme.style(Role::TextDim),
             )),
             inner,

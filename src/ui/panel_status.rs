@@ -7,6 +7,7 @@ use ratatui::layout::Alignment;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
+use crate::core::sanitize::sanitize;
 use crate::core::state::{Panel, PanelError};
 use crate::core::time::{Timestamp, format_age};
 use crate::theme::{Role, Theme};
@@ -60,7 +61,7 @@ impl<'p> PanelStatus<'p> {
     pub fn error_line(&self, theme: &Theme) -> Option<Line<'static>> {
         self.error.map(|e| {
             Line::from(Span::styled(
-                format!(" ✖ {}: {} ", e.source, e.message),
+                format!(" ✖ {}: {} ", sanitize(&e.source), sanitize(&e.message)),
                 theme.style(Role::Error),
             ))
         })
@@ -91,7 +92,7 @@ impl<'p> PanelStatus<'p> {
         let lines = match self.error {
             Some(e) => vec![
                 Line::from(Span::styled(
-                    format!("✖ {}: {}", e.source, e.message),
+                    format!("✖ {}: {}", sanitize(&e.source), sanitize(&e.message)),
                     theme.style(Role::Error),
                 )),
                 Line::from(Span::styled(
