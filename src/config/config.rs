@@ -83,7 +83,12 @@ impl Config {
     pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
             let offset = e.span().map_or(0, |s| s.start);
-            ConfigError::Invalid(Diagnostic::at_offset(file, text, offset, e.message().trim().to_string()))
+            ConfigError::Invalid(Diagnostic::at_offset(
+                file,
+                text,
+                offset,
+                e.message().trim().to_string(),
+            ))
         })?;
         if let Some(name) = &cfg.default_environment
             && !cfg.environments.contains_key(name)
@@ -110,7 +115,11 @@ impl Config {
             Some(env) => Ok((name, env.clone())),
             None => Err(format!(
                 "unknown environment '{name}' (defined: {})",
-                self.environments.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.environments
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         }
     }
@@ -134,11 +143,21 @@ mod tests {
 
     #[test]
     fn errors_name_file_line_and_column() {
-        let err = Config::parse("[environments.demo]\nprovider = \"demo\"\nsed = 7\n", "c.toml")
-            .expect_err("unknown field");
+        let err = Config::parse(
+            "[environments.demo]\nprovider = \"demo\"\nsed = 7\n",
+            "c.toml",
+        )
+        .expect_err("unknown field");
         let text = err.to_string();
-        assert!(text.starts_with("c.toml:3:1: unknown field `sed`"), "{text}");
+        assert!(
+            text.starts_with("c.toml:3:1: unknown field `sed`"),
+            "{text}"
+        );
         let err = Config::parse("default_environment = \"x\"\n", "c.toml").expect_err("undefined");
-        assert!(err.to_string().starts_with("c.toml:1:1: default_environment 'x'"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("c.toml:1:1: default_environment 'x'"),
+            "{err}"
+        );
     }
 }

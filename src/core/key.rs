@@ -111,10 +111,9 @@ impl Key {
         if let KeyCode::Char(c) = self.code {
             if self.mods.shift && c.is_ascii_lowercase() {
                 self.code = KeyCode::Char(c.to_ascii_uppercase());
-                self.mods.shift = false;
-            } else if self.mods.shift && !c.is_ascii_alphabetic() && c != ' ' {
-                self.mods.shift = false;
-            } else if c.is_ascii_uppercase() {
+            }
+            // Shift is part of any printable character but space (`?`, `G`).
+            if c != ' ' && (self.mods.shift || c.is_ascii_uppercase()) {
                 self.mods.shift = false;
             }
         }

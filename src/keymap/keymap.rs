@@ -51,7 +51,10 @@ impl Keymap {
 
     /// Binds `keys` in `scope`, replacing what was there.
     pub fn bind(&mut self, scope: Scope, keys: Vec<Key>, action: ActionId) {
-        self.sections.entry(scope.name()).or_default().insert(keys, action);
+        self.sections
+            .entry(scope.name())
+            .or_default()
+            .insert(keys, action);
     }
 
     /// Removes the binding of `keys` in `scope` (`noop`).
@@ -168,11 +171,26 @@ mod tests {
     #[test]
     fn resolves_view_then_global_and_sequences() {
         let km = Keymap::builtin();
-        assert_eq!(km.resolve(ViewId::Overview, &keys("q")), KeyResult::Matched(ActionId::Quit));
-        assert_eq!(km.resolve(ViewId::Logs, &keys("/")), KeyResult::Matched(ActionId::StartFilter));
-        assert_eq!(km.resolve(ViewId::Overview, &keys("/")), KeyResult::NotFound);
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("q")),
+            KeyResult::Matched(ActionId::Quit)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Logs, &keys("/")),
+            KeyResult::Matched(ActionId::StartFilter)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("/")),
+            KeyResult::NotFound
+        );
         assert_eq!(km.resolve(ViewId::Logs, &keys("g")), KeyResult::Pending);
-        assert_eq!(km.resolve(ViewId::Logs, &keys("g g")), KeyResult::Matched(ActionId::MoveTop));
-        assert_eq!(km.resolve(ViewId::Logs, &keys("S-tab")), KeyResult::Matched(ActionId::PrevView));
+        assert_eq!(
+            km.resolve(ViewId::Logs, &keys("g g")),
+            KeyResult::Matched(ActionId::MoveTop)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Logs, &keys("S-tab")),
+            KeyResult::Matched(ActionId::PrevView)
+        );
     }
 }

@@ -101,7 +101,12 @@ pub fn load(selected: Option<&str>, user_file: Option<&Path>) -> LoadedKeymap {
 fn apply_source(out: &mut LoadedKeymap, source: &Source, depth: usize) {
     let label = source.label();
     if depth > MAX_DEPTH {
-        out.diagnostics.push(Diagnostic::new(&label, 0, 0, "inherits chain is too deep (a loop?)"));
+        out.diagnostics.push(Diagnostic::new(
+            &label,
+            0,
+            0,
+            "inherits chain is too deep (a loop?)",
+        ));
         return;
     }
     let text = match source {
@@ -109,7 +114,12 @@ fn apply_source(out: &mut LoadedKeymap, source: &Source, depth: usize) {
         Source::File(p) => match std::fs::read_to_string(p) {
             Ok(t) => t,
             Err(e) => {
-                out.diagnostics.push(Diagnostic::new(&label, 0, 0, format!("cannot read keymap: {e}")));
+                out.diagnostics.push(Diagnostic::new(
+                    &label,
+                    0,
+                    0,
+                    format!("cannot read keymap: {e}"),
+                ));
                 return;
             }
         },
@@ -164,7 +174,12 @@ struct Entry {
 fn parse_file(text: &str, file: &str) -> Result<KeymapFile, Diagnostic> {
     use toml::de::{DeTable, DeValue};
     let doc = DeTable::parse(text).map_err(|e| {
-        Diagnostic::at_offset(file, text, e.span().map_or(0, |s| s.start), e.message().trim().to_string())
+        Diagnostic::at_offset(
+            file,
+            text,
+            e.span().map_or(0, |s| s.start),
+            e.message().trim().to_string(),
+        )
     })?;
     let mut out = KeymapFile {
         inherits: None,
@@ -188,7 +203,10 @@ fn parse_file(text: &str, file: &str) -> Result<KeymapFile, Diagnostic> {
         let Some(scope) = scope_of(name) else {
             out.diagnostics.push(err(
                 name_offset,
-                format!("unknown section '{name}' (expected one of: {})", section_names().join(", ")),
+                format!(
+                    "unknown section '{name}' (expected one of: {})",
+                    section_names().join(", ")
+                ),
             ));
             continue;
         };
@@ -265,17 +283,30 @@ fn apply_entries(out: &mut LoadedKeymap, file: &KeymapFile, text: &str, label: &
             ));
             continue;
         };
-        if !id.spec().scopes.iter().any(|s| *s == Scope::Global || *s == e.scope) && e.scope != Scope::Global {
+        if !id
+            .spec()
+            .scopes
+            .iter()
+            .any(|s| *s == Scope::Global || *s == e.scope)
+            && e.scope != Scope::Global
+        {
             out.diagnostics.push(Diagnostic::at_offset(
                 label,
                 text,
                 e.action_offset,
-                format!("action '{}' does not apply in [{}]", e.action, e.scope.name()),
+                format!(
+                    "action '{}' does not apply in [{}]",
+                    e.action,
+                    e.scope.name()
+                ),
             ));
             continue;
         }
         let (line, col) = crate::diagnostic::line_col(text, e.key_offset);
-        out.origins.insert((e.scope.name(), keys.clone()), (label.to_string(), line, col));
+        out.origins.insert(
+            (e.scope.name(), keys.clone()),
+            (label.to_string(), line, col),
+        );
         out.keymap.bind(e.scope, keys, id);
     }
 }
@@ -329,7 +360,10 @@ fn validate(
                 &file,
                 0,
                 0,
-                format!("mutating action '{}' has no key (bind it, or the runbooks cannot name a key)", spec.name),
+                format!(
+                    "mutating action '{}' has no key (bind it, or the runbooks cannot name a key)",
+                    spec.name
+                ),
             ));
         }
     }
@@ -357,29 +391,59 @@ mod tests {
     fn every_shipped_keymap_loads_cleanly() {
         for (name, _) in SHIPPED {
             let loaded = load(Some(name), None);
-            assert!(loaded.diagnostics.is_empty(), "{name}: {:?}", loaded.diagnostics);
+            assert!(
+                loaded.diagnostics.is_empty(),
+                "{name}: {:?}",
+                loaded.diagnostics
+            );
         }
     }
 
     #[test]
     fn arrows_inherits_the_default_and_unbinds_vim_keys() {
         let km = load(Some("arrows"), None).keymap;
-        assert_eq!(km.resolve(ViewId::Overview, &keys("j")), KeyResult::NotFound);
-        assert_eq!(km.resolve(ViewId::Overview, &keys("<down>")), KeyResult::Matched(ActionId::MoveDown));
-        assert_eq!(km.resolve(ViewId::Overview, &keys("<f6>")), KeyResult::Matched(ActionId::ViewLogs));
-        assert_eq!(km.resolve(ViewId::Overview, &keys("q")), KeyResult::Matched(ActionId::Quit));
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("j")),
+            KeyResult::NotFound
+        );
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("<down>")),
+            KeyResult::Matched(ActionId::MoveDown)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("<f6>")),
+            KeyResult::Matched(ActionId::ViewLogs)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("q")),
+            KeyResult::Matched(ActionId::Quit)
+        );
     }
 
     #[test]
     fn user_entries_replace_per_key_and_noop_unbinds() {
-        let (_dir, path) = user_file("[global]\n\"x\" = \"quit\"\n\"q\" = \"noop\"\n[logs]\n\"f\" = \"toggle-wrap\"\n");
+        let (_dir, path) = user_file(
+            "[global]\n\"x\" = \"quit\"\n\"q\" = \"noop\"\n[logs]\n\"f\" = \"toggle-wrap\"\n",
+        );
         let loaded = load(None, Some(&path));
         assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
         let km = loaded.keymap;
-        assert_eq!(km.resolve(ViewId::Overview, &keys("x")), KeyResult::Matched(ActionId::Quit));
-        assert_eq!(km.resolve(ViewId::Overview, &keys("q")), KeyResult::NotFound);
-        assert_eq!(km.resolve(ViewId::Logs, &keys("f")), KeyResult::Matched(ActionId::ToggleWrap));
-        assert_eq!(km.resolve(ViewId::Logs, &keys("w")), KeyResult::Matched(ActionId::ToggleWrap));
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("x")),
+            KeyResult::Matched(ActionId::Quit)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Overview, &keys("q")),
+            KeyResult::NotFound
+        );
+        assert_eq!(
+            km.resolve(ViewId::Logs, &keys("f")),
+            KeyResult::Matched(ActionId::ToggleWrap)
+        );
+        assert_eq!(
+            km.resolve(ViewId::Logs, &keys("w")),
+            KeyResult::Matched(ActionId::ToggleWrap)
+        );
     }
 
     #[test]
@@ -389,13 +453,23 @@ mod tests {
         let loaded = load(None, Some(&path));
         let shown: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         let file = path.display().to_string();
-        let has = |needle: &str| shown.iter().any(|d| d.starts_with(&format!("{file}:{needle}")));
+        let has = |needle: &str| {
+            shown
+                .iter()
+                .any(|d| d.starts_with(&format!("{file}:{needle}")))
+        };
         assert!(has("2:7: unknown action 'explode'"), "{shown:?}");
         assert!(has("3:1: malformed key 'C-'"), "{shown:?}");
-        assert!(has("5:1: key 'S-g' is bound twice in [global]"), "{shown:?}");
+        assert!(
+            has("5:1: key 'S-g' is bound twice in [global]"),
+            "{shown:?}"
+        );
         assert!(has("6:2: unknown section 'nowhere'"), "{shown:?}");
         // The default stays in place of the broken entry.
-        assert_eq!(loaded.keymap.resolve(ViewId::Overview, &keys("q")), KeyResult::Matched(ActionId::Quit));
+        assert_eq!(
+            loaded.keymap.resolve(ViewId::Overview, &keys("q")),
+            KeyResult::Matched(ActionId::Quit)
+        );
     }
 
     #[test]
@@ -404,7 +478,10 @@ mod tests {
         let loaded = load(None, Some(&path));
         let shown: Vec<String> = loaded.diagnostics.iter().map(ToString::to_string).collect();
         assert!(
-            shown.iter().any(|d| d.contains(":2:1: [instances] key 'g' (sort-next) shadows the sequence 'g g'")),
+            shown
+                .iter()
+                .any(|d| d
+                    .contains(":2:1: [instances] key 'g' (sort-next) shadows the sequence 'g g'")),
             "{shown:?}"
         );
     }
@@ -414,6 +491,10 @@ mod tests {
         let (_dir, path) = user_file("inherits = \"nope.toml\"\n");
         let loaded = load(None, Some(&path));
         assert_eq!(loaded.diagnostics.len(), 1, "{:?}", loaded.diagnostics);
-        assert!(loaded.diagnostics[0].to_string().contains(":1:12: inherits 'nope.toml'"));
+        assert!(
+            loaded.diagnostics[0]
+                .to_string()
+                .contains(":1:12: inherits 'nope.toml'")
+        );
     }
 }

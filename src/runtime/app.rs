@@ -26,17 +26,32 @@ pub struct App {
     pending: Vec<Key>,
 }
 
+/// What a session is built from.
+pub struct AppParts {
+    pub observe: Arc<dyn ObserveProvider>,
+    /// `None` in read-only mode.
+    pub operate: Option<Arc<dyn OperateProvider>>,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub clock: Clock,
+    pub plan: PollPlan,
+    /// Data source for the status bar, e.g. `demo (built-in, no config)`.
+    pub source_label: String,
+    pub production: bool,
+}
+
 impl App {
-    pub fn new(
-        observe: Arc<dyn ObserveProvider>,
-        operate: Option<Arc<dyn OperateProvider>>,
-        keymap: Keymap,
-        theme: Theme,
-        clock: Clock,
-        plan: PollPlan,
-        source_label: String,
-        production: bool,
-    ) -> App {
+    pub fn new(parts: AppParts) -> App {
+        let AppParts {
+            observe,
+            operate,
+            keymap,
+            theme,
+            clock,
+            plan,
+            source_label,
+            production,
+        } = parts;
         let info = observe.info();
         let env = EnvInfo {
             name: info.environment,

@@ -12,11 +12,17 @@ use crate::core::view::ViewId;
 use super::app::App;
 
 /// One frame of `view` rendered as plain text, `width`×`height` cells.
-pub fn render_text(app: &mut App, view: ViewId, width: u16, height: u16) -> std::io::Result<String> {
+pub fn render_text(
+    app: &mut App,
+    view: ViewId,
+    width: u16,
+    height: u16,
+) -> std::io::Result<String> {
     app.state.view = view;
     app.state.width = width;
     app.state.height = height;
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).map_err(std::io::Error::other)?;
+    let mut terminal =
+        Terminal::new(TestBackend::new(width, height)).map_err(std::io::Error::other)?;
     terminal
         .draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap))
         .map_err(std::io::Error::other)?;
@@ -213,7 +219,9 @@ pub fn status_text(state: &State) -> String {
                     x.state.label(),
                     x.health.label(),
                     x.version.as_deref().unwrap_or(""),
-                    target.map(|t| format!("  lb:{} w{}", t.state.label(), t.weight)).unwrap_or_default()
+                    target
+                        .map(|t| format!("  lb:{} w{}", t.state.label(), t.weight))
+                        .unwrap_or_default()
                 );
             }
         }
@@ -221,22 +229,58 @@ pub fn status_text(state: &State) -> String {
     if let Some(r) = &state.replication.data {
         let _ = writeln!(out, "\nreplication");
         for d in &r.databases {
-            let _ = writeln!(out, "  db    {:<14} {:<8} lag {}", d.name, d.role.label(), fmt_lag(d.lag_seconds, d.role));
+            let _ = writeln!(
+                out,
+                "  db    {:<14} {:<8} lag {}",
+                d.name,
+                d.role.label(),
+                fmt_lag(d.lag_seconds, d.role)
+            );
         }
         for c in &r.caches {
-            let _ = writeln!(out, "  cache {:<14} {:<8} lag {}", c.name, c.role.label(), fmt_lag(c.lag_seconds, c.role));
+            let _ = writeln!(
+                out,
+                "  cache {:<14} {:<8} lag {}",
+                c.name,
+                c.role.label(),
+                fmt_lag(c.lag_seconds, c.role)
+            );
         }
     }
     if let Some(a) = &state.alerts.data {
-        let _ = writeln!(out, "\nalerts: {}", if a.is_empty() { "none firing".to_string() } else { a.len().to_string() });
+        let _ = writeln!(
+            out,
+            "\nalerts: {}",
+            if a.is_empty() {
+                "none firing".to_string()
+            } else {
+                a.len().to_string()
+            }
+        );
         for x in a {
-            let _ = writeln!(out, "  {} {:<8} {} on {}: {}", x.severity.symbol(), x.severity.label(), x.name, x.target, x.summary);
+            let _ = writeln!(
+                out,
+                "  {} {:<8} {} on {}: {}",
+                x.severity.symbol(),
+                x.severity.label(),
+                x.name,
+                x.target,
+                x.summary
+            );
         }
     }
     if let Some(d) = &state.deploys.data
         && let Some(last) = d.history.first()
     {
-        let _ = writeln!(out, "\nlast deploy: {} {} by {} at {} ({})", d.service, last.version, last.by, last.at.format_datetime(), last.outcome.label());
+        let _ = writeln!(
+            out,
+            "\nlast deploy: {} {} by {} at {} ({})",
+            d.service,
+            last.version,
+            last.by,
+            last.at.format_datetime(),
+            last.outcome.label()
+        );
     }
     for (p, e) in state.failing_panels() {
         let _ = writeln!(out, "\nERROR {}: {}", p.name(), e.message);

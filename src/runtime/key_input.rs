@@ -99,7 +99,9 @@ mod tests {
 
     #[test]
     fn round_trips_through_crossterm() {
-        for s in ["j", "G", "C-r", "S-tab", "A-x", "<enter>", "<esc>", "<f5>", "<space>", "/"] {
+        for s in [
+            "j", "G", "C-r", "S-tab", "A-x", "<enter>", "<esc>", "<f5>", "<space>", "/",
+        ] {
             let key = Key::parse(s).expect(s);
             assert_eq!(from_crossterm(&to_crossterm(key)), Some(key), "{s}");
         }

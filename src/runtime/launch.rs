@@ -14,7 +14,7 @@ use crate::providers::demo::{DemoConfig, DemoProvider, Scenario};
 use crate::providers::{ObserveProvider, OperateProvider};
 use crate::theme::Theme;
 
-use super::app::App;
+use super::app::{App, AppParts};
 use super::clock::Clock;
 use super::event_loop::{self, LoopStats};
 use super::headless;
@@ -78,7 +78,9 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
             let (name, env) = cfg.environment(cli.environment.as_deref()).map_err(|e| {
                 LaunchError::Config(format!(
                     "{}: {e}",
-                    cfg.path.as_ref().map_or("config".into(), |p| p.display().to_string())
+                    cfg.path
+                        .as_ref()
+                        .map_or("config".into(), |p| p.display().to_string())
                 ))
             })?;
             let label = format!("{} ({name})", env.provider);
@@ -91,7 +93,9 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         env_cfg.as_ref().and_then(|(_, e)| e.read_only),
         global_ro,
     );
-    let provider = env_cfg.as_ref().map_or("demo", |(_, e)| e.provider.as_str());
+    let provider = env_cfg
+        .as_ref()
+        .map_or("demo", |(_, e)| e.provider.as_str());
     if provider != "demo" {
         return Err(LaunchError::Config(format!(
             "provider '{provider}' is not available in this build (available: demo)"
@@ -105,7 +109,11 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
     let scenario = Scenario::from_name(&scenario_name).ok_or_else(|| {
         LaunchError::Config(format!(
             "unknown scenario '{scenario_name}' (available: {})",
-            Scenario::ALL.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ")
+            Scenario::ALL
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })?;
     let defaults = DemoConfig::default();
@@ -136,16 +144,16 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
     } else {
         Theme::builtin()
     };
-    let app = App::new(
+    let app = App::new(AppParts {
         observe,
         operate,
-        Keymap::builtin(),
+        keymap: Keymap::builtin(),
         theme,
         clock,
-        PollPlan::default(),
+        plan: PollPlan::default(),
         source_label,
         production,
-    );
+    });
     Ok(Session { app, is_demo: true })
 }
 
@@ -209,7 +217,11 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
                 Ok(ExitCode::FAILURE)
             }
         }
-        Some(Command::Snapshot { view, width, height }) => {
+        Some(Command::Snapshot {
+            view,
+            width,
+            height,
+        }) => {
             let Some(view) = headless::parse_view(view) else {
                 return Err(LaunchError::Config(format!(
                     "unknown view '{view}' (overview, instances, replication, deploys, logs)"
@@ -243,7 +255,12 @@ async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
     guard.suspend();
     drop(guard);
     let exit = exit?;
-    tracing::info!(?exit, frames = stats.frames, messages = stats.messages, "console closed");
+    tracing::info!(
+        ?exit,
+        frames = stats.frames,
+        messages = stats.messages,
+        "console closed"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,5 +10,5 @@ pub mod logging;
 pub mod poller;
 pub mod terminal_guard;
 
-pub use app::App;
+pub use app::{App, AppParts};
 pub use clock::Clock;

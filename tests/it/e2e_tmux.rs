@@ -13,7 +13,10 @@ pub struct Tmux {
 
 /// `None` (and a printed reason) when tmux cannot run here.
 pub fn tmux_or_skip(test: &str) -> Option<Tmux> {
-    let ok = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
+    let ok = Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !ok {
         if std::env::var_os("OPSDECK_REQUIRE_E2E").is_some() {
             panic!("{test}: tmux is required (OPSDECK_REQUIRE_E2E is set) but not installed");
@@ -54,7 +57,11 @@ impl Tmux {
             &height.to_string(),
             "env PS1='E2E$ ' TERM=xterm-256color bash --norc --noprofile",
         ]);
-        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         self.wait_for("E2E$", Duration::from_secs(10));
     }
 
@@ -71,7 +78,12 @@ impl Tmux {
     }
 
     pub fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", &self.session]).stdout).into_owned()
+        String::from_utf8_lossy(
+            &self
+                .tmux(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
     }
 
     /// Waits until the screen contains `needle`; panics with the screen if not.
@@ -115,8 +127,14 @@ fn views_filter_quit_and_the_terminal_is_restored() {
     ));
     t.keys(&["Enter"]);
     let screen = t.wait_for("web-c2", Duration::from_secs(20));
-    assert!(screen.contains("ap-northeast-2a") && screen.contains("ap-northeast-2c"), "{screen}");
-    assert!(screen.contains("demo"), "status bar names the demo source:\n{screen}");
+    assert!(
+        screen.contains("ap-northeast-2a") && screen.contains("ap-northeast-2c"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("demo"),
+        "status bar names the demo source:\n{screen}"
+    );
 
     t.type_text("2");
     let screen = t.wait_for("LATENCY", Duration::from_secs(5));
@@ -134,7 +152,10 @@ fn views_filter_quit_and_the_terminal_is_restored() {
     t.type_text("GET /api");
     t.keys(&["Enter"]);
     let screen = t.wait_for("/GET /api/", Duration::from_secs(5));
-    let body: Vec<&str> = screen.lines().filter(|l| l.contains("│ ") || l.contains("web-") || l.contains("lb")).collect();
+    let body: Vec<&str> = screen
+        .lines()
+        .filter(|l| l.contains("│ ") || l.contains("web-") || l.contains("lb"))
+        .collect();
     assert!(!body.is_empty(), "{screen}");
 
     t.type_text("q");
@@ -143,8 +164,17 @@ fn views_filter_quit_and_the_terminal_is_restored() {
     t.keys(&["Enter"]);
     let screen = t.wait_for("42-done", Duration::from_secs(5));
     let after_cmd = screen.rsplit("grep").next().unwrap_or("");
-    assert!(after_cmd.lines().any(|l| l.trim() == "icanon"), "canonical mode restored:\n{screen}");
-    assert!(after_cmd.lines().any(|l| l.trim() == "echo"), "echo restored:\n{screen}");
-    assert!(!screen.contains("\u{1b}"), "no escape sequences left on screen");
+    assert!(
+        after_cmd.lines().any(|l| l.trim() == "icanon"),
+        "canonical mode restored:\n{screen}"
+    );
+    assert!(
+        after_cmd.lines().any(|l| l.trim() == "echo"),
+        "echo restored:\n{screen}"
+    );
+    assert!(
+        !screen.contains("\u{1b}"),
+        "no escape sequences left on screen"
+    );
     let _ = std::fs::remove_dir_all(state_dir);
 }

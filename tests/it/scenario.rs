@@ -15,7 +15,7 @@ use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
 use opsdeck::runtime::headless::buffer_to_text;
 use opsdeck::runtime::key_input::to_crossterm;
 use opsdeck::runtime::poller::PollPlan;
-use opsdeck::runtime::{App, Clock};
+use opsdeck::runtime::{App, AppParts, Clock};
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -23,6 +23,10 @@ use ratatui::backend::TestBackend;
 const START: Timestamp = Timestamp::from_millis(1_795_000_000_000);
 
 fn demo_app(scenario: Scenario, read_only: bool) -> App {
+    demo_app_with(scenario, read_only, PollPlan::default())
+}
+
+fn demo_app_with(scenario: Scenario, read_only: bool, plan: PollPlan) -> App {
     let demo = DemoProvider::new(DemoConfig {
         seed: 7,
         scenario,
@@ -30,17 +34,21 @@ fn demo_app(scenario: Scenario, read_only: bool) -> App {
         start: START,
     });
     let observe: Arc<dyn ObserveProvider> = Arc::new(demo.clone());
-    let operate: Option<Arc<dyn OperateProvider>> = if read_only { None } else { Some(Arc::new(demo)) };
-    App::new(
+    let operate: Option<Arc<dyn OperateProvider>> = if read_only {
+        None
+    } else {
+        Some(Arc::new(demo))
+    };
+    App::new(AppParts {
         observe,
         operate,
-        Keymap::builtin(),
-        Theme::builtin(),
-        Clock::starting_at(START),
-        PollPlan::default(),
-        "demo (test)".into(),
-        false,
-    )
+        keymap: Keymap::builtin(),
+        theme: Theme::builtin(),
+        clock: Clock::starting_at(START),
+        plan,
+        source_label: "demo (test)".into(),
+        production: false,
+    })
 }
 
 /// Types `keys` (keymap syntax, space separated) with `gap` between presses.
@@ -50,7 +58,10 @@ fn typist(keys: &str, gap: Duration) -> mpsc::UnboundedReceiver<std::io::Result<
     tokio::spawn(async move {
         for key in keys {
             tokio::time::sleep(gap).await;
-            if tx.unbounded_send(Ok(Event::Key(to_crossterm(key)))).is_err() {
+            if tx
+                .unbounded_send(Ok(Event::Key(to_crossterm(key))))
+                .is_err()
+            {
                 return;
             }
         }
@@ -67,15 +78,28 @@ async fn a_user_walks_through_every_view_and_filters_logs() {
     let keys = "2 s s s s s s 3 4 5 / W A R N <enter> S-tab <tab> q";
     let events = typist(keys, Duration::from_millis(700));
     let mut stats = LoopStats::default();
-    let exit = run(&mut terminal, events, &mut app, std::future::pending(), &mut stats)
-        .await
-        .expect("loop");
+    let exit = run(
+        &mut terminal,
+        events,
+        &mut app,
+        std::future::pending(),
+        &mut stats,
+    )
+    .await
+    .expect("loop");
     assert_eq!(exit, Exit::Quit);
     let s = &app.state;
     assert_eq!(s.view, ViewId::Logs);
-    assert_eq!(s.logs.filter.pattern.as_ref().map(|r| r.as_str()), Some("WARN"));
+    assert_eq!(
+        s.logs.filter.pattern.as_ref().map(|r| r.as_str()),
+        Some("WARN")
+    );
     assert!(s.hosts.data.is_some() && s.replication.data.is_some() && s.deploys.data.is_some());
-    assert!(s.logs.buffer.len() > 50, "about 20 lines/s for ~15 s: {}", s.logs.buffer.len());
+    assert!(
+        s.logs.buffer.len() > 50,
+        "about 20 lines/s for ~15 s: {}",
+        s.logs.buffer.len()
+    );
     assert!(stats.frames > 5, "drew frames: {stats:?}");
     let screen = buffer_to_text(terminal.backend().buffer());
     assert!(screen.contains("WARN"), "{screen}");
@@ -83,9 +107,8 @@ async fn a_user_walks_through_every_view_and_filters_logs() {
 
 #[tokio::test(start_paused = true)]
 async fn an_idle_console_draws_nothing_new() {
-    let mut app = demo_app(Scenario::Calm, false);
     // Slow polling so that only ticks arrive while we watch.
-    app.plan = PollPlan {
+    let plan = PollPlan {
         hosts: Duration::from_secs(3600),
         replication: Duration::from_secs(3600),
         deploys: Duration::from_secs(3600),
@@ -93,6 +116,7 @@ async fn an_idle_console_draws_nothing_new() {
         logs: Duration::from_secs(3600),
         ..PollPlan::default()
     };
+    let mut app = demo_app_with(Scenario::Calm, false, plan);
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
     let (tx, rx) = mpsc::unbounded::<std::io::Result<Event>>();
     let watcher = tokio::spawn(async move {
@@ -100,9 +124,15 @@ async fn an_idle_console_draws_nothing_new() {
         drop(tx);
     });
     let mut stats = LoopStats::default();
-    let exit = run(&mut terminal, rx, &mut app, std::future::pending(), &mut stats)
-        .await
-        .expect("loop");
+    let exit = run(
+        &mut terminal,
+        rx,
+        &mut app,
+        std::future::pending(),
+        &mut stats,
+    )
+    .await
+    .expect("loop");
     watcher.await.expect("watcher");
     assert_eq!(exit, Exit::InputClosed);
     // The first poll of each panel and the first frame may each draw; 30
@@ -117,9 +147,15 @@ async fn a_pending_sequence_shows_and_completes() {
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
     let events = typist("2 G g g q", Duration::from_millis(300));
     let mut stats = LoopStats::default();
-    run(&mut terminal, events, &mut app, std::future::pending(), &mut stats)
-        .await
-        .expect("loop");
+    run(
+        &mut terminal,
+        events,
+        &mut app,
+        std::future::pending(),
+        &mut stats,
+    )
+    .await
+    .expect("loop");
     assert_eq!(app.state.view, ViewId::Instances);
     assert_eq!(app.state.instances.selected, 0, "g g went back to the top");
     assert!(app.state.pending_keys.is_empty());
