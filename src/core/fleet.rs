@@ -403,6 +403,16 @@ impl LogLevel {
     /// Finds a Spring Boot / logback style level token in a line.
     pub fn detect(line: &str) -> LogLevel {
         for token in line.split_whitespace().take(6) {
+            // logfmt (`level=warn`, Prometheus and Go services); plain lower-case
+            // words elsewhere are prose, not levels.
+            let upper;
+            let token = match token.strip_prefix("level=") {
+                Some(value) => {
+                    upper = value.to_ascii_uppercase();
+                    upper.as_str()
+                }
+                None => token,
+            };
             match token.trim_matches(|c: char| !c.is_ascii_alphabetic()) {
                 "ERROR" | "FATAL" => return LogLevel::Error,
                 "WARN" | "WARNING" => return LogLevel::Warn,
@@ -440,6 +450,10 @@ mod tests {
             LogLevel::None
         );
         assert_eq!(LogLevel::detect("[ERROR] boom"), LogLevel::Error);
+        assert_eq!(
+            LogLevel::detect("ts=2026-11-18T11:12:39Z caller=scrape.go:1284 level=warn msg=x"),
+            LogLevel::Warn
+        );
     }
 
     #[test]

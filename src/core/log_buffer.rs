@@ -185,11 +185,21 @@ impl LogBuffer {
     }
 }
 
+/// Lines that belong to the previous line of the same host: indented frames,
+/// `Caused by:`, and exception headers such as `java.lang.IllegalStateException: x`.
 fn is_continuation(text: &str) -> bool {
-    text.starts_with([' ', '\t'])
+    if text.starts_with([' ', '\t'])
         || text.starts_with("Caused by:")
         || text.starts_with("at ")
         || text.starts_with("...")
+    {
+        return true;
+    }
+    let first = text.split_whitespace().next().unwrap_or("");
+    let name = first.trim_end_matches(':');
+    name.contains('.')
+        && !name.contains('/')
+        && (name.ends_with("Exception") || name.ends_with("Error"))
 }
 
 /// What the logs view shows: a regex over the text, and optional host, AZ and

@@ -154,7 +154,8 @@ impl Default for LogsState {
             follow: true,
             anchor: None,
             wrap: false,
-            timestamps: true,
+            // Most lines carry their own timestamp; `t` adds the received time.
+            timestamps: false,
         }
     }
 }

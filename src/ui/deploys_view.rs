@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState, Wrap};
 
 use super::fleet_summary::Drift;
-use super::format::{short_az, truncate_start};
+use super::format::{short_artifact, short_az, truncate_start};
 use super::panel_status::PanelStatus;
 use crate::core::fleet::DeploysObservation;
 use crate::core::sanitize::sanitize;
@@ -232,7 +232,7 @@ fn draw_history(
                 theme.style(Role::TextName),
             )),
             Cell::from(Span::styled(
-                truncate_start(&sanitize(&d.artifact), artifact_w),
+                truncate_start(&sanitize(&short_artifact(&d.artifact)), artifact_w),
                 theme.style(Role::Text),
             )),
             Cell::from(Span::styled(at, theme.style(Role::Text))),

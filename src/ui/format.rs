@@ -38,6 +38,35 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 /// `s` cut to at most `max` cells from the start, beginning with `…` when cut,
 /// for values whose end matters most (image tags, paths).
+/// An artifact as people read it: `web:v1.42.3@sha256:9acd1a98ae80` from
+/// `registry.example.com/team/web:v1.42.3@sha256:<64 hex>`. Registry path and
+/// most of the digest go; a commit hash is cut to 12 characters.
+pub fn short_artifact(artifact: &str) -> String {
+    let (image, digest) = match artifact.split_once('@') {
+        Some((i, d)) => (i, Some(d)),
+        None => (artifact, None),
+    };
+    let name = image.rsplit('/').next().unwrap_or(image);
+    let name = if digest.is_none() && name.len() > 12 && name.chars().all(|c| c.is_ascii_hexdigit())
+    {
+        &name[..12]
+    } else {
+        name
+    };
+    match digest {
+        Some(d) => {
+            let (algo, hex) = d.split_once(':').unwrap_or(("", d));
+            let hex: String = hex.chars().take(12).collect();
+            if algo.is_empty() {
+                format!("{name}@{hex}")
+            } else {
+                format!("{name}@{algo}:{hex}")
+            }
+        }
+        None => name.to_string(),
+    }
+}
+
 pub fn truncate_start(s: &str, max: usize) -> String {
     if width(s) <= max {
         return s.to_string();
@@ -206,6 +235,20 @@ pub fn opt(v: Option<f64>, decimals: usize, unit: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn artifacts_are_shortened_the_way_people_read_them() {
+        let img = format!(
+            "registry.example.com/team/web:v1.42.3@sha256:{}",
+            "ab".repeat(32)
+        );
+        assert_eq!(short_artifact(&img), "web:v1.42.3@sha256:abababababab");
+        assert_eq!(
+            short_artifact("0123456789abcdef0123456789abcdef01234567"),
+            "0123456789ab"
+        );
+        assert_eq!(short_artifact("releases/v42"), "v42");
+    }
 
     #[test]
     fn widths_and_truncation() {

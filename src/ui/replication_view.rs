@@ -23,7 +23,7 @@ use crate::theme::{Role, Theme};
 /// Width of the IO/SQL column: `connecting/running`.
 const IO_SQL_W: usize = 18;
 /// Widths of the cache offset and lag columns.
-const OFFSET_W: usize = 12;
+const OFFSET_W: usize = 13;
 const CACHE_LAG_W: usize = 15;
 
 /// Inner width from which both GTID sets fit on one line.

@@ -534,24 +534,7 @@ pub fn render_with(state: &State, theme: &Theme, w: u16, h: u16) -> Buffer {
 
 /// The characters of a buffer, one line per row, trailing spaces trimmed.
 pub fn buffer_text(buf: &Buffer) -> String {
-    let area = buf.area;
-    let mut out = String::new();
-    for y in area.top()..area.bottom() {
-        let mut line = String::new();
-        let mut skip = 0usize;
-        for x in area.left()..area.right() {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            line.push_str(sym);
-            skip = ratatui::text::Span::raw(sym).width().saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    opsdeck::runtime::headless::buffer_to_text(buf)
 }
 
 /// Renders and returns the text, for snapshots.
