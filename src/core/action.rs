@@ -10,6 +10,10 @@ pub enum Scope {
     /// Every view.
     Global,
     View(ViewId),
+    /// A confirmation dialog has focus: only `[dialog]` keys apply.
+    Dialog,
+    /// A runbook is open beside the views: `[runbook]` keys apply before the view's.
+    Runbook,
 }
 
 impl Scope {
@@ -18,6 +22,8 @@ impl Scope {
         match self {
             Scope::Global => "global",
             Scope::View(v) => v.name(),
+            Scope::Dialog => "dialog",
+            Scope::Runbook => "runbook",
         }
     }
 }
@@ -41,8 +47,8 @@ macro_rules! actions {
     };
 }
 
-use Scope::{Global, View};
-use ViewId::{Instances, Logs, Overview, Replication};
+use Scope::{Dialog, Global, Runbook, View};
+use ViewId::{Deploys, Instances, Logs, Overview, Replication};
 
 actions! {
     Quit = "quit", "Quit opsdeck", [Global], false;
@@ -74,6 +80,22 @@ actions! {
     CycleLevel = "cycle-level", "Minimum level: all, INFO, WARN, ERROR", [View(Logs)], false;
     CycleHost = "cycle-host", "Show one host at a time, or all", [View(Logs)], false;
     CycleAz = "cycle-az", "Show one AZ at a time, or both", [View(Logs)], false;
+    OpenPalette = "open-palette", "Run any action, view, runbook or host by name", [Global], false;
+    ShowOperations = "show-operations", "Show running and recent operations", [Global], false;
+    DrainBackend = "drain-backend", "Take the selected backend out of the load-balancer pool", [View(Overview), View(Instances)], true;
+    UndrainBackend = "undrain-backend", "Put the selected backend back into the load-balancer pool", [View(Overview), View(Instances)], true;
+    PromoteReplica = "promote-replica", "Promote the selected replica (else the database replica) to primary", [View(Overview), View(Replication)], true;
+    RollbackDeploy = "rollback-deploy", "Roll the service back to the last good version (or the selected one)", [View(Overview), View(Deploys)], true;
+    SshOpen = "ssh-open", "Open an SSH session on the selected host", [View(Overview), View(Instances), View(Replication)], true;
+    DialogConfirm = "confirm", "Confirm the dialog", [Dialog], false;
+    DialogCancel = "cancel", "Cancel the dialog (nothing is sent)", [Dialog], false;
+    DialogActivate = "activate", "Press the focused button (Cancel is focused first)", [Dialog], false;
+    DialogNextButton = "next-button", "Focus the next button", [Dialog], false;
+    DialogPrevButton = "prev-button", "Focus the previous button", [Dialog], false;
+    RunbookNextStep = "runbook-next-step", "Move to the next runbook step", [Runbook], false;
+    RunbookPrevStep = "runbook-prev-step", "Move to the previous runbook step", [Runbook], false;
+    RunbookToggleStep = "runbook-toggle-step", "Tick or untick the current runbook step", [Runbook], false;
+    CloseRunbook = "close-runbook", "Close the runbook pane", [Runbook], false;
 }
 
 /// One registry entry.
@@ -91,6 +113,15 @@ impl ActionSpec {
         self.scopes
             .iter()
             .any(|s| *s == Scope::Global || *s == Scope::View(view))
+    }
+
+    /// Whether a binding in keymap section `section` may name this action.
+    pub fn bindable_in(&self, section: Scope) -> bool {
+        match section {
+            // Global keys reach every view, so any view action may live there.
+            Scope::Global => self.scopes.iter().any(|s| matches!(s, Scope::Global | Scope::View(_))),
+            other => self.scopes.iter().any(|s| *s == other || (*s == Scope::Global && matches!(other, Scope::View(_)))),
+        }
     }
 }
 

@@ -3,11 +3,17 @@
 //! terminal; time arrives as data in `Msg::Tick` and observation timestamps.
 
 pub mod action;
+pub mod dialog;
 pub mod effect;
 pub mod fleet;
+pub mod guard;
 pub mod key;
 pub mod log_buffer;
 pub mod msg;
+pub mod operation;
+pub mod palette;
+pub mod plan;
+pub mod runbook;
 pub mod sanitize;
 pub mod series;
 pub mod state;

@@ -3,6 +3,7 @@
 use super::action::ActionId;
 use super::fleet::{Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation};
 use super::key::Key;
+use super::operation::{StepStatus, Verdict};
 use super::time::Timestamp;
 
 /// The independently polled sources of data. A failing one degrades only its
@@ -84,4 +85,19 @@ pub enum Msg {
         source: String,
         error: String,
     },
+    /// A step of a running operation changed.
+    OperationStep {
+        id: u64,
+        index: usize,
+        status: StepStatus,
+        detail: Option<String>,
+        at: Timestamp,
+    },
+    /// Something about an operation worth showing that did not change it
+    /// (a failing webhook).
+    OperationNote { id: u64, note: String },
+    /// An operation ended, its verdict taken from a fresh observation.
+    OperationFinished { id: u64, verdict: Verdict, at: Timestamp },
+    /// An SSH session ended and the console is back.
+    SshEnded { host: String, result: Result<(), String> },
 }

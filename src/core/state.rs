@@ -4,7 +4,12 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
+use super::dialog::Dialog;
 use super::fleet::{Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation};
+use super::guard::OpsPolicy;
+use super::operation::Operation;
+use super::palette::PaletteState;
+use super::runbook::{RunbookDoc, RunbookPane};
 use super::key::Key;
 use super::log_buffer::{LogBuffer, LogFilter};
 use super::msg::PanelId;
@@ -241,6 +246,22 @@ pub struct State {
     /// Keys of an unfinished sequence (which-key hint).
     pub pending_keys: Vec<Key>,
     pub message: Option<StatusMessage>,
+    /// The command palette, when open.
+    pub palette: Option<PaletteState>,
+    /// Runbooks available to `:runbook NAME`, keys already filled in.
+    pub runbooks: Vec<RunbookDoc>,
+    /// The runbook shown beside the views.
+    pub runbook: Option<RunbookPane>,
+    /// The confirmation dialog of a mutating action.
+    pub dialog: Option<Dialog>,
+    /// Operations of this session, oldest first.
+    pub operations: Vec<Operation>,
+    pub next_operation_id: u64,
+    /// The operations panel (progress of the running or last operation).
+    pub operations_panel: bool,
+    pub policy: OpsPolicy,
+    /// SSH sessions allowed in read-only mode (explicitly, per environment).
+    pub ssh_in_read_only: bool,
     /// Set when something visible changed; the runtime draws and clears it.
     pub dirty: bool,
     pub quit: bool,
@@ -274,6 +295,15 @@ impl State {
             input: None,
             pending_keys: Vec::new(),
             message: None,
+            palette: None,
+            runbooks: Vec::new(),
+            runbook: None,
+            dialog: None,
+            operations: Vec::new(),
+            next_operation_id: 1,
+            operations_panel: false,
+            policy: OpsPolicy::default(),
+            ssh_in_read_only: false,
             dirty: true,
             quit: false,
         }
@@ -407,6 +437,18 @@ impl State {
                 .then_some(ObjectRef::Deploy(self.deploys_selected)),
             super::view::ViewId::Logs => None,
         }
+    }
+
+    /// The operation running now, if any (one at a time).
+    pub fn running_operation(&self) -> Option<&Operation> {
+        self.operations.iter().rev().find(|o| o.is_running())
+    }
+
+    /// Keys go to a text field: a filter, the palette, or a typed confirmation.
+    pub fn text_input_active(&self) -> bool {
+        self.input.is_some()
+            || self.palette.is_some()
+            || self.dialog.as_ref().is_some_and(|d| d.require_typed.is_some())
     }
 
     /// Host names the logs have seen, sorted, for host filtering.

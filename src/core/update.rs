@@ -33,6 +33,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Input(key) => {
             state.dirty = true;
+            if state.palette.is_some() {
+                return palette::input(state, key);
+            }
+            if state.dialog.is_some() {
+                return operations::dialog_input(state, key);
+            }
             input(state, key);
             Vec::new()
         }
@@ -77,10 +83,36 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             Vec::new()
         }
+        Msg::OperationStep {
+            id,
+            index,
+            status,
+            detail,
+            at,
+        } => {
+            operations::step(state, id, index, status, detail, at);
+            Vec::new()
+        }
+        Msg::OperationNote { id, note } => {
+            operations::note(state, id, note);
+            Vec::new()
+        }
+        Msg::OperationFinished { id, verdict, at } => {
+            operations::finished(state, id, verdict, at);
+            // Observe again at once so the screen shows the new fleet.
+            vec![Effect::Refresh(PanelId::ALL.to_vec())]
+        }
+        Msg::SshEnded { host, result } => {
+            match result {
+                Ok(()) => say(state, MessageLevel::Info, format!("SSH session on {host} ended")),
+                Err(e) => say(state, MessageLevel::Error, format!("SSH to {host}: {e}")),
+            }
+            Vec::new()
+        }
     }
 }
 
-fn say(state: &mut State, level: MessageLevel, text: String) {
+pub(crate) fn say(state: &mut State, level: MessageLevel, text: String) {
     state.message = Some(StatusMessage {
         text,
         level,
@@ -193,8 +225,15 @@ fn page_rows(state: &State) -> usize {
     usize::from(state.height.saturating_sub(6)).max(1)
 }
 
-fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
+pub(crate) fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
     use ActionId as A;
+    let spec = action.spec();
+    if spec.mutates {
+        return operations::start(state, action, None);
+    }
+    if state.dialog.is_some() {
+        return operations::dialog_action(state, action);
+    }
     match action {
         A::Quit => {
             state.quit = true;
@@ -211,9 +250,24 @@ fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
                 cancel_input(state);
             } else if state.overlay.is_some() {
                 state.overlay = None;
+            } else if state.operations_panel && state.running_operation().is_some() {
+                return operations::request_cancel(state);
+            } else if state.operations_panel {
+                state.operations_panel = false;
+            } else if state.runbook.is_some() {
+                state.runbook = None;
             } else if state.message.is_some() {
                 state.message = None;
             }
+        }
+        A::OpenPalette => palette::open(state),
+        A::ShowOperations => state.operations_panel = !state.operations_panel,
+        A::RunbookNextStep | A::RunbookPrevStep | A::RunbookToggleStep | A::CloseRunbook => {
+            palette::runbook_action(state, action);
+        }
+        A::DialogConfirm | A::DialogCancel | A::DialogActivate | A::DialogNextButton | A::DialogPrevButton => {}
+        A::DrainBackend | A::UndrainBackend | A::PromoteReplica | A::RollbackDeploy | A::SshOpen => {
+            return operations::start(state, action, None);
         }
         A::NextView => switch_view(state, state.view.next()),
         A::PrevView => switch_view(state, state.view.prev()),
@@ -328,7 +382,7 @@ fn cycle(items: &[String], current: Option<&str>) -> Option<String> {
     }
 }
 
-fn switch_view(state: &mut State, view: ViewId) {
+pub(crate) fn switch_view(state: &mut State, view: ViewId) {
     state.view = view;
     state.overlay = None;
     if state.input.is_some() {
@@ -473,5 +527,7 @@ fn apply_filter_text(state: &mut State, purpose: InputPurpose, text: &str) -> Re
     }
 }
 
+mod operations;
+mod palette;
 #[cfg(test)]
 mod tests;

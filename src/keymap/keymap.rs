@@ -32,14 +32,17 @@ pub struct Keymap {
 pub fn section_names() -> Vec<&'static str> {
     let mut names = vec![Scope::Global.name()];
     names.extend(ViewId::ALL.iter().map(|v| v.name()));
+    names.push(Scope::Dialog.name());
+    names.push(Scope::Runbook.name());
     names
 }
 
 pub(crate) fn scope_of(section: &str) -> Option<Scope> {
-    if section == "global" {
-        Some(Scope::Global)
-    } else {
-        ViewId::from_name(section).map(Scope::View)
+    match section {
+        "global" => Some(Scope::Global),
+        "dialog" => Some(Scope::Dialog),
+        "runbook" => Some(Scope::Runbook),
+        other => ViewId::from_name(other).map(Scope::View),
     }
 }
 
@@ -71,10 +74,28 @@ impl Keymap {
 
     /// Feeds the keys typed so far (including the newest) for `view`.
     pub fn resolve(&self, view: ViewId, keys: &[Key]) -> KeyResult {
+        self.resolve_in(&[Scope::View(view), Scope::Global], keys)
+    }
+
+    /// The sections that apply, most specific first: a dialog is modal; an
+    /// open runbook's keys come before the view's.
+    pub fn sections_for(view: ViewId, dialog: bool, runbook: bool) -> Vec<Scope> {
+        if dialog {
+            vec![Scope::Dialog]
+        } else if runbook {
+            vec![Scope::Runbook, Scope::View(view), Scope::Global]
+        } else {
+            vec![Scope::View(view), Scope::Global]
+        }
+    }
+
+    /// Feeds the keys typed so far, looking through `sections` in order: an
+    /// earlier section's binding wins over the same key in a later one.
+    pub fn resolve_in(&self, sections: &[Scope], keys: &[Key]) -> KeyResult {
         let mut exact = None;
         let mut longer = false;
-        for section in [view.name(), Scope::Global.name()] {
-            let Some(map) = self.sections.get(section) else {
+        for scope in sections {
+            let Some(map) = self.sections.get(scope.name()) else {
                 continue;
             };
             for (seq, action) in map.range(keys.to_vec()..) {
@@ -87,7 +108,7 @@ impl Keymap {
                     longer = true;
                 }
             }
-            // A view's own binding wins over the same key in global.
+            // A more specific section's binding wins over the same key later on.
             if exact.is_some() && !longer {
                 break;
             }

@@ -7,14 +7,7 @@ use crate::core::Timestamp;
 
 use super::provider_error::ProviderError;
 
-/// How a replica is promoted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PromoteMode {
-    /// The primary is reachable: it is made read-only and the replica catches up first.
-    Planned,
-    /// The primary is gone: promote now, accepting the last known lag as loss.
-    Emergency,
-}
+pub use crate::core::operation::PromoteMode;
 
 /// Changes the fleet. Each call returns once the provider has issued the change;
 /// the caller verifies the outcome by observing again.

@@ -104,6 +104,8 @@ where
                 match effect {
                     Effect::Quit => return Ok(Exit::Quit),
                     Effect::Refresh(panels) => pollers.refresh(&panels),
+                    // Wired up with the operation runner.
+                    Effect::RunOperation { .. } | Effect::CancelOperation(_) | Effect::OpenSsh { .. } => {}
                 }
             }
         }

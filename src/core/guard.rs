@@ -1,0 +1,154 @@
+//! Guards: the checks that refuse dangerous operations unless the operator
+//! overrides them by typing the target's name. Pure functions of the state.
+
+use super::fleet::{DeployOutcome, Health, ReplicaRole, TargetState};
+use super::operation::{NodeKind, OpKind};
+use super::state::State;
+
+/// Limits and timings for operations, from the config's `[guards]` (per
+/// environment), with safe defaults.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpsPolicy {
+    /// Promotion is refused when the replica's lag is unknown or above this.
+    pub max_promote_lag_seconds: f64,
+    /// How long a drain waits for in-flight requests.
+    pub drain_timeout_ms: i64,
+    /// How long a planned switchover waits for the replica to catch up.
+    pub catch_up_timeout_ms: i64,
+    /// How long a deploy waits for a backend to become healthy.
+    pub health_timeout_ms: i64,
+    /// Point the old primary at the new one after a planned switchover.
+    pub rejoin_old_primary: bool,
+    /// Command run after a promotion (DNS, app config), if any.
+    pub post_promote_hook: Option<String>,
+}
+
+impl Default for OpsPolicy {
+    fn default() -> Self {
+        Self {
+            max_promote_lag_seconds: 5.0,
+            drain_timeout_ms: 30_000,
+            catch_up_timeout_ms: 60_000,
+            health_timeout_ms: 60_000,
+            rejoin_old_primary: true,
+            post_promote_hook: None,
+        }
+    }
+}
+
+/// A guard's refusal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// Stable name, recorded in the audit log when overridden.
+    pub guard: &'static str,
+    pub reason: String,
+}
+
+/// Checks `kind` against the guards. `Ok` means no guard objects.
+pub fn check(kind: &OpKind, state: &State, policy: &OpsPolicy) -> Result<(), Refusal> {
+    match kind {
+        OpKind::Drain { backend } => check_drain(backend, state),
+        OpKind::Promote { replica, node, .. } => check_promote(replica, *node, state, policy),
+        OpKind::DeployVersion { version, .. } => check_version(version, state),
+        OpKind::Undrain { .. } | OpKind::SshOpen { .. } => Ok(()),
+    }
+}
+
+fn serving(state: &State, backend: &str) -> bool {
+    let Some(hosts) = &state.hosts.data else {
+        return false;
+    };
+    hosts
+        .load_balancer
+        .as_ref()
+        .and_then(|lb| lb.target(backend))
+        .is_some_and(|t| t.state == TargetState::Active && t.health == Health::Ok)
+}
+
+fn check_drain(backend: &str, state: &State) -> Result<(), Refusal> {
+    let Some(lb) = state.hosts.data.as_ref().and_then(|h| h.load_balancer.as_ref()) else {
+        return Err(Refusal {
+            guard: "last-healthy-backend",
+            reason: "the load balancer's pool is unknown (no data yet), so draining cannot be checked".into(),
+        });
+    };
+    let Some(target) = lb.target(backend) else {
+        return Err(Refusal {
+            guard: "last-healthy-backend",
+            reason: format!("{backend} is not in the {} pool", lb.name),
+        });
+    };
+    let others: Vec<_> = lb
+        .targets
+        .iter()
+        .filter(|t| t.backend != backend && serving(state, &t.backend))
+        .collect();
+    if others.is_empty() {
+        return Err(Refusal {
+            guard: "last-healthy-backend",
+            reason: format!("{backend} is the last healthy backend of the {} pool: draining it stops all traffic", lb.name),
+        });
+    }
+    if !others.iter().any(|t| t.az == target.az) {
+        return Err(Refusal {
+            guard: "last-healthy-backend",
+            reason: format!("{backend} is the last healthy backend in {}: draining it takes the AZ out of service", target.az),
+        });
+    }
+    Ok(())
+}
+
+fn check_promote(replica: &str, node: NodeKind, state: &State, policy: &OpsPolicy) -> Result<(), Refusal> {
+    let lag = replica_lag(state, replica, node);
+    match lag {
+        None => Err(Refusal {
+            guard: "replica-lag",
+            reason: format!("{replica}'s lag is unknown: how much data would be lost cannot be told"),
+        }),
+        Some(l) if l > policy.max_promote_lag_seconds => Err(Refusal {
+            guard: "replica-lag",
+            reason: format!(
+                "{replica} is {l:.0}s behind (limit {:.0}s): up to {l:.0}s of writes may be lost",
+                policy.max_promote_lag_seconds
+            ),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Lag of a replica as last observed; `None` when unknown or not a replica.
+pub fn replica_lag(state: &State, replica: &str, node: NodeKind) -> Option<f64> {
+    let rep = state.replication.data.as_ref()?;
+    match node {
+        NodeKind::Database => rep
+            .databases
+            .iter()
+            .find(|d| d.name == replica && d.role == ReplicaRole::Replica && d.reachable)
+            .and_then(|d| d.lag_seconds),
+        NodeKind::Cache => rep
+            .caches
+            .iter()
+            .find(|c| c.name == replica && c.role == ReplicaRole::Replica && c.reachable)
+            .and_then(|c| c.lag_seconds),
+    }
+}
+
+fn check_version(version: &str, state: &State) -> Result<(), Refusal> {
+    let Some(deploys) = &state.deploys.data else {
+        return Err(Refusal {
+            guard: "failed-version",
+            reason: "the deploy history is unknown (no data yet)".into(),
+        });
+    };
+    match deploys.history.iter().find(|d| d.version == version) {
+        None => Err(Refusal {
+            guard: "failed-version",
+            reason: format!("{version} is not in the deploy history of {}", deploys.service),
+        }),
+        Some(d) if d.outcome == DeployOutcome::Failed => Err(Refusal {
+            guard: "failed-version",
+            reason: format!("{version} is marked failed (deployed {} by {})", d.at.format_datetime(), d.by),
+        }),
+        Some(_) => Ok(()),
+    }
+}

@@ -1,0 +1,237 @@
+//! Reducer parts for mutating actions: resolve, refuse in read-only, guard,
+//! confirm through a dialog, then track the running operation.
+
+use super::super::action::ActionId;
+use super::super::dialog::{Dialog, DialogButton};
+use super::super::effect::Effect;
+use super::super::guard;
+use super::super::key::{Key, KeyCode};
+use super::super::operation::{OpKind, Operation, PromoteMode, StepStatus, Verdict};
+use super::super::plan;
+use super::super::state::{MessageLevel, State};
+use super::super::time::Timestamp;
+use super::say;
+
+/// A mutating action was pressed (or run from the palette with `target`).
+pub(super) fn start(state: &mut State, action: ActionId, target: Option<&str>) -> Vec<Effect> {
+    let request = match plan::resolve(state, action, target) {
+        Ok(r) => r,
+        Err(e) => {
+            say(state, MessageLevel::Warning, e);
+            return Vec::new();
+        }
+    };
+    let is_ssh = matches!(request.kind, OpKind::SshOpen { .. });
+    if state.read_only && !(is_ssh && state.ssh_in_read_only) {
+        let why = if is_ssh {
+            "SSH is not allowed in read-only mode for this environment"
+        } else {
+            "this session is read-only"
+        };
+        let text = format!(
+            "READ-ONLY: {} not sent ({why}); it would {}",
+            action.name(),
+            plan::effect_sentence(&request, state)
+        );
+        say(state, MessageLevel::Warning, text);
+        return Vec::new();
+    }
+    if let Some(op) = state.running_operation() {
+        let text = format!("{} is still running: wait for it, or Esc in the operations panel to cancel", op.request.summary());
+        say(state, MessageLevel::Warning, text);
+        state.operations_panel = true;
+        return Vec::new();
+    }
+    let refusal = guard::check(&request.kind, state, &state.policy).err();
+    let emergency = matches!(
+        request.kind,
+        OpKind::Promote {
+            mode: PromoteMode::Emergency,
+            ..
+        }
+    );
+    let mut lines = plan::preview(&request, state);
+    if !is_ssh {
+        lines.push(String::new());
+        lines.extend(
+            plan::steps(&request, &state.policy)
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{}. {}", i + 1, s.label())),
+        );
+    }
+    let require_typed = (refusal.is_some() || emergency).then(|| request.target().to_string());
+    state.dialog = Some(Dialog {
+        title: request.summary(),
+        request,
+        lines,
+        refusal,
+        require_typed,
+        typed: String::new(),
+        focus: DialogButton::Cancel,
+    });
+    Vec::new()
+}
+
+/// Dialog actions (`confirm`, `cancel`, `activate`, `next-button`, `prev-button`).
+pub(super) fn dialog_action(state: &mut State, action: ActionId) -> Vec<Effect> {
+    let Some(dialog) = state.dialog.as_mut() else {
+        return Vec::new();
+    };
+    match action {
+        ActionId::DialogConfirm => return confirm(state),
+        ActionId::DialogCancel => cancel(state),
+        ActionId::DialogActivate => {
+            return match dialog.focus {
+                DialogButton::Cancel => {
+                    cancel(state);
+                    Vec::new()
+                }
+                DialogButton::Confirm => confirm(state),
+            };
+        }
+        ActionId::DialogNextButton | ActionId::DialogPrevButton => {
+            dialog.focus = match dialog.focus {
+                DialogButton::Cancel => DialogButton::Confirm,
+                DialogButton::Confirm => DialogButton::Cancel,
+            };
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+/// Keys while the dialog wants the target's name typed.
+pub(super) fn dialog_input(state: &mut State, key: Key) -> Vec<Effect> {
+    let Some(dialog) = state.dialog.as_mut() else {
+        return Vec::new();
+    };
+    match key.code {
+        KeyCode::Esc => cancel(state),
+        KeyCode::Enter => {
+            // Typing the name is the deliberate act; Enter then confirms.
+            return confirm(state);
+        }
+        KeyCode::Tab => {
+            dialog.focus = match dialog.focus {
+                DialogButton::Cancel => DialogButton::Confirm,
+                DialogButton::Confirm => DialogButton::Cancel,
+            };
+        }
+        KeyCode::Backspace => {
+            dialog.typed.pop();
+        }
+        KeyCode::Char('u') if key.mods.ctrl => dialog.typed.clear(),
+        KeyCode::Char(c) if key.is_text() => dialog.typed.push(c),
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn cancel(state: &mut State) {
+    if let Some(d) = state.dialog.take() {
+        let text = format!("cancelled {}: nothing was sent", d.request.summary());
+        say(state, MessageLevel::Info, text);
+    }
+}
+
+fn confirm(state: &mut State) -> Vec<Effect> {
+    let Some(dialog) = state.dialog.as_ref() else {
+        return Vec::new();
+    };
+    if !dialog.can_confirm() {
+        let expected = dialog.require_typed.clone().unwrap_or_default();
+        say(state, MessageLevel::Warning, format!("type '{expected}' to confirm, or Esc to cancel"));
+        return Vec::new();
+    }
+    let Some(dialog) = state.dialog.take() else {
+        return Vec::new();
+    };
+    let mut request = dialog.request;
+    if let Some(r) = &dialog.refusal {
+        request.overridden_guards.push(r.guard.to_string());
+    }
+    if let OpKind::SshOpen { host } = &request.kind {
+        return vec![Effect::OpenSsh { host: host.clone() }];
+    }
+    let id = state.next_operation_id;
+    state.next_operation_id += 1;
+    let steps = plan::steps(&request, &state.policy);
+    state
+        .operations
+        .push(Operation::new(id, request.clone(), steps.clone(), state.now));
+    state.operations_panel = true;
+    say(state, MessageLevel::Info, format!("started {}", request.summary()));
+    vec![Effect::RunOperation { id, request, steps }]
+}
+
+/// Esc with the operations panel open: cancel the running operation.
+pub(super) fn request_cancel(state: &mut State) -> Vec<Effect> {
+    let Some(op) = state.operations.iter_mut().rev().find(|o| o.is_running()) else {
+        return Vec::new();
+    };
+    if op.cancel_requested {
+        return Vec::new();
+    }
+    op.cancel_requested = true;
+    let id = op.id;
+    let text = format!("cancelling {} at the next safe step…", op.request.summary());
+    say(state, MessageLevel::Warning, text);
+    vec![Effect::CancelOperation(id)]
+}
+
+pub(super) fn step(
+    state: &mut State,
+    id: u64,
+    index: usize,
+    status: StepStatus,
+    detail: Option<String>,
+    at: Timestamp,
+) {
+    let Some(op) = state.operations.iter_mut().find(|o| o.id == id) else {
+        return;
+    };
+    let Some(step) = op.steps.get_mut(index) else {
+        return;
+    };
+    match status {
+        StepStatus::Running => {
+            if step.started_at.is_none() {
+                step.started_at = Some(at);
+            }
+        }
+        StepStatus::Done | StepStatus::Failed(_) | StepStatus::Skipped => step.finished_at = Some(at),
+        StepStatus::Pending => {}
+    }
+    step.status = status;
+    step.detail = detail;
+    state.dirty = true;
+}
+
+pub(super) fn finished(state: &mut State, id: u64, verdict: Verdict, at: Timestamp) {
+    let Some(op) = state.operations.iter_mut().find(|o| o.id == id) else {
+        return;
+    };
+    for s in &mut op.steps {
+        if matches!(s.status, StepStatus::Pending) {
+            s.status = StepStatus::Skipped;
+        }
+    }
+    op.finished_at = Some(at);
+    op.verdict = Some(verdict.clone());
+    let summary = op.request.summary();
+    let (level, text) = match verdict {
+        Verdict::Succeeded => (MessageLevel::Info, format!("✔ {summary}: done and verified")),
+        Verdict::Failed(why) => (MessageLevel::Error, format!("✖ {summary} failed: {why}")),
+        Verdict::Cancelled(left) => (MessageLevel::Warning, format!("{summary} cancelled: {left}")),
+    };
+    say(state, level, text);
+    state.operations_panel = true;
+}
+
+pub(super) fn note(state: &mut State, id: u64, note: String) {
+    if let Some(op) = state.operations.iter_mut().find(|o| o.id == id) {
+        op.notes.push(note.clone());
+    }
+    say(state, MessageLevel::Warning, note);
+}
