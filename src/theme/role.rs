@@ -34,6 +34,8 @@ roles! {
     BorderFocused = "border.focused",
     /// Border of a panel whose source is failing.
     BorderError = "border.error",
+    /// The frame drawn around the whole screen in a production environment.
+    BorderProduction = "border.production",
 
     HealthOk = "health.ok",
     HealthDegraded = "health.degraded",
@@ -89,6 +91,10 @@ roles! {
     BadgeReadOnly = "badge.read_only",
     /// Environment name badge.
     Env = "env",
+    /// The environment's own badge colour (`Theme::with_accent`); when no
+    /// layer sets it, the badge is `env` or `env.production`.
+    EnvAccent = "env.accent",
+    /// The production badge and the title of the production frame.
     EnvProduction = "env.production",
 
     /// The word STALE and ages of stale data.

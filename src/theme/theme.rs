@@ -1,22 +1,17 @@
-//! The active theme: a style per semantic role, loaded from a theme file
-//! (`themes/default.toml` is embedded and is the built-in). Files define a
-//! palette and style roles by dotted name; a role that is not defined falls back
-//! to its parent (`health.ok` → `health` → `text`). Problems in a file become
-//! diagnostics with file:line:col and loading carries on.
+//! The active theme: a style per semantic role, built by `theme_loader` from
+//! the layered theme files (`themes/default.toml` is embedded and is always the
+//! base). A role that no layer styles falls back to its parent (`health.ok` →
+//! `health` → `text`). `degrade` fits the theme to the terminal's colour depth;
+//! `with_accent` gives an environment its own badge colour.
 
 use std::collections::BTreeMap;
 
 use ratatui::style::{Color, Modifier, Style};
-use toml::Spanned;
-use toml::de::{DeTable, DeValue};
 
+use super::color_depth::{ColorDepth, index_to_rgb};
 use super::role::Role;
+use super::theme_file::{ColourRef, StyleSpec, parse_literal};
 use crate::core::fleet::{DeployOutcome, Health, LogLevel, Severity, TargetState};
-use crate::diagnostic::Diagnostic;
-
-/// The built-in theme, shipped as a file users can read and copy.
-pub const DEFAULT_THEME: &str = include_str!("../../themes/default.toml");
-pub const DEFAULT_THEME_NAME: &str = "themes/default.toml";
 
 /// Replica lag (seconds) above which lag is shown as high.
 pub const LAG_HIGH_SECONDS: f64 = 10.0;
@@ -24,7 +19,9 @@ pub const LAG_HIGH_SECONDS: f64 = 10.0;
 /// Styles per role, resolved with fallback once at load time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
-    /// Styles the file defined, by dotted name (roles and parents of roles).
+    /// The palette after every layer, for `with_accent` colour names.
+    palette: BTreeMap<String, Color>,
+    /// Styles the layers defined, by dotted name (roles and parents of roles).
     defined: BTreeMap<String, Style>,
     /// One style per `Role`, indexed by the role's position in `Role::ALL`.
     resolved: Vec<Style>,
@@ -36,166 +33,82 @@ impl Default for Theme {
     }
 }
 
+/// Roles that colour alone set apart from their surroundings (a background);
+/// without colour they are drawn in reverse video.
+const REVERSED_WITHOUT_COLOUR: &[Role] = &[
+    Role::RowSelected,
+    Role::TabActive,
+    Role::StatusBar,
+    Role::InputCursor,
+    Role::Env,
+    Role::BadgeReadOnly,
+    Role::EnvProduction,
+];
+
+/// Roles that mark a problem; without colour they are at least bold.
+const BOLD_WITHOUT_COLOUR: &[Role] = &[
+    Role::HealthDown,
+    Role::HealthDegraded,
+    Role::HealthUnknown,
+    Role::LagHigh,
+    Role::LagUnknown,
+    Role::SeverityCritical,
+    Role::LevelError,
+    Role::DeployFailed,
+    Role::Drift,
+    Role::Stale,
+    Role::Error,
+    Role::ProblemHeadline,
+    Role::BadgeReadOnly,
+    Role::EnvProduction,
+    Role::BorderProduction,
+];
+
 impl Theme {
-    /// The built-in dark theme. Its file is a test fixture that must load cleanly.
+    /// The built-in dark theme (`themes/default.toml`). Shipped files are test
+    /// fixtures that must load cleanly, so this has no diagnostics to show.
     pub fn builtin() -> Theme {
-        Theme::parse(DEFAULT_THEME, DEFAULT_THEME_NAME).0
+        super::theme_loader::load(None, None).theme
     }
 
-    /// For `NO_COLOR`: the built-in theme's modifiers without any colour, plus
-    /// reversed video where colour alone marked something (selection, tabs, badges).
+    /// For `NO_COLOR`: the built-in theme without colour (see `degrade`).
     pub fn no_color() -> Theme {
-        let base = Theme::builtin();
-        let mut defined: BTreeMap<String, Style> = base
-            .defined
+        Theme::builtin().degrade(ColorDepth::None)
+    }
+
+    /// Builds a theme from checked role specs and the final palette. A palette
+    /// name missing from `palette` (which the loader prevents) means no colour.
+    pub(crate) fn from_specs(
+        palette: BTreeMap<String, Color>,
+        specs: &BTreeMap<String, StyleSpec>,
+    ) -> Theme {
+        let colour = |c: &Option<ColourRef>| match c {
+            Some(ColourRef::Literal(c)) => Some(*c),
+            Some(ColourRef::Palette(name)) => palette.get(name).copied(),
+            None => None,
+        };
+        let defined = specs
             .iter()
-            .map(|(k, s)| {
-                let plain = Style::default()
-                    .add_modifier(s.add_modifier)
-                    .remove_modifier(s.sub_modifier);
-                (k.clone(), plain)
+            .map(|(name, spec)| {
+                let mut style = Style::default().add_modifier(spec.modifiers);
+                style.fg = colour(&spec.fg);
+                style.bg = colour(&spec.bg);
+                (name.clone(), style)
             })
             .collect();
-        let reversed = Style::default().add_modifier(Modifier::REVERSED);
-        let bold = Style::default().add_modifier(Modifier::BOLD);
-        for role in [
-            Role::RowSelected,
-            Role::TabActive,
-            Role::StatusBar,
-            Role::InputCursor,
-            Role::Env,
-        ] {
-            defined.insert(role.name().to_string(), reversed);
-        }
-        for role in [Role::BadgeReadOnly, Role::EnvProduction] {
-            defined.insert(role.name().to_string(), reversed.patch(bold));
-        }
-        for role in [
-            Role::HealthDown,
-            Role::HealthDegraded,
-            Role::HealthUnknown,
-            Role::LagHigh,
-            Role::LagUnknown,
-            Role::SeverityCritical,
-            Role::LevelError,
-            Role::DeployFailed,
-            Role::Drift,
-            Role::Stale,
-            Role::Error,
-            Role::ProblemHeadline,
-        ] {
-            defined.insert(role.name().to_string(), bold);
-        }
-        Theme::from_defined(defined)
+        Theme::from_defined(palette, defined)
     }
 
-    /// Parses a theme file on its own, with diagnostics. `inherits = "default"`
-    /// starts from the built-in theme; otherwise undefined roles fall back to
-    /// their parents and finally to `text`.
-    pub fn parse(text: &str, file: &str) -> (Theme, Vec<Diagnostic>) {
-        let mut diags = Vec::new();
-        let mut defined = BTreeMap::new();
-        let doc = match DeTable::parse(text) {
-            Ok(d) => d,
-            Err(e) => {
-                let offset = e.span().map_or(0, |s| s.start);
-                diags.push(Diagnostic::at_offset(
-                    file,
-                    text,
-                    offset,
-                    e.message().to_string(),
-                ));
-                return (Theme::from_defined(defined), diags);
-            }
-        };
-        let at = |span: std::ops::Range<usize>, msg: String| {
-            Diagnostic::at_offset(file, text, span.start, msg)
-        };
-
-        let mut palette: BTreeMap<String, Color> = BTreeMap::new();
-        let mut roles = None;
-        for (key, value) in doc.get_ref().iter() {
-            match key.get_ref().as_ref() {
-                "inherits" => match value.get_ref().as_str() {
-                    Some("default") => {
-                        if file != DEFAULT_THEME_NAME {
-                            defined = Theme::builtin().defined;
-                        }
-                    }
-                    Some("none") => {}
-                    Some(other) => diags.push(at(
-                        value.span(),
-                        format!(
-                            "unknown theme '{other}' to inherit from (expected 'default' or 'none')"
-                        ),
-                    )),
-                    None => diags.push(at(value.span(), "'inherits' must be a string".to_string())),
-                },
-                "palette" => match value.get_ref().as_table() {
-                    Some(table) => {
-                        for (name, colour) in table.iter() {
-                            match colour.get_ref().as_str().map(|c| parse_colour(c, &BTreeMap::new())) {
-                                Some(Some(c)) => {
-                                    palette.insert(name.get_ref().to_string(), c);
-                                }
-                                Some(None) => diags.push(at(
-                                    colour.span(),
-                                    format!(
-                                        "unknown colour '{}' for palette entry '{}' (use '#rrggbb' or an ANSI name)",
-                                        colour.get_ref().as_str().unwrap_or_default(),
-                                        name.get_ref()
-                                    ),
-                                )),
-                                None => diags.push(at(
-                                    colour.span(),
-                                    format!("palette entry '{}' must be a colour string", name.get_ref()),
-                                )),
-                            }
-                        }
-                    }
-                    None => diags.push(at(value.span(), "[palette] must be a table".to_string())),
-                },
-                "roles" => roles = Some(value),
-                other => diags.push(at(
-                    key.span(),
-                    format!("unknown key '{other}' (expected 'inherits', [palette] or [roles])"),
-                )),
-            }
-        }
-        if let Some(roles) = roles {
-            match roles.get_ref().as_table() {
-                Some(table) => {
-                    for (name, entry) in table.iter() {
-                        let name_str = name.get_ref().as_ref();
-                        if !Role::is_known_prefix(name_str) {
-                            diags.push(at(
-                                name.span(),
-                                format!(
-                                    "unknown role '{name_str}' (see src/theme/role.rs for the list)"
-                                ),
-                            ));
-                            continue;
-                        }
-                        if let Some(style) =
-                            parse_style(entry, &palette, &mut |span, msg| diags.push(at(span, msg)))
-                        {
-                            defined.insert(name_str.to_string(), style);
-                        }
-                    }
-                }
-                None => diags.push(at(roles.span(), "[roles] must be a table".to_string())),
-            }
-        }
-        diags.sort_by_key(|d| (d.line, d.col));
-        (Theme::from_defined(defined), diags)
-    }
-
-    fn from_defined(defined: BTreeMap<String, Style>) -> Theme {
+    fn from_defined(palette: BTreeMap<String, Color>, defined: BTreeMap<String, Style>) -> Theme {
         let resolved = Role::ALL
             .iter()
             .map(|r| resolve(&defined, r.name()))
             .collect();
-        Theme { defined, resolved }
+        Theme {
+            palette,
+            defined,
+            resolved,
+        }
     }
 
     /// The style of a role, after fallback.
@@ -216,6 +129,100 @@ impl Theme {
                 Some(i) => name = &name[..i],
                 None => return false,
             }
+        }
+    }
+
+    /// Every colour the theme uses, foreground and background (for tests and
+    /// `opsdeck check`).
+    pub fn colours(&self) -> Vec<Color> {
+        self.resolved
+            .iter()
+            .flat_map(|s| [s.fg, s.bg, s.underline_color])
+            .flatten()
+            .collect()
+    }
+
+    /// The theme as a terminal of `depth` can show it: RGB colours become the
+    /// nearest xterm-256 index or ANSI colour; with no colour at all, colours
+    /// go, modifiers stay, and what only a background marked (the selected
+    /// row, the active tab, badges) is drawn in reverse video, problems in bold.
+    pub fn degrade(&self, depth: ColorDepth) -> Theme {
+        let convert = |c: Option<Color>| c.and_then(|c| depth.convert(c));
+        let palette = self
+            .palette
+            .iter()
+            .filter_map(|(k, c)| Some((k.clone(), depth.convert(*c)?)))
+            .collect();
+        let mut defined: BTreeMap<String, Style> = self
+            .defined
+            .iter()
+            .map(|(k, s)| {
+                let mut s = *s;
+                s.fg = convert(s.fg);
+                s.bg = convert(s.bg);
+                s.underline_color = convert(s.underline_color);
+                (k.clone(), s)
+            })
+            .collect();
+        if depth == ColorDepth::None {
+            let plain = Theme::from_defined(BTreeMap::new(), defined.clone());
+            let mut emphasise = |role: Role, m: Modifier| {
+                let style = defined
+                    .get(role.name())
+                    .copied()
+                    .unwrap_or_else(|| plain.style(role));
+                defined.insert(role.name().to_string(), style.add_modifier(m));
+            };
+            for role in REVERSED_WITHOUT_COLOUR {
+                emphasise(*role, Modifier::REVERSED);
+            }
+            // An accent set on purpose is a badge too.
+            if self.defined.contains_key(Role::EnvAccent.name()) {
+                emphasise(Role::EnvAccent, Modifier::REVERSED);
+            }
+            for role in BOLD_WITHOUT_COLOUR {
+                emphasise(*role, Modifier::BOLD);
+            }
+        }
+        Theme::from_defined(palette, defined)
+    }
+
+    /// This theme with `colour` (a palette name, `#rrggbb`, an ANSI name or a
+    /// 256-colour index) as the environment accent: the environment badge in
+    /// the tab bar, drawn on `colour` with black or white text, whichever reads.
+    /// Call it before `degrade`.
+    pub fn with_accent(&self, colour: &str) -> Result<Theme, String> {
+        let c = self
+            .palette
+            .get(colour)
+            .copied()
+            .or_else(|| parse_literal(colour))
+            .ok_or_else(|| {
+                format!(
+                    "unknown accent colour '{colour}' (use a palette name, '#rrggbb', an ANSI name or a 256-colour index)"
+                )
+            })?;
+        let mut defined = self.defined.clone();
+        defined.insert(
+            Role::EnvAccent.name().to_string(),
+            Style::default()
+                .fg(readable_on(c))
+                .bg(c)
+                .add_modifier(Modifier::BOLD),
+        );
+        Ok(Theme::from_defined(self.palette.clone(), defined))
+    }
+
+    /// The environment's name badge: the accent when one is set (by
+    /// `with_accent` or a theme's `env.accent`), else `env.production` in
+    /// production, else `env`.
+    pub fn env_badge(&self, production: bool) -> Style {
+        if self.defined.contains_key(Role::EnvAccent.name()) {
+            self.style(Role::EnvAccent)
+        } else if production {
+            self.style(Role::EnvProduction)
+        } else {
+            self.style(Role::Env)
         }
     }
 
@@ -303,247 +310,114 @@ fn resolve(defined: &BTreeMap<String, Style>, name: &str) -> Style {
     defined.get(Role::Text.name()).copied().unwrap_or_default()
 }
 
-/// A role entry: a colour string (foreground only) or a table with `fg`, `bg`
-/// and `modifiers`. Reports problems through `report` and returns what it could.
-fn parse_style(
-    entry: &Spanned<DeValue<'_>>,
-    palette: &BTreeMap<String, Color>,
-    report: &mut dyn FnMut(std::ops::Range<usize>, String),
-) -> Option<Style> {
-    let colour = |v: &Spanned<DeValue<'_>>,
-                  report: &mut dyn FnMut(std::ops::Range<usize>, String)| match v
-        .get_ref()
-        .as_str()
-    {
-        Some(s) => {
-            let c = parse_colour(s, palette);
-            if c.is_none() {
-                report(
-                    v.span(),
-                    format!("unknown colour '{s}' (use a palette name, '#rrggbb' or an ANSI name)"),
-                );
-            }
-            c
-        }
-        None => {
-            report(v.span(), "a colour must be a string".to_string());
-            None
-        }
+/// Black or white, whichever is easier to read on `bg`.
+fn readable_on(bg: Color) -> Color {
+    let rgb = match bg {
+        Color::Rgb(r, g, b) => Some((r, g, b)),
+        Color::Indexed(i) => index_to_rgb(i),
+        _ => None,
     };
-    match entry.get_ref() {
-        DeValue::String(_) => colour(entry, report).map(|c| Style::default().fg(c)),
-        DeValue::Table(table) => {
-            let mut style = Style::default();
-            for (key, value) in table.iter() {
-                match key.get_ref().as_ref() {
-                    "fg" => {
-                        if let Some(c) = colour(value, report) {
-                            style = style.fg(c);
-                        }
-                    }
-                    "bg" => {
-                        if let Some(c) = colour(value, report) {
-                            style = style.bg(c);
-                        }
-                    }
-                    "modifiers" => match value.get_ref().as_array() {
-                        Some(items) => {
-                            for item in items.iter() {
-                                match item.get_ref().as_str().map(|s| (s, parse_modifier(s))) {
-                                    Some((_, Some(m))) => style = style.add_modifier(m),
-                                    Some((s, None)) => report(
-                                        item.span(),
-                                        format!(
-                                            "unknown modifier '{s}' (expected one of: {})",
-                                            MODIFIERS
-                                                .iter()
-                                                .map(|(n, _)| *n)
-                                                .collect::<Vec<_>>()
-                                                .join(", ")
-                                        ),
-                                    ),
-                                    None => report(
-                                        item.span(),
-                                        "a modifier must be a string".to_string(),
-                                    ),
-                                }
-                            }
-                        }
-                        None => report(
-                            value.span(),
-                            "'modifiers' must be an array of strings".to_string(),
-                        ),
-                    },
-                    other => report(
-                        key.span(),
-                        format!(
-                            "unknown style field '{other}' (expected 'fg', 'bg' or 'modifiers')"
-                        ),
-                    ),
-                }
-            }
-            Some(style)
+    let light = match (rgb, bg) {
+        (Some((r, g, b)), _) => {
+            // Relative luminance of the gamma-encoded values: close enough to
+            // choose between black and white.
+            0.2126 * f64::from(r) + 0.7152 * f64::from(g) + 0.0722 * f64::from(b) > 140.0
         }
-        other => {
-            report(
-                entry.span(),
-                format!(
-                    "malformed style: expected a colour string or a table like {{ fg = \"red\" }}, found {}",
-                    other.type_str()
-                ),
-            );
-            None
-        }
-    }
-}
-
-const MODIFIERS: &[(&str, Modifier)] = &[
-    ("bold", Modifier::BOLD),
-    ("dim", Modifier::DIM),
-    ("italic", Modifier::ITALIC),
-    ("underlined", Modifier::UNDERLINED),
-    ("slow_blink", Modifier::SLOW_BLINK),
-    ("rapid_blink", Modifier::RAPID_BLINK),
-    ("reversed", Modifier::REVERSED),
-    ("hidden", Modifier::HIDDEN),
-    ("crossed_out", Modifier::CROSSED_OUT),
-];
-
-fn parse_modifier(s: &str) -> Option<Modifier> {
-    MODIFIERS.iter().find(|(n, _)| *n == s).map(|(_, m)| *m)
-}
-
-const ANSI: &[(&str, Color)] = &[
-    ("reset", Color::Reset),
-    ("black", Color::Black),
-    ("red", Color::Red),
-    ("green", Color::Green),
-    ("yellow", Color::Yellow),
-    ("blue", Color::Blue),
-    ("magenta", Color::Magenta),
-    ("cyan", Color::Cyan),
-    ("gray", Color::Gray),
-    ("grey", Color::Gray),
-    ("darkgray", Color::DarkGray),
-    ("darkgrey", Color::DarkGray),
-    ("lightred", Color::LightRed),
-    ("lightgreen", Color::LightGreen),
-    ("lightyellow", Color::LightYellow),
-    ("lightblue", Color::LightBlue),
-    ("lightmagenta", Color::LightMagenta),
-    ("lightcyan", Color::LightCyan),
-    ("white", Color::White),
-];
-
-/// A palette name, `#rrggbb`, an ANSI colour name or a 256-colour index.
-fn parse_colour(s: &str, palette: &BTreeMap<String, Color>) -> Option<Color> {
-    if let Some(c) = palette.get(s) {
-        return Some(*c);
-    }
-    if let Some(hex) = s.strip_prefix('#') {
-        if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-            return None;
-        }
-        let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
-        return Some(Color::Rgb(byte(0)?, byte(2)?, byte(4)?));
-    }
-    let lower = s.to_ascii_lowercase();
-    if let Some((_, c)) = ANSI.iter().find(|(n, _)| *n == lower) {
-        return Some(*c);
-    }
-    s.parse::<u8>().ok().map(Color::Indexed)
+        (None, Color::Black | Color::Red | Color::Blue | Color::Magenta | Color::DarkGray) => false,
+        (None, _) => true,
+    };
+    if light { Color::Black } else { Color::White }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::theme::theme_loader::load;
 
     #[test]
-    fn default_theme_loads_cleanly_and_defines_every_role() {
-        let (theme, diags) = Theme::parse(DEFAULT_THEME, DEFAULT_THEME_NAME);
-        assert!(diags.is_empty(), "{diags:?}");
+    fn default_theme_defines_every_role() {
+        let theme = Theme::builtin();
         for role in Role::ALL {
             assert!(
-                theme.defines(*role) || *role == Role::Text,
-                "role '{}' has no style in {DEFAULT_THEME_NAME}",
+                theme.defines(*role) || matches!(*role, Role::Text | Role::EnvAccent),
+                "role '{}' has no style in themes/default.toml",
                 role.name()
             );
         }
         assert!(theme.defined.contains_key("text"));
+        // The accent is left to environments.
+        assert!(!theme.defined.contains_key("env.accent"));
     }
 
     #[test]
-    fn dotted_fallback() {
-        let text = "[roles]\ntext = \"white\"\nhealth = \"red\"\n\"health.ok\" = \"green\"\n";
-        let (theme, diags) = Theme::parse(text, "t.toml");
-        assert!(diags.is_empty(), "{diags:?}");
-        assert_eq!(theme.style(Role::HealthOk).fg, Some(Color::Green));
-        assert_eq!(theme.style(Role::HealthDown).fg, Some(Color::Red));
-        assert_eq!(theme.style(Role::LagHigh).fg, Some(Color::White));
-    }
-
-    #[test]
-    fn palette_hex_ansi_and_modifiers() {
-        let text = "[palette]\nred = \"#e06c75\"\n[roles]\n\"health.down\" = { fg = \"red\", bg = \"lightblue\", modifiers = [\"bold\"] }\n\"lag.ok\" = \"#00ff00\"\n\"row.selected\" = { bg = \"236\" }\n";
-        let (theme, diags) = Theme::parse(text, "t.toml");
-        assert!(diags.is_empty(), "{diags:?}");
-        let down = theme.style(Role::HealthDown);
-        assert_eq!(down.fg, Some(Color::Rgb(0xe0, 0x6c, 0x75)));
-        assert_eq!(down.bg, Some(Color::LightBlue));
-        assert!(down.add_modifier.contains(Modifier::BOLD));
-        assert_eq!(theme.style(Role::LagOk).fg, Some(Color::Rgb(0, 255, 0)));
-        assert_eq!(theme.style(Role::RowSelected).bg, Some(Color::Indexed(236)));
-    }
-
-    #[test]
-    fn reports_bad_entries_with_positions_and_carries_on() {
-        let text = "[palette]\nfoo = \"#12\"\n[roles]\n\"health.okk\" = \"red\"\n\"health.ok\" = { fg = \"chartreuse\" }\n\"lag.ok\" = 5\n\"lag.high\" = { fg = \"red\", modifiers = [\"blink\"], size = 3 }\n[extra]\n";
-        let (theme, diags) = Theme::parse(text, "t.toml");
-        let shown: Vec<String> = diags.iter().map(ToString::to_string).collect();
-        let has = |prefix: &str| shown.iter().any(|d| d.starts_with(prefix));
-        assert!(has("t.toml:2:7: unknown colour '#12'"), "{shown:?}");
-        assert!(has("t.toml:4:1: unknown role 'health.okk'"), "{shown:?}");
-        assert!(has("t.toml:5:22: unknown colour 'chartreuse'"), "{shown:?}");
-        assert!(has("t.toml:6:12: malformed style"), "{shown:?}");
-        assert!(has("t.toml:7:41: unknown modifier 'blink'"), "{shown:?}");
-        assert!(has("t.toml:7:51: unknown style field 'size'"), "{shown:?}");
-        assert!(has("t.toml:8:2: unknown key 'extra'"), "{shown:?}");
-        assert_eq!(theme.style(Role::LagHigh).fg, Some(Color::Red));
-    }
-
-    #[test]
-    fn syntax_errors_are_diagnostics() {
-        let (_, diags) = Theme::parse("[roles\n", "t.toml");
-        assert_eq!(diags.len(), 1);
-        assert!(diags[0].to_string().starts_with("t.toml:1:"), "{diags:?}");
-    }
-
-    #[test]
-    fn inherits_default() {
-        let (theme, diags) = Theme::parse(
-            "inherits = \"default\"\n[roles]\n\"health.ok\" = \"blue\"\n",
-            "t.toml",
-        );
-        assert!(diags.is_empty(), "{diags:?}");
-        assert_eq!(theme.style(Role::HealthOk).fg, Some(Color::Blue));
-        assert_eq!(
-            theme.style(Role::HealthDown),
-            Theme::builtin().style(Role::HealthDown)
-        );
-    }
-
-    #[test]
-    fn no_color_has_no_colours() {
+    fn no_color_has_no_colours_but_keeps_meaning() {
         let theme = Theme::no_color();
         for role in Role::ALL {
             let s = theme.style(*role);
             assert!(s.fg.is_none() && s.bg.is_none(), "{}", role.name());
         }
+        assert!(theme.colours().is_empty());
+        let has = |r: Role, m: Modifier| theme.style(r).add_modifier.contains(m);
+        assert!(has(Role::RowSelected, Modifier::REVERSED));
+        assert!(has(Role::TabActive, Modifier::REVERSED));
+        assert!(has(Role::HealthDown, Modifier::BOLD));
+        assert!(has(Role::EnvProduction, Modifier::REVERSED));
+        // Italic stale rows keep their italic.
+        assert!(has(Role::RowStale, Modifier::ITALIC));
+    }
+
+    #[test]
+    fn degrade_maps_every_colour() {
+        let theme = Theme::builtin();
+        let c256 = theme.degrade(ColorDepth::Ansi256);
         assert!(
-            theme
-                .style(Role::RowSelected)
+            c256.colours().iter().all(|c| !matches!(c, Color::Rgb(..))),
+            "{:?}",
+            c256.colours()
+        );
+        let c16 = theme.degrade(ColorDepth::Ansi16);
+        assert!(
+            c16.colours()
+                .iter()
+                .all(|c| crate::theme::color_depth::is_ansi16(*c)),
+            "{:?}",
+            c16.colours()
+        );
+        // Meaning survives: down is still not ok.
+        assert_ne!(c16.style(Role::HealthDown).fg, c16.style(Role::HealthOk).fg);
+        assert_eq!(theme.degrade(ColorDepth::TrueColor), theme);
+    }
+
+    #[test]
+    fn accent_sets_the_badge_with_readable_text() {
+        let theme = Theme::builtin();
+        assert_eq!(theme.env_badge(true), theme.style(Role::EnvProduction));
+        assert_eq!(theme.env_badge(false), theme.style(Role::Env));
+        let staging = theme.with_accent("#e5c07b").expect("accent");
+        let badge = staging.env_badge(false);
+        assert_eq!(badge.bg, Some(Color::Rgb(0xe5, 0xc0, 0x7b)));
+        assert_eq!(badge.fg, Some(Color::Black));
+        assert_eq!(staging.env_badge(true), badge);
+        let dark = theme.with_accent("red").expect("accent");
+        assert_eq!(dark.env_badge(false).fg, Some(Color::White));
+        // Palette names of the theme work too.
+        let warn = theme.with_accent("warn").expect("palette accent");
+        assert_eq!(warn.env_badge(false).bg, staging.env_badge(false).bg);
+        let err = theme.with_accent("chartreuse").expect_err("bad colour");
+        assert!(err.contains("'chartreuse'"), "{err}");
+        // Without colour the accent badge is reversed.
+        let plain = staging.degrade(ColorDepth::None);
+        assert!(
+            plain
+                .env_badge(false)
                 .add_modifier
                 .contains(Modifier::REVERSED)
         );
+        assert_eq!(plain.env_badge(false).bg, None);
+    }
+
+    #[test]
+    fn loaded_and_builtin_agree() {
+        assert_eq!(load(Some("default"), None).theme, Theme::builtin());
     }
 }
