@@ -34,6 +34,15 @@ pub struct Cli {
     /// Observe only: no action can change the fleet. Also OPSDECK_READ_ONLY=1.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Keymap: a shipped name (default, arrows) or a file.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub keymap: Option<String>,
+    /// Theme: a shipped name (default, light, high-contrast, colorblind) or a file.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+    /// Folder of runbooks (default: $XDG_CONFIG_HOME/opsdeck/runbooks).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runbooks: Option<PathBuf>,
     /// Start the clock at this time (milliseconds since the epoch), for
     /// reproducible snapshots.
     #[arg(long, global = true, value_name = "MS", hide = true)]
@@ -60,4 +69,54 @@ pub enum Command {
         #[arg(long, default_value_t = 36)]
         height: u16,
     },
+    /// List the active keymap (from the action registry and your keymap).
+    Keys {
+        #[arg(long, value_enum, default_value_t = KeysFormat::Table)]
+        format: KeysFormat,
+        /// Only the keys in effect in this view.
+        #[arg(long)]
+        view: Option<String>,
+    },
+    /// Validate config, keymap, theme and runbooks; exit 2 on any diagnostic.
+    Check,
+    /// Print a runbook with the current keys filled in.
+    Runbook {
+        /// Runbook name (file stem); without it, list them.
+        name: Option<String>,
+    },
+    /// Run an operation without the TUI: exit 0 on success, 1 on failure,
+    /// 3 when a guard (or read-only mode) refuses.
+    Do {
+        /// drain-backend, undrain-backend, promote-replica, rollback-deploy.
+        action: String,
+        /// Backend, replica, or service (for rollback-deploy).
+        target: String,
+        /// rollback-deploy: the version to run (default: the last good one).
+        #[arg(long)]
+        version: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+        /// Override a guard's refusal (needs --confirm TARGET).
+        #[arg(long)]
+        override_guard: bool,
+        /// The target's name, typed again: confirms an override or an emergency.
+        #[arg(long, value_name = "TARGET")]
+        confirm: Option<String>,
+    },
+    /// Print the audit log of operations.
+    Audit {
+        /// Only records newer than this (e.g. 30m, 2h, 7d).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeysFormat {
+    Table,
+    Markdown,
+    Json,
 }

@@ -8,6 +8,7 @@ pub mod core;
 pub mod diagnostic;
 pub mod keymap;
 pub mod providers;
+pub mod runbook;
 pub mod runtime;
 pub mod theme;
 pub mod ui;

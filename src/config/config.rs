@@ -40,6 +40,53 @@ pub struct EnvConfig {
     pub scenario: Option<String>,
     pub seed: Option<u64>,
     pub log_rate: Option<f64>,
+    /// Theme for this environment (name of a shipped theme or a file).
+    pub theme: Option<String>,
+    /// Accent colour for this environment's frame and name (`red`, `#ff8800`).
+    pub accent: Option<String>,
+    /// Discord/Slack-compatible webhook that announces operations.
+    pub webhook_url: Option<String>,
+    /// Run after a promotion (DNS, app config), with `sh -c`.
+    pub post_promote_hook: Option<String>,
+    /// Allow `ssh-open` in read-only sessions of this environment.
+    #[serde(default)]
+    pub allow_ssh_in_read_only: bool,
+    #[serde(default)]
+    pub guards: GuardsConfig,
+}
+
+/// `[environments.NAME.guards]`: limits for operations.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GuardsConfig {
+    /// Refuse promoting a replica that lags more than this (default 5).
+    pub max_promote_lag_seconds: Option<f64>,
+    /// How long a drain waits for in-flight requests (default 30).
+    pub drain_timeout_seconds: Option<u64>,
+    /// How long a switchover waits for the replica to catch up (default 60).
+    pub catch_up_timeout_seconds: Option<u64>,
+    /// How long a deploy waits for a healthy backend (default 60).
+    pub health_timeout_seconds: Option<u64>,
+    /// Point the old primary at the new one after a switchover (default true).
+    pub rejoin_old_primary: Option<bool>,
+}
+
+impl GuardsConfig {
+    /// The policy these settings give, over the defaults.
+    pub fn policy(&self, hook: Option<String>) -> crate::core::guard::OpsPolicy {
+        let d = crate::core::guard::OpsPolicy::default();
+        let ms = |s: Option<u64>, default: i64| s.map_or(default, |s| s as i64 * 1000);
+        crate::core::guard::OpsPolicy {
+            max_promote_lag_seconds: self
+                .max_promote_lag_seconds
+                .unwrap_or(d.max_promote_lag_seconds),
+            drain_timeout_ms: ms(self.drain_timeout_seconds, d.drain_timeout_ms),
+            catch_up_timeout_ms: ms(self.catch_up_timeout_seconds, d.catch_up_timeout_ms),
+            health_timeout_ms: ms(self.health_timeout_seconds, d.health_timeout_ms),
+            rejoin_old_primary: self.rejoin_old_primary.unwrap_or(d.rejoin_old_primary),
+            post_promote_hook: hook,
+        }
+    }
 }
 
 /// The whole file.
@@ -49,6 +96,12 @@ pub struct Config {
     /// Environment used when `--env` is not given; else the first one.
     pub default_environment: Option<String>,
     pub read_only: Option<bool>,
+    /// Keymap (shipped name or file); the config dir's keymap.toml layers on top.
+    pub keymap: Option<String>,
+    /// Theme (shipped name or file); an environment's `theme` wins.
+    pub theme: Option<String>,
+    /// Folder of runbooks (default: the config dir's `runbooks/`).
+    pub runbooks: Option<PathBuf>,
     #[serde(default)]
     pub environments: BTreeMap<String, EnvConfig>,
     /// Where it was loaded from (set by `load`).

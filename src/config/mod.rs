@@ -3,4 +3,4 @@
 
 pub mod config;
 
-pub use config::{Config, ConfigError, EnvConfig, config_dir};
+pub use config::{Config, ConfigError, EnvConfig, GuardsConfig, config_dir};

@@ -119,8 +119,14 @@ impl ActionSpec {
     pub fn bindable_in(&self, section: Scope) -> bool {
         match section {
             // Global keys reach every view, so any view action may live there.
-            Scope::Global => self.scopes.iter().any(|s| matches!(s, Scope::Global | Scope::View(_))),
-            other => self.scopes.iter().any(|s| *s == other || (*s == Scope::Global && matches!(other, Scope::View(_)))),
+            Scope::Global => self
+                .scopes
+                .iter()
+                .any(|s| matches!(s, Scope::Global | Scope::View(_))),
+            other => self
+                .scopes
+                .iter()
+                .any(|s| *s == other || (*s == Scope::Global && matches!(other, Scope::View(_)))),
         }
     }
 }

@@ -66,10 +66,17 @@ fn serving(state: &State, backend: &str) -> bool {
 }
 
 fn check_drain(backend: &str, state: &State) -> Result<(), Refusal> {
-    let Some(lb) = state.hosts.data.as_ref().and_then(|h| h.load_balancer.as_ref()) else {
+    let Some(lb) = state
+        .hosts
+        .data
+        .as_ref()
+        .and_then(|h| h.load_balancer.as_ref())
+    else {
         return Err(Refusal {
             guard: "last-healthy-backend",
-            reason: "the load balancer's pool is unknown (no data yet), so draining cannot be checked".into(),
+            reason:
+                "the load balancer's pool is unknown (no data yet), so draining cannot be checked"
+                    .into(),
         });
     };
     let Some(target) = lb.target(backend) else {
@@ -86,24 +93,37 @@ fn check_drain(backend: &str, state: &State) -> Result<(), Refusal> {
     if others.is_empty() {
         return Err(Refusal {
             guard: "last-healthy-backend",
-            reason: format!("{backend} is the last healthy backend of the {} pool: draining it stops all traffic", lb.name),
+            reason: format!(
+                "{backend} is the last healthy backend of the {} pool: draining it stops all traffic",
+                lb.name
+            ),
         });
     }
     if !others.iter().any(|t| t.az == target.az) {
         return Err(Refusal {
             guard: "last-healthy-backend",
-            reason: format!("{backend} is the last healthy backend in {}: draining it takes the AZ out of service", target.az),
+            reason: format!(
+                "{backend} is the last healthy backend in {}: draining it takes the AZ out of service",
+                target.az
+            ),
         });
     }
     Ok(())
 }
 
-fn check_promote(replica: &str, node: NodeKind, state: &State, policy: &OpsPolicy) -> Result<(), Refusal> {
+fn check_promote(
+    replica: &str,
+    node: NodeKind,
+    state: &State,
+    policy: &OpsPolicy,
+) -> Result<(), Refusal> {
     let lag = replica_lag(state, replica, node);
     match lag {
         None => Err(Refusal {
             guard: "replica-lag",
-            reason: format!("{replica}'s lag is unknown: how much data would be lost cannot be told"),
+            reason: format!(
+                "{replica}'s lag is unknown: how much data would be lost cannot be told"
+            ),
         }),
         Some(l) if l > policy.max_promote_lag_seconds => Err(Refusal {
             guard: "replica-lag",
@@ -143,11 +163,18 @@ fn check_version(version: &str, state: &State) -> Result<(), Refusal> {
     match deploys.history.iter().find(|d| d.version == version) {
         None => Err(Refusal {
             guard: "failed-version",
-            reason: format!("{version} is not in the deploy history of {}", deploys.service),
+            reason: format!(
+                "{version} is not in the deploy history of {}",
+                deploys.service
+            ),
         }),
         Some(d) if d.outcome == DeployOutcome::Failed => Err(Refusal {
             guard: "failed-version",
-            reason: format!("{version} is marked failed (deployed {} by {})", d.at.format_datetime(), d.by),
+            reason: format!(
+                "{version} is marked failed (deployed {} by {})",
+                d.at.format_datetime(),
+                d.by
+            ),
         }),
         Some(_) => Ok(()),
     }

@@ -97,7 +97,14 @@ pub enum Msg {
     /// (a failing webhook).
     OperationNote { id: u64, note: String },
     /// An operation ended, its verdict taken from a fresh observation.
-    OperationFinished { id: u64, verdict: Verdict, at: Timestamp },
+    OperationFinished {
+        id: u64,
+        verdict: Verdict,
+        at: Timestamp,
+    },
     /// An SSH session ended and the console is back.
-    SshEnded { host: String, result: Result<(), String> },
+    SshEnded {
+        host: String,
+        result: Result<(), String>,
+    },
 }

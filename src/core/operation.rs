@@ -30,8 +30,12 @@ pub enum NodeKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum OpKind {
-    Drain { backend: String },
-    Undrain { backend: String },
+    Drain {
+        backend: String,
+    },
+    Undrain {
+        backend: String,
+    },
     Promote {
         replica: String,
         primary: String,
@@ -49,7 +53,9 @@ pub enum OpKind {
         backends: Vec<String>,
         rollback: bool,
     },
-    SshOpen { host: String },
+    SshOpen {
+        host: String,
+    },
 }
 
 /// A request to run an operation.
@@ -83,7 +89,9 @@ impl OpRequest {
     /// One line: `drain-backend web-a1`, `rollback-deploy web → v1.42.1`.
     pub fn summary(&self) -> String {
         match &self.kind {
-            OpKind::DeployVersion { service, version, .. } => {
+            OpKind::DeployVersion {
+                service, version, ..
+            } => {
                 format!("{} {service} → {version}", self.action)
             }
             OpKind::Promote { replica, mode, .. } => {
@@ -103,20 +111,57 @@ impl OpRequest {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "kebab-case")]
 pub enum StepSpec {
-    Drain { backend: String },
-    WaitDrained { backend: String, timeout_ms: i64 },
-    VerifyNoTraffic { backend: String },
-    Undrain { backend: String },
-    VerifyServing { backend: String },
-    SetReadOnly { node: String, read_only: bool },
-    WaitCaughtUp { replica: String, timeout_ms: i64 },
-    Promote { replica: String, mode: PromoteMode },
-    Rejoin { old_primary: String, new_primary: String },
-    RunHook { command: String },
-    VerifyPrimary { node: String },
-    Deploy { backend: String, version: String },
-    WaitHealthy { backend: String, version: String, timeout_ms: i64 },
-    VerifyVersions { version: String, backends: Vec<String> },
+    Drain {
+        backend: String,
+    },
+    WaitDrained {
+        backend: String,
+        timeout_ms: i64,
+    },
+    VerifyNoTraffic {
+        backend: String,
+    },
+    Undrain {
+        backend: String,
+    },
+    VerifyServing {
+        backend: String,
+    },
+    SetReadOnly {
+        node: String,
+        read_only: bool,
+    },
+    WaitCaughtUp {
+        replica: String,
+        timeout_ms: i64,
+    },
+    Promote {
+        replica: String,
+        mode: PromoteMode,
+    },
+    Rejoin {
+        old_primary: String,
+        new_primary: String,
+    },
+    RunHook {
+        command: String,
+    },
+    VerifyPrimary {
+        node: String,
+    },
+    Deploy {
+        backend: String,
+        version: String,
+    },
+    WaitHealthy {
+        backend: String,
+        version: String,
+        timeout_ms: i64,
+    },
+    VerifyVersions {
+        version: String,
+        backends: Vec<String>,
+    },
 }
 
 impl StepSpec {
@@ -125,29 +170,67 @@ impl StepSpec {
         let secs = |ms: &i64| ms / 1000;
         match self {
             StepSpec::Drain { backend } => format!("drain {backend} (no new requests)"),
-            StepSpec::WaitDrained { backend, timeout_ms } => {
-                format!("wait for {backend}'s in-flight requests to finish (≤ {}s)", secs(timeout_ms))
+            StepSpec::WaitDrained {
+                backend,
+                timeout_ms,
+            } => {
+                format!(
+                    "wait for {backend}'s in-flight requests to finish (≤ {}s)",
+                    secs(timeout_ms)
+                )
             }
-            StepSpec::VerifyNoTraffic { backend } => format!("verify {backend} gets no new requests"),
+            StepSpec::VerifyNoTraffic { backend } => {
+                format!("verify {backend} gets no new requests")
+            }
             StepSpec::Undrain { backend } => format!("undrain {backend} (back into the pool)"),
-            StepSpec::VerifyServing { backend } => format!("verify {backend} is active and healthy"),
-            StepSpec::SetReadOnly { node, read_only: true } => format!("make {node} read-only"),
-            StepSpec::SetReadOnly { node, read_only: false } => format!("make {node} writable"),
-            StepSpec::WaitCaughtUp { replica, timeout_ms } => {
-                format!("wait until {replica} has applied everything (≤ {}s)", secs(timeout_ms))
+            StepSpec::VerifyServing { backend } => {
+                format!("verify {backend} is active and healthy")
             }
-            StepSpec::Promote { replica, mode: PromoteMode::Planned } => format!("promote {replica}"),
-            StepSpec::Promote { replica, mode: PromoteMode::Emergency } => {
+            StepSpec::SetReadOnly {
+                node,
+                read_only: true,
+            } => format!("make {node} read-only"),
+            StepSpec::SetReadOnly {
+                node,
+                read_only: false,
+            } => format!("make {node} writable"),
+            StepSpec::WaitCaughtUp {
+                replica,
+                timeout_ms,
+            } => {
+                format!(
+                    "wait until {replica} has applied everything (≤ {}s)",
+                    secs(timeout_ms)
+                )
+            }
+            StepSpec::Promote {
+                replica,
+                mode: PromoteMode::Planned,
+            } => format!("promote {replica}"),
+            StepSpec::Promote {
+                replica,
+                mode: PromoteMode::Emergency,
+            } => {
                 format!("promote {replica} now (emergency)")
             }
-            StepSpec::Rejoin { old_primary, new_primary } => {
+            StepSpec::Rejoin {
+                old_primary,
+                new_primary,
+            } => {
                 format!("point {old_primary} at {new_primary} as a replica")
             }
             StepSpec::RunHook { command } => format!("run post-promote hook `{command}`"),
             StepSpec::VerifyPrimary { node } => format!("verify {node} is the writable primary"),
             StepSpec::Deploy { backend, version } => format!("deploy {version} on {backend}"),
-            StepSpec::WaitHealthy { backend, version, timeout_ms } => {
-                format!("wait until {backend} is healthy on {version} (≤ {}s)", secs(timeout_ms))
+            StepSpec::WaitHealthy {
+                backend,
+                version,
+                timeout_ms,
+            } => {
+                format!(
+                    "wait until {backend} is healthy on {version} (≤ {}s)",
+                    secs(timeout_ms)
+                )
             }
             StepSpec::VerifyVersions { version, backends } => {
                 format!("verify {} backend(s) run {version}", backends.len())
@@ -157,7 +240,10 @@ impl StepSpec {
 
     /// Whether stopping before this step leaves the fleet consistent.
     pub fn safe_to_stop_before(&self) -> bool {
-        !matches!(self, StepSpec::Promote { .. } | StepSpec::Rejoin { .. } | StepSpec::RunHook { .. })
+        !matches!(
+            self,
+            StepSpec::Promote { .. } | StepSpec::Rejoin { .. } | StepSpec::RunHook { .. }
+        )
     }
 }
 
@@ -259,6 +345,8 @@ impl Operation {
 
     /// The step running now, if any.
     pub fn current_step(&self) -> Option<usize> {
-        self.steps.iter().position(|s| s.status == StepStatus::Running)
+        self.steps
+            .iter()
+            .position(|s| s.status == StepStatus::Running)
     }
 }

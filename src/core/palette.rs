@@ -70,7 +70,9 @@ pub fn parse(text: &str) -> Result<Command, String> {
         return Ok(Command::Logs(arg));
     }
     if head == "runbook" {
-        return arg.map(Command::Runbook).ok_or_else(|| "runbook: which one? (`runbook NAME`)".into());
+        return arg
+            .map(Command::Runbook)
+            .ok_or_else(|| "runbook: which one? (`runbook NAME`)".into());
     }
     if let Some(view) = ViewId::from_name(head)
         && arg.is_none()
@@ -109,7 +111,12 @@ fn targets(state: &State, action: Option<ActionId>) -> Vec<String> {
                     .iter()
                     .filter(|d| d.role == ReplicaRole::Replica)
                     .map(|d| d.name.clone())
-                    .chain(r.caches.iter().filter(|c| c.role == ReplicaRole::Replica).map(|c| c.name.clone()))
+                    .chain(
+                        r.caches
+                            .iter()
+                            .filter(|c| c.role == ReplicaRole::Replica)
+                            .map(|c| c.name.clone()),
+                    )
                     .collect()
             })
             .unwrap_or_default(),
@@ -124,7 +131,9 @@ fn targets(state: &State, action: Option<ActionId>) -> Vec<String> {
             }
             seen
         }
-        _ => hosts.map(|h| h.hosts.iter().map(|x| x.name.clone()).collect()).unwrap_or_default(),
+        _ => hosts
+            .map(|h| h.hosts.iter().map(|x| x.name.clone()).collect())
+            .unwrap_or_default(),
     }
 }
 
@@ -170,7 +179,11 @@ pub fn candidates(state: &State, text: &str) -> Vec<Candidate> {
                 mutates: false,
             });
         }
-        for spec in REGISTRY.iter().filter(|s| !s.scopes.iter().all(|sc| matches!(sc, super::action::Scope::Dialog))) {
+        for spec in REGISTRY.iter().filter(|s| {
+            !s.scopes
+                .iter()
+                .all(|sc| matches!(sc, super::action::Scope::Dialog))
+        }) {
             all.push(Candidate {
                 text: spec.name.to_string(),
                 kind: CandidateKind::Action,
@@ -187,7 +200,10 @@ pub fn candidates(state: &State, text: &str) -> Vec<Candidate> {
         all.push(Candidate {
             text: "runbook".into(),
             kind: CandidateKind::Action,
-            doc: format!("Open a runbook beside the views ({} available)", state.runbooks.len()),
+            doc: format!(
+                "Open a runbook beside the views ({} available)",
+                state.runbooks.len()
+            ),
             mutates: false,
         });
     }
@@ -204,7 +220,12 @@ fn rank(items: Vec<Candidate>, needle: &str, key: impl Fn(&Candidate) -> String)
         return items;
     }
     let mut matcher = Matcher::new(Config::DEFAULT);
-    let pattern = Pattern::new(needle, CaseMatching::Ignore, Normalization::Smart, AtomKind::Fuzzy);
+    let pattern = Pattern::new(
+        needle,
+        CaseMatching::Ignore,
+        Normalization::Smart,
+        AtomKind::Fuzzy,
+    );
     let mut buf = Vec::new();
     let mut scored: Vec<(u32, usize, Candidate)> = items
         .into_iter()

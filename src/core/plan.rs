@@ -39,7 +39,13 @@ pub fn resolve(state: &State, action: ActionId, target: Option<&str>) -> Result<
         ActionId::RollbackDeploy => rollback_kind(state, selected.as_deref(), target.is_some())?,
         ActionId::SshOpen => {
             let host = selected
-                .filter(|h| state.hosts.data.as_ref().is_some_and(|o| o.host(h).is_some()))
+                .filter(|h| {
+                    state
+                        .hosts
+                        .data
+                        .as_ref()
+                        .is_some_and(|o| o.host(h).is_some())
+                })
                 .ok_or_else(|| "ssh-open: select a host first".to_string())?;
             OpKind::SshOpen { host }
         }
@@ -49,11 +55,11 @@ pub fn resolve(state: &State, action: ActionId, target: Option<&str>) -> Result<
 }
 
 fn is_backend(state: &State, name: &str) -> bool {
-    state
-        .hosts
-        .data
-        .as_ref()
-        .is_some_and(|h| h.hosts.iter().any(|x| x.name == name && x.role == HostRole::Backend))
+    state.hosts.data.as_ref().is_some_and(|h| {
+        h.hosts
+            .iter()
+            .any(|x| x.name == name && x.role == HostRole::Backend)
+    })
 }
 
 /// The selected replica if one is selected, else the database replica.
@@ -66,8 +72,12 @@ fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result
     let db = |name: &str| rep.databases.iter().find(|d| d.name == name);
     let cache = |name: &str| rep.caches.iter().find(|c| c.name == name);
     let (replica, node) = match selected {
-        Some(n) if db(n).is_some_and(|d| d.role == ReplicaRole::Replica) => (n.to_string(), NodeKind::Database),
-        Some(n) if cache(n).is_some_and(|c| c.role == ReplicaRole::Replica) => (n.to_string(), NodeKind::Cache),
+        Some(n) if db(n).is_some_and(|d| d.role == ReplicaRole::Replica) => {
+            (n.to_string(), NodeKind::Database)
+        }
+        Some(n) if cache(n).is_some_and(|c| c.role == ReplicaRole::Replica) => {
+            (n.to_string(), NodeKind::Cache)
+        }
         Some(n) if db(n).is_some() || cache(n).is_some() => {
             return Err(format!("promote-replica: {n} is already a primary"));
         }
@@ -89,8 +99,16 @@ fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result
                 .databases
                 .iter()
                 .find(|d| d.role == ReplicaRole::Primary && Some(&d.name) == source.as_ref())
-                .or_else(|| rep.databases.iter().find(|d| d.role == ReplicaRole::Primary));
-            (p.map(|p| p.name.clone()), p.is_some_and(|p| p.reachable), source)
+                .or_else(|| {
+                    rep.databases
+                        .iter()
+                        .find(|d| d.role == ReplicaRole::Primary)
+                });
+            (
+                p.map(|p| p.name.clone()),
+                p.is_some_and(|p| p.reachable),
+                source,
+            )
         }
         NodeKind::Cache => {
             let r = cache(&replica);
@@ -100,7 +118,11 @@ fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result
                 .iter()
                 .find(|c| c.role == ReplicaRole::Primary && Some(&c.name) == source.as_ref())
                 .or_else(|| rep.caches.iter().find(|c| c.role == ReplicaRole::Primary));
-            (p.map(|p| p.name.clone()), p.is_some_and(|p| p.reachable), source)
+            (
+                p.map(|p| p.name.clone()),
+                p.is_some_and(|p| p.reachable),
+                source,
+            )
         }
     };
     let primary = primary.or(source).unwrap_or_else(|| "?".into());
@@ -109,7 +131,11 @@ fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result
         replica,
         primary,
         node,
-        mode: if primary_up { PromoteMode::Planned } else { PromoteMode::Emergency },
+        mode: if primary_up {
+            PromoteMode::Planned
+        } else {
+            PromoteMode::Emergency
+        },
     })
 }
 
@@ -153,9 +179,15 @@ fn rollback_kind(state: &State, selected: Option<&str>, explicit: bool) -> Resul
         .filter(|v| in_history(v) && (explicit || state.view == super::view::ViewId::Deploys))
         .filter(|v| Some(*v) != current.as_deref())
         .map(str::to_string);
-    if explicit && chosen.is_none() && let Some(v) = selected {
+    if explicit
+        && chosen.is_none()
+        && let Some(v) = selected
+    {
         if !in_history(v) {
-            return Err(format!("rollback-deploy: {v} is not in the deploy history of {}", d.service));
+            return Err(format!(
+                "rollback-deploy: {v} is not in the deploy history of {}",
+                d.service
+            ));
         }
         return Err(format!("rollback-deploy: {v} is what runs now"));
     }
@@ -194,16 +226,24 @@ pub fn wave_order(state: &State) -> Vec<String> {
 pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
     match &request.kind {
         OpKind::Drain { backend } => vec![
-            StepSpec::Drain { backend: backend.clone() },
+            StepSpec::Drain {
+                backend: backend.clone(),
+            },
             StepSpec::WaitDrained {
                 backend: backend.clone(),
                 timeout_ms: policy.drain_timeout_ms,
             },
-            StepSpec::VerifyNoTraffic { backend: backend.clone() },
+            StepSpec::VerifyNoTraffic {
+                backend: backend.clone(),
+            },
         ],
         OpKind::Undrain { backend } => vec![
-            StepSpec::Undrain { backend: backend.clone() },
-            StepSpec::VerifyServing { backend: backend.clone() },
+            StepSpec::Undrain {
+                backend: backend.clone(),
+            },
+            StepSpec::VerifyServing {
+                backend: backend.clone(),
+            },
         ],
         OpKind::Promote {
             replica,
@@ -233,12 +273,18 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
                 });
             }
             if let Some(hook) = &policy.post_promote_hook {
-                s.push(StepSpec::RunHook { command: hook.clone() });
+                s.push(StepSpec::RunHook {
+                    command: hook.clone(),
+                });
             }
-            s.push(StepSpec::VerifyPrimary { node: replica.clone() });
+            s.push(StepSpec::VerifyPrimary {
+                node: replica.clone(),
+            });
             s
         }
-        OpKind::DeployVersion { version, backends, .. } => {
+        OpKind::DeployVersion {
+            version, backends, ..
+        } => {
             let mut s = Vec::new();
             for b in backends {
                 s.push(StepSpec::Drain { backend: b.clone() });
@@ -291,7 +337,9 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
                 PromoteMode::Emergency => vec![
                     format!("EMERGENCY failover: {primary} is unreachable."),
                     format!("Possible data loss: writes of the last {lag} (last known lag)."),
-                    format!("{replica} becomes the primary now; {primary} must not come back as a primary."),
+                    format!(
+                        "{replica} becomes the primary now; {primary} must not come back as a primary."
+                    ),
                 ],
             }
         }
@@ -303,9 +351,10 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
             ..
         } => {
             let from = from_version.clone().unwrap_or_else(|| "?".into());
-            let mut lines = vec![
-                format!("{service}: {from} → {version} on {} backend(s), one AZ at a time:", backends.len()),
-            ];
+            let mut lines = vec![format!(
+                "{service}: {from} → {version} on {} backend(s), one AZ at a time:",
+                backends.len()
+            )];
             if let Some(h) = &state.hosts.data {
                 for az in &h.azs {
                     let names: Vec<&str> = backends
@@ -328,7 +377,12 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
 
 /// Pool before and after: each backend's weight and share of requests.
 fn pool_preview(state: &State, backend: &str, drain: bool) -> Vec<String> {
-    let Some(lb) = state.hosts.data.as_ref().and_then(|h| h.load_balancer.as_ref()) else {
+    let Some(lb) = state
+        .hosts
+        .data
+        .as_ref()
+        .and_then(|h| h.load_balancer.as_ref())
+    else {
         return vec!["The pool is unknown (no data yet).".into()];
     };
     let serving = |name: &str, after: bool| {
@@ -363,7 +417,11 @@ fn pool_preview(state: &State, backend: &str, drain: bool) -> Vec<String> {
     for t in &lb.targets {
         let (b, a) = (share(t, false, before_total), share(t, true, after_total));
         let mark = if t.backend == backend {
-            if drain { "  ← drained" } else { "  ← back in" }
+            if drain {
+                "  ← drained"
+            } else {
+                "  ← back in"
+            }
         } else if a > b + 0.05 {
             "  takes more"
         } else {
@@ -382,22 +440,40 @@ fn pool_preview(state: &State, backend: &str, drain: bool) -> Vec<String> {
 pub fn effect_sentence(request: &OpRequest, state: &State) -> String {
     match &request.kind {
         OpKind::Drain { backend } => {
-            let lb = state.hosts.data.as_ref().and_then(|h| h.load_balancer.as_ref());
+            let lb = state
+                .hosts
+                .data
+                .as_ref()
+                .and_then(|h| h.load_balancer.as_ref());
             match lb {
                 Some(lb) => {
                     let others: Vec<&str> = lb
                         .targets
                         .iter()
-                        .filter(|t| t.backend != *backend && t.state == TargetState::Active && !t.health.is_problem())
+                        .filter(|t| {
+                            t.backend != *backend
+                                && t.state == TargetState::Active
+                                && !t.health.is_problem()
+                        })
                         .map(|t| t.backend.as_str())
                         .collect();
-                    format!("take {backend} out of pool {} (its traffic moves to {})", lb.name, others.join(", "))
+                    format!(
+                        "take {backend} out of pool {} (its traffic moves to {})",
+                        lb.name,
+                        others.join(", ")
+                    )
                 }
                 None => format!("take {backend} out of the load-balancer pool"),
             }
         }
         OpKind::Undrain { backend } => format!("put {backend} back into the load-balancer pool"),
-        OpKind::Promote { replica, primary, mode, node, .. } => {
+        OpKind::Promote {
+            replica,
+            primary,
+            mode,
+            node,
+            ..
+        } => {
             let what = match node {
                 NodeKind::Database => "database",
                 NodeKind::Cache => "cache",
@@ -408,7 +484,13 @@ pub fn effect_sentence(request: &OpRequest, state: &State) -> String {
             };
             format!("make {replica} the {what} primary in place of {primary} ({how})")
         }
-        OpKind::DeployVersion { service, version, from_version, backends, .. } => format!(
+        OpKind::DeployVersion {
+            service,
+            version,
+            from_version,
+            backends,
+            ..
+        } => format!(
             "roll {service} from {} to {version} on {} backend(s)",
             from_version.as_deref().unwrap_or("?"),
             backends.len()

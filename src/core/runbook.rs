@@ -35,7 +35,8 @@ pub fn step_lines(lines: &[String]) -> Vec<usize> {
             let t = l.trim_start();
             t.starts_with("- ")
                 || t.starts_with("* ")
-                || t.split_once(". ").is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                || t.split_once(". ")
+                    .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
         })
         .map(|(i, _)| i)
         .collect()

@@ -7,12 +7,12 @@ use regex::Regex;
 use super::dialog::Dialog;
 use super::fleet::{Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation};
 use super::guard::OpsPolicy;
-use super::operation::Operation;
-use super::palette::PaletteState;
-use super::runbook::{RunbookDoc, RunbookPane};
 use super::key::Key;
 use super::log_buffer::{LogBuffer, LogFilter};
 use super::msg::PanelId;
+use super::operation::Operation;
+use super::palette::PaletteState;
+use super::runbook::{RunbookDoc, RunbookPane};
 use super::series::Series;
 use super::time::Timestamp;
 use super::view::ViewId;
@@ -448,7 +448,10 @@ impl State {
     pub fn text_input_active(&self) -> bool {
         self.input.is_some()
             || self.palette.is_some()
-            || self.dialog.as_ref().is_some_and(|d| d.require_typed.is_some())
+            || self
+                .dialog
+                .as_ref()
+                .is_some_and(|d| d.require_typed.is_some())
     }
 
     /// Host names the logs have seen, sorted, for host filtering.

@@ -104,7 +104,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::SshEnded { host, result } => {
             match result {
-                Ok(()) => say(state, MessageLevel::Info, format!("SSH session on {host} ended")),
+                Ok(()) => say(
+                    state,
+                    MessageLevel::Info,
+                    format!("SSH session on {host} ended"),
+                ),
                 Err(e) => say(state, MessageLevel::Error, format!("SSH to {host}: {e}")),
             }
             Vec::new()
@@ -265,8 +269,16 @@ pub(crate) fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
         A::RunbookNextStep | A::RunbookPrevStep | A::RunbookToggleStep | A::CloseRunbook => {
             palette::runbook_action(state, action);
         }
-        A::DialogConfirm | A::DialogCancel | A::DialogActivate | A::DialogNextButton | A::DialogPrevButton => {}
-        A::DrainBackend | A::UndrainBackend | A::PromoteReplica | A::RollbackDeploy | A::SshOpen => {
+        A::DialogConfirm
+        | A::DialogCancel
+        | A::DialogActivate
+        | A::DialogNextButton
+        | A::DialogPrevButton => {}
+        A::DrainBackend
+        | A::UndrainBackend
+        | A::PromoteReplica
+        | A::RollbackDeploy
+        | A::SshOpen => {
             return operations::start(state, action, None);
         }
         A::NextView => switch_view(state, state.view.next()),

@@ -6,7 +6,9 @@ pub mod demo;
 pub mod observe;
 pub mod operate;
 pub mod provider_error;
+pub mod shell;
 
 pub use observe::{ObserveProvider, SourceInfo};
 pub use operate::{OperateProvider, PromoteMode};
 pub use provider_error::ProviderError;
+pub use shell::{ShellCommand, ShellProvider};

@@ -31,6 +31,14 @@ pub trait OperateProvider: Send + Sync {
         mode: PromoteMode,
         now: Timestamp,
     ) -> Result<(), ProviderError>;
+    /// Points the old primary at the new primary as its replica (after a
+    /// planned switchover).
+    async fn rejoin(
+        &self,
+        old_primary: &str,
+        new_primary: &str,
+        now: Timestamp,
+    ) -> Result<(), ProviderError>;
     /// Runs `version` of the service on one backend.
     async fn deploy_version(
         &self,

@@ -11,12 +11,11 @@ use crossterm::event::Event;
 use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::core::{Effect, Msg};
 
-use super::app::App;
+use super::app::{App, Flow};
 use super::key_input::from_crossterm;
 use super::poller::Pollers;
 
@@ -26,9 +25,12 @@ pub const FRAME: Duration = Duration::from_millis(33);
 pub const TICK: Duration = Duration::from_secs(1);
 
 /// Why the loop ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Exit {
     Quit,
+    /// Open a shell on this host; the caller hands over the terminal and then
+    /// runs the loop again.
+    Shell(String),
     /// The input stream ended (terminal closed).
     InputClosed,
     /// `shutdown` resolved (SIGTERM, SIGHUP).
@@ -54,8 +56,7 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
     F: Future<Output = ()>,
 {
-    let (tx, mut rx) = mpsc::channel::<Msg>(1024);
-    let pollers = Pollers::spawn(app.observe.clone(), app.clock, &app.plan, tx);
+    let pollers = Pollers::spawn(app.observe.clone(), app.clock, &app.plan, app.tx.clone());
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_frame: Option<Instant> = None;
@@ -94,18 +95,20 @@ where
                 }
                 Some(Ok(_)) => {}
             },
-            Some(msg) = rx.recv() => msgs.push(msg),
+            Some(msg) = app.rx.recv() => msgs.push(msg),
             _ = tick.tick() => msgs.push(Msg::Tick { now: app.clock.now() }),
             () = &mut shutdown => return Ok(Exit::Signal),
         }
         for msg in msgs {
             stats.messages += 1;
             for effect in app.dispatch(msg) {
-                match effect {
-                    Effect::Quit => return Ok(Exit::Quit),
-                    Effect::Refresh(panels) => pollers.refresh(&panels),
-                    // Wired up with the operation runner.
-                    Effect::RunOperation { .. } | Effect::CancelOperation(_) | Effect::OpenSsh { .. } => {}
+                if let Effect::Refresh(panels) = &effect {
+                    pollers.refresh(panels);
+                }
+                match app.apply(effect) {
+                    Flow::Continue => {}
+                    Flow::Quit => return Ok(Exit::Quit),
+                    Flow::Shell(host) => return Ok(Exit::Shell(host)),
                 }
             }
         }

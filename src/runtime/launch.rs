@@ -7,12 +7,16 @@ use std::sync::Arc;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::config::Config;
+use crate::config::{Config, EnvConfig, config_dir};
+use crate::core::runbook::RunbookDoc;
+use crate::core::state::{MessageLevel, StatusMessage};
 use crate::core::{PanelId, Timestamp};
-use crate::keymap::Keymap;
+use crate::diagnostic::Diagnostic;
+use crate::keymap::keymap_loader::LoadedKeymap;
+use crate::providers::ShellProvider;
 use crate::providers::demo::{DemoConfig, DemoProvider, Scenario};
 use crate::providers::{ObserveProvider, OperateProvider};
-use crate::theme::Theme;
+use crate::theme::{ColorDepth, LoadedTheme};
 
 use super::app::{App, AppParts};
 use super::clock::Clock;
@@ -20,6 +24,7 @@ use super::event_loop::{self, LoopStats};
 use super::headless;
 use super::poller::PollPlan;
 use super::terminal_guard::TerminalGuard;
+use super::webhook::Webhook;
 
 /// How much history the demo fleet replays before the first frame.
 const DEMO_WARM_UP_MS: i64 = 3 * 60 * 1000;
@@ -37,6 +42,7 @@ pub enum LaunchError {
 pub struct Session {
     pub app: App,
     pub is_demo: bool,
+    pub resolved: Resolved,
 }
 
 /// Read-only wins if any layer asks for it, in precedence order: flag, then
@@ -61,38 +67,107 @@ pub fn resolve_read_only(
     env_cfg.or(global_cfg).unwrap_or(false)
 }
 
-pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
+/// Everything resolved from the command line and the config files, with the
+/// diagnostics of every user file.
+pub struct Resolved {
+    pub config: Option<Config>,
+    pub environment: Option<(String, EnvConfig)>,
+    pub read_only: bool,
+    pub keymap: LoadedKeymap,
+    pub theme: LoadedTheme,
+    pub runbooks: Vec<RunbookDoc>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Loads config, keymap, theme and runbooks as the CLI and config select them.
+pub fn resolve(cli: &Cli) -> Result<Resolved, LaunchError> {
     let config = if cli.demo {
         None
     } else {
         Config::discover(cli.config.as_deref()).map_err(|e| LaunchError::Config(e.to_string()))?
     };
+    let environment = match &config {
+        None => None,
+        Some(cfg) => Some(cfg.environment(cli.environment.as_deref()).map_err(|e| {
+            LaunchError::Config(format!(
+                "{}: {e}",
+                cfg.path
+                    .as_ref()
+                    .map_or("config".into(), |p| p.display().to_string())
+            ))
+        })?),
+    };
+    let env_var = std::env::var("OPSDECK_READ_ONLY").ok();
+    let read_only = resolve_read_only(
+        cli.read_only,
+        env_var.as_deref(),
+        environment.as_ref().and_then(|(_, e)| e.read_only),
+        config.as_ref().and_then(|c| c.read_only),
+    );
+    let dir = config_dir();
+    let user_file = |name: &str| dir.as_ref().map(|d| d.join(name));
+    let keymap_choice = cli
+        .keymap
+        .clone()
+        .or_else(|| config.as_ref().and_then(|c| c.keymap.clone()));
+    let keymap = crate::keymap::load(
+        keymap_choice.as_deref(),
+        user_file("keymap.toml").as_deref(),
+    );
+    let theme_choice = cli
+        .theme
+        .clone()
+        .or_else(|| environment.as_ref().and_then(|(_, e)| e.theme.clone()))
+        .or_else(|| config.as_ref().and_then(|c| c.theme.clone()));
+    let mut theme = crate::theme::load(theme_choice.as_deref(), user_file("theme.toml").as_deref());
+    if let Some(accent) = environment.as_ref().and_then(|(_, e)| e.accent.as_deref()) {
+        match theme.theme.with_accent(accent) {
+            Ok(t) => theme.theme = t,
+            Err(e) => theme.diagnostics.push(Diagnostic::new(
+                &config
+                    .as_ref()
+                    .and_then(|c| c.path.as_ref())
+                    .map_or("config".into(), |p| p.display().to_string()),
+                0,
+                0,
+                format!("accent: {e}"),
+            )),
+        }
+    }
+    let depth = ColorDepth::detect(|k| std::env::var(k).ok());
+    theme.theme = theme.theme.degrade(depth);
+    let runbook_dir = cli
+        .runbooks
+        .clone()
+        .or_else(|| config.as_ref().and_then(|c| c.runbooks.clone()))
+        .or_else(|| user_file("runbooks"));
+    let (runbooks, runbook_diags) = crate::runbook::load(runbook_dir.as_deref(), &keymap.keymap);
+    let mut diagnostics = keymap.diagnostics.clone();
+    diagnostics.extend(theme.diagnostics.iter().cloned());
+    diagnostics.extend(runbook_diags);
+    Ok(Resolved {
+        config,
+        environment,
+        read_only,
+        keymap,
+        theme,
+        runbooks,
+        diagnostics,
+    })
+}
+
+pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
+    let resolved = resolve(cli)?;
     let clock = match cli.at {
         Some(ms) => Clock::starting_at(Timestamp::from_millis(ms)),
         None => Clock::system(),
     };
-    let env_var = std::env::var("OPSDECK_READ_ONLY").ok();
-    let (env_cfg, global_ro, source_label) = match &config {
-        None => (None, None, "demo (built-in, no config)".to_string()),
-        Some(cfg) => {
-            let (name, env) = cfg.environment(cli.environment.as_deref()).map_err(|e| {
-                LaunchError::Config(format!(
-                    "{}: {e}",
-                    cfg.path
-                        .as_ref()
-                        .map_or("config".into(), |p| p.display().to_string())
-                ))
-            })?;
-            let label = format!("{} ({name})", env.provider);
-            (Some((name, env)), cfg.read_only, label)
-        }
+    let env_cfg = resolved.environment.clone();
+    let source_label = match &env_cfg {
+        None => "demo (built-in, no config)".to_string(),
+        Some((name, env)) => format!("{} ({name})", env.provider),
     };
-    let read_only = resolve_read_only(
-        cli.read_only,
-        env_var.as_deref(),
-        env_cfg.as_ref().and_then(|(_, e)| e.read_only),
-        global_ro,
-    );
+    let read_only = resolved.read_only;
     let provider = env_cfg
         .as_ref()
         .map_or("demo", |(_, e)| e.provider.as_str());
@@ -136,25 +211,63 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
     let operate: Option<Arc<dyn OperateProvider>> = if read_only {
         None
     } else {
+        Some(Arc::new(demo.clone()))
+    };
+    let ssh_allowed = !read_only
+        || env_cfg
+            .as_ref()
+            .is_some_and(|(_, e)| e.allow_ssh_in_read_only);
+    let shell: Option<Arc<dyn ShellProvider>> = if ssh_allowed {
         Some(Arc::new(demo))
+    } else {
+        None
     };
     let production = env_cfg.as_ref().is_some_and(|(_, e)| e.production);
-    let theme = if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-        Theme::no_color()
-    } else {
-        Theme::builtin()
+    let webhook = match env_cfg.as_ref().and_then(|(_, e)| e.webhook_url.as_deref()) {
+        Some(url) => Some(Webhook::new(url).map_err(LaunchError::Config)?),
+        None => None,
     };
-    let app = App::new(AppParts {
+    let audit_path = super::audit_log::default_path().ok_or_else(|| {
+        LaunchError::Config("no data directory for the audit log (is HOME set?)".into())
+    })?;
+    let mut app = App::new(AppParts {
         observe,
         operate,
-        keymap: Keymap::builtin(),
-        theme,
+        keymap: resolved.keymap.keymap.clone(),
+        theme: resolved.theme.theme.clone(),
         clock,
         plan: PollPlan::default(),
         source_label,
         production,
+        shell,
+        audit_path,
+        webhook,
     });
-    Ok(Session { app, is_demo: true })
+    if let Some((_, env)) = &env_cfg {
+        app.state.policy = env.guards.policy(env.post_promote_hook.clone());
+    }
+    app.state.runbooks = resolved.runbooks.clone();
+    if let Some(first) = resolved.diagnostics.first() {
+        for d in &resolved.diagnostics {
+            tracing::warn!("{d}");
+        }
+        let more = resolved.diagnostics.len() - 1;
+        let text = if more == 0 {
+            format!("{first} (defaults used; `opsdeck check` to re-check)")
+        } else {
+            format!("{first} (+{more} more; defaults used; `opsdeck check` lists them)")
+        };
+        app.state.message = Some(StatusMessage {
+            text,
+            level: MessageLevel::Warning,
+            at: app.clock.now(),
+        });
+    }
+    Ok(Session {
+        app,
+        is_demo: true,
+        resolved,
+    })
 }
 
 /// Prepares state before the first frame or a headless print.
@@ -196,8 +309,45 @@ pub fn main() -> ExitCode {
 }
 
 async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
+    match &cli.command {
+        Some(Command::Check) => return Ok(super::commands::check(&cli)),
+        Some(Command::Audit { since, json }) => {
+            return super::commands::audit(since.as_deref(), *json);
+        }
+        Some(Command::Keys { format, view }) => {
+            return super::commands::keys(&resolve(&cli)?, *format, view.as_deref());
+        }
+        Some(Command::Runbook { name }) => {
+            return super::commands::runbook(&resolve(&cli)?, name.as_deref());
+        }
+        _ => {}
+    }
     let mut session = build_session(&cli)?;
     match &cli.command {
+        Some(Command::Do {
+            action,
+            target,
+            version,
+            yes,
+            override_guard,
+            confirm,
+        }) => {
+            super::commands::do_operation(
+                &mut session,
+                super::commands::DoArgs {
+                    action,
+                    target,
+                    version: version.as_deref(),
+                    yes: *yes,
+                    override_guard: *override_guard,
+                    confirm: confirm.as_deref(),
+                },
+            )
+            .await
+        }
+        Some(
+            Command::Check | Command::Audit { .. } | Command::Keys { .. } | Command::Runbook { .. },
+        ) => Ok(ExitCode::SUCCESS),
         Some(Command::Status { json }) => {
             let failures = prime(&mut session).await;
             let state = &session.app.state;
@@ -242,16 +392,33 @@ async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
     let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
     let mut terminal = ratatui::Terminal::new(backend)?;
     terminal.clear()?;
-    let events = crossterm::event::EventStream::new();
     let mut stats = LoopStats::default();
-    let exit = event_loop::run(
-        &mut terminal,
-        events,
-        &mut session.app,
-        shutdown_signal(),
-        &mut stats,
-    )
-    .await;
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    let exit = loop {
+        // A fresh input stream each time: the old one must not read keys
+        // meant for the shell while it runs.
+        let events = crossterm::event::EventStream::new();
+        let exit = event_loop::run(
+            &mut terminal,
+            events,
+            &mut session.app,
+            &mut shutdown,
+            &mut stats,
+        )
+        .await;
+        match exit {
+            Ok(event_loop::Exit::Shell(host)) => {
+                let result = run_shell(&mut guard, &session.app, &host).await;
+                terminal.clear()?;
+                session
+                    .app
+                    .dispatch(crate::core::Msg::SshEnded { host, result });
+                session.app.state.dirty = true;
+            }
+            other => break other,
+        }
+    };
     guard.suspend();
     drop(guard);
     let exit = exit?;
@@ -262,6 +429,29 @@ async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
         "console closed"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Suspends the console, runs the shell with the terminal, and takes the
+/// terminal back whatever happens.
+async fn run_shell(guard: &mut TerminalGuard, app: &App, host: &str) -> Result<(), String> {
+    let Some(shell) = app.shell.clone() else {
+        return Err("SSH is not available in this session".into());
+    };
+    let cmd = shell.shell_command(host).map_err(|e| e.to_string())?;
+    guard.suspend();
+    print!("{}", cmd.banner.replace("\r\n", "\n"));
+    let status = tokio::process::Command::new(&cmd.program)
+        .args(&cmd.args)
+        .envs(cmd.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .status()
+        .await;
+    let resumed = guard.resume();
+    match (status, resumed) {
+        (_, Err(e)) => Err(format!("could not take the terminal back: {e}")),
+        (Err(e), _) => Err(format!("could not start {}: {e}", cmd.program)),
+        (Ok(s), _) if s.success() || s.code().is_some() => Ok(()),
+        (Ok(s), _) => Err(format!("session ended: {s}")),
+    }
 }
 
 /// Resolves on SIGTERM, SIGHUP or SIGINT, so the loop returns and the guard

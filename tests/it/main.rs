@@ -1,8 +1,12 @@
 //! The integration test binary: one link step, one shared harness.
 
 mod cli;
+mod demo_app;
 mod demo_snapshots;
 mod e2e_tmux;
+mod operations;
 mod scenario;
 mod support;
+mod theme_tests;
+mod ui_ops_snapshots;
 mod ui_snapshots;

@@ -1,54 +1,28 @@
 //! Scenario tests: the real event loop with the demo fleet, paused tokio time,
 //! a `TestBackend`, and keys typed in the keymap syntax.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::Event;
 use futures::channel::mpsc;
+use opsdeck::core::ViewId;
 use opsdeck::core::key::parse_sequence;
-use opsdeck::core::{Timestamp, ViewId};
-use opsdeck::keymap::Keymap;
-use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
-use opsdeck::providers::{ObserveProvider, OperateProvider};
+use opsdeck::providers::demo::Scenario;
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
 use opsdeck::runtime::headless::buffer_to_text;
 use opsdeck::runtime::key_input::to_crossterm;
 use opsdeck::runtime::poller::PollPlan;
-use opsdeck::runtime::{App, AppParts, Clock};
-use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-const START: Timestamp = Timestamp::from_millis(1_795_000_000_000);
+use crate::demo_app::DemoApp;
 
-fn demo_app(scenario: Scenario, read_only: bool) -> App {
+fn demo_app(scenario: Scenario, read_only: bool) -> DemoApp {
     demo_app_with(scenario, read_only, PollPlan::default())
 }
 
-fn demo_app_with(scenario: Scenario, read_only: bool, plan: PollPlan) -> App {
-    let demo = DemoProvider::new(DemoConfig {
-        seed: 7,
-        scenario,
-        log_rate: 20.0,
-        start: START,
-    });
-    let observe: Arc<dyn ObserveProvider> = Arc::new(demo.clone());
-    let operate: Option<Arc<dyn OperateProvider>> = if read_only {
-        None
-    } else {
-        Some(Arc::new(demo))
-    };
-    App::new(AppParts {
-        observe,
-        operate,
-        keymap: Keymap::builtin(),
-        theme: Theme::builtin(),
-        clock: Clock::starting_at(START),
-        plan,
-        source_label: "demo (test)".into(),
-        production: false,
-    })
+fn demo_app_with(scenario: Scenario, read_only: bool, plan: PollPlan) -> DemoApp {
+    crate::demo_app::demo_app(scenario, 7, read_only, plan)
 }
 
 /// Types `keys` (keymap syntax, space separated) with `gap` between presses.
@@ -71,17 +45,18 @@ fn typist(keys: &str, gap: Duration) -> mpsc::UnboundedReceiver<std::io::Result<
 
 #[tokio::test(start_paused = true)]
 async fn a_user_walks_through_every_view_and_filters_logs() {
-    let mut app = demo_app(Scenario::Calm, false);
+    let mut d = demo_app(Scenario::Calm, false);
+    let app = &mut d.app;
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
     // Wait long enough for logs, then: instances sorted by CPU, replication,
     // deploys, logs filtered to errors-or-warnings by regex, back with S-tab, quit.
-    let keys = "2 s s s s s s 3 4 5 / W A R N <enter> S-tab <tab> q";
+    let keys = "2 > > > > > > 3 4 5 / W A R N <enter> S-tab <tab> q";
     let events = typist(keys, Duration::from_millis(700));
     let mut stats = LoopStats::default();
     let exit = run(
         &mut terminal,
         events,
-        &mut app,
+        app,
         std::future::pending(),
         &mut stats,
     )
@@ -116,7 +91,8 @@ async fn an_idle_console_draws_nothing_new() {
         logs: Duration::from_secs(3600),
         ..PollPlan::default()
     };
-    let mut app = demo_app_with(Scenario::Calm, false, plan);
+    let mut d = demo_app_with(Scenario::Calm, false, plan);
+    let app = &mut d.app;
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
     let (tx, rx) = mpsc::unbounded::<std::io::Result<Event>>();
     let watcher = tokio::spawn(async move {
@@ -124,15 +100,9 @@ async fn an_idle_console_draws_nothing_new() {
         drop(tx);
     });
     let mut stats = LoopStats::default();
-    let exit = run(
-        &mut terminal,
-        rx,
-        &mut app,
-        std::future::pending(),
-        &mut stats,
-    )
-    .await
-    .expect("loop");
+    let exit = run(&mut terminal, rx, app, std::future::pending(), &mut stats)
+        .await
+        .expect("loop");
     watcher.await.expect("watcher");
     assert_eq!(exit, Exit::InputClosed);
     // The first poll of each panel and the first frame may each draw; 30
@@ -143,14 +113,15 @@ async fn an_idle_console_draws_nothing_new() {
 
 #[tokio::test(start_paused = true)]
 async fn a_pending_sequence_shows_and_completes() {
-    let mut app = demo_app(Scenario::Calm, true);
+    let mut d = demo_app(Scenario::Calm, true);
+    let app = &mut d.app;
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
     let events = typist("2 G g g q", Duration::from_millis(300));
     let mut stats = LoopStats::default();
     run(
         &mut terminal,
         events,
-        &mut app,
+        app,
         std::future::pending(),
         &mut stats,
     )

@@ -37,7 +37,10 @@ pub(super) fn start(state: &mut State, action: ActionId, target: Option<&str>) -
         return Vec::new();
     }
     if let Some(op) = state.running_operation() {
-        let text = format!("{} is still running: wait for it, or Esc in the operations panel to cancel", op.request.summary());
+        let text = format!(
+            "{} is still running: wait for it, or Esc in the operations panel to cancel",
+            op.request.summary()
+        );
         say(state, MessageLevel::Warning, text);
         state.operations_panel = true;
         return Vec::new();
@@ -141,7 +144,11 @@ fn confirm(state: &mut State) -> Vec<Effect> {
     };
     if !dialog.can_confirm() {
         let expected = dialog.require_typed.clone().unwrap_or_default();
-        say(state, MessageLevel::Warning, format!("type '{expected}' to confirm, or Esc to cancel"));
+        say(
+            state,
+            MessageLevel::Warning,
+            format!("type '{expected}' to confirm, or Esc to cancel"),
+        );
         return Vec::new();
     }
     let Some(dialog) = state.dialog.take() else {
@@ -157,11 +164,18 @@ fn confirm(state: &mut State) -> Vec<Effect> {
     let id = state.next_operation_id;
     state.next_operation_id += 1;
     let steps = plan::steps(&request, &state.policy);
-    state
-        .operations
-        .push(Operation::new(id, request.clone(), steps.clone(), state.now));
+    state.operations.push(Operation::new(
+        id,
+        request.clone(),
+        steps.clone(),
+        state.now,
+    ));
     state.operations_panel = true;
-    say(state, MessageLevel::Info, format!("started {}", request.summary()));
+    say(
+        state,
+        MessageLevel::Info,
+        format!("started {}", request.summary()),
+    );
     vec![Effect::RunOperation { id, request, steps }]
 }
 
@@ -200,7 +214,9 @@ pub(super) fn step(
                 step.started_at = Some(at);
             }
         }
-        StepStatus::Done | StepStatus::Failed(_) | StepStatus::Skipped => step.finished_at = Some(at),
+        StepStatus::Done | StepStatus::Failed(_) | StepStatus::Skipped => {
+            step.finished_at = Some(at)
+        }
         StepStatus::Pending => {}
     }
     step.status = status;
@@ -221,9 +237,15 @@ pub(super) fn finished(state: &mut State, id: u64, verdict: Verdict, at: Timesta
     op.verdict = Some(verdict.clone());
     let summary = op.request.summary();
     let (level, text) = match verdict {
-        Verdict::Succeeded => (MessageLevel::Info, format!("✔ {summary}: done and verified")),
+        Verdict::Succeeded => (
+            MessageLevel::Info,
+            format!("✔ {summary}: done and verified"),
+        ),
         Verdict::Failed(why) => (MessageLevel::Error, format!("✖ {summary} failed: {why}")),
-        Verdict::Cancelled(left) => (MessageLevel::Warning, format!("{summary} cancelled: {left}")),
+        Verdict::Cancelled(left) => (
+            MessageLevel::Warning,
+            format!("{summary} cancelled: {left}"),
+        ),
     };
     say(state, level, text);
     state.operations_panel = true;

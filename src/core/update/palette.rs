@@ -70,7 +70,11 @@ fn run(state: &mut State, p: &PaletteState) -> Vec<Effect> {
     });
     match parsed {
         Err(e) => {
-            say(state, MessageLevel::Warning, format!(":{}: {e}", p.text.trim()));
+            say(
+                state,
+                MessageLevel::Warning,
+                format!(":{}: {e}", p.text.trim()),
+            );
             Vec::new()
         }
         Ok(Command::View(v)) => {
@@ -81,7 +85,11 @@ fn run(state: &mut State, p: &PaletteState) -> Vec<Effect> {
             if let Some(h) = &host
                 && !state.log_hosts().contains(h)
             {
-                say(state, MessageLevel::Warning, format!("logs: no host named {h}"));
+                say(
+                    state,
+                    MessageLevel::Warning,
+                    format!("logs: no host named {h}"),
+                );
                 return Vec::new();
             }
             state.logs.filter.host = host;
@@ -94,12 +102,22 @@ fn run(state: &mut State, p: &PaletteState) -> Vec<Effect> {
             open_runbook(state, &name);
             Vec::new()
         }
-        Ok(Command::Action(id, target)) if id.spec().mutates => operations::start(state, id, target.as_deref()),
-        Ok(Command::Action(ActionId::ShowLogsForSelection, Some(host))) => {
-            run(state, &PaletteState { text: format!("logs {host}"), selected: 0 })
+        Ok(Command::Action(id, target)) if id.spec().mutates => {
+            operations::start(state, id, target.as_deref())
         }
+        Ok(Command::Action(ActionId::ShowLogsForSelection, Some(host))) => run(
+            state,
+            &PaletteState {
+                text: format!("logs {host}"),
+                selected: 0,
+            },
+        ),
         Ok(Command::Action(id, Some(t))) => {
-            say(state, MessageLevel::Warning, format!("{} takes no target ('{t}')", id.name()));
+            say(
+                state,
+                MessageLevel::Warning,
+                format!("{} takes no target ('{t}')", id.name()),
+            );
             Vec::new()
         }
         Ok(Command::Action(id, None)) => act(state, id),
@@ -116,8 +134,16 @@ pub(super) fn open_runbook(state: &mut State, name: &str) {
         }
         None => {
             let names: Vec<&str> = state.runbooks.iter().map(|r| r.name.as_str()).collect();
-            let available = if names.is_empty() { "none".to_string() } else { names.join(", ") };
-            say(state, MessageLevel::Warning, format!("no runbook named '{name}' (available: {available})"));
+            let available = if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            };
+            say(
+                state,
+                MessageLevel::Warning,
+                format!("no runbook named '{name}' (available: {available})"),
+            );
         }
     }
 }

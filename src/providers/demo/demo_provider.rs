@@ -8,9 +8,12 @@ use async_trait::async_trait;
 
 use crate::core::Timestamp;
 use crate::core::fleet::{
-    Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation,
+    Alert, DeploysObservation, HostsObservation, LogLine, ReplicaRole, ReplicationObservation,
 };
-use crate::providers::{ObserveProvider, OperateProvider, PromoteMode, ProviderError, SourceInfo};
+use crate::providers::{
+    ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellCommand, ShellProvider,
+    SourceInfo,
+};
 
 use super::demo_config::DemoConfig;
 use super::demo_fleet::DemoFleet;
@@ -116,12 +119,51 @@ impl OperateProvider for DemoProvider {
     ) -> Result<(), ProviderError> {
         self.at(now, |f| f.deploy_version(backend, version, now))
     }
+
+    async fn rejoin(
+        &self,
+        old_primary: &str,
+        new_primary: &str,
+        now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        // The simulated switchover already re-points the old primary; this
+        // checks that it did, as a real provider's rejoin would verify.
+        self.at(now, |f| {
+            match (f.role_of(old_primary), f.role_of(new_primary)) {
+                (Some(ReplicaRole::Replica), Some(ReplicaRole::Primary)) => Ok(()),
+                _ => Err(ProviderError::Failed {
+                    origin: old_primary.to_string(),
+                    detail: format!("is not a replica of {new_primary}"),
+                }),
+            }
+        })
+    }
+}
+
+impl ShellProvider for DemoProvider {
+    fn shell_command(&self, host: &str) -> Result<ShellCommand, ProviderError> {
+        let known = self.lock().hosts().hosts.iter().any(|h| h.name == host);
+        if !known {
+            return Err(ProviderError::Failed {
+                origin: host.to_string(),
+                detail: "no such host in the demo fleet".to_string(),
+            });
+        }
+        Ok(ShellCommand {
+            program: "/bin/sh".to_string(),
+            args: vec!["-i".to_string()],
+            env: vec![("PS1".to_string(), format!("demo:{host}$ "))],
+            banner: format!(
+                "opsdeck demo: {host} is simulated, so this is a local shell standing in for an SSH session.\r\nType `exit` to return to opsdeck.\r\n"
+            ),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::fleet::{ReplicaRole, TargetState};
+    use crate::core::fleet::TargetState;
     use crate::providers::demo::Scenario;
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {

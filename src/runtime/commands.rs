@@ -1,0 +1,478 @@
+//! Headless commands besides `status` and `snapshot`: `keys`, `check`,
+//! `runbook`, `do` and `audit`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::cli::KeysFormat;
+use crate::core::action::{ActionId, REGISTRY, Scope};
+use crate::core::guard;
+use crate::core::key::format_sequence;
+use crate::core::operation::{OpKind, OpRequest, PromoteMode, StepStatus, Verdict};
+use crate::core::view::ViewId;
+use crate::core::{Msg, PanelId, plan};
+use crate::keymap::Keymap;
+
+use super::audit_log::{AuditLog, AuditRecord};
+use super::launch::{LaunchError, Resolved, Session};
+use super::operation_runner::{CancelFlag, OpContext, run_operation};
+
+/// One row of `opsdeck keys`.
+struct KeyRow {
+    section: &'static str,
+    keys: String,
+    action: &'static str,
+    doc: &'static str,
+    mutates: bool,
+}
+
+fn key_rows(keymap: &Keymap, view: Option<ViewId>) -> Vec<KeyRow> {
+    let mut rows = Vec::new();
+    let sections: Vec<Scope> = match view {
+        Some(v) => vec![Scope::View(v), Scope::Global],
+        None => {
+            let mut s = vec![Scope::Global];
+            s.extend(ViewId::ALL.iter().map(|v| Scope::View(*v)));
+            s.extend([Scope::Dialog, Scope::Runbook]);
+            s
+        }
+    };
+    for scope in sections {
+        let bindings = match (view, scope) {
+            // Global keys the view overrides do not apply there.
+            (Some(v), Scope::Global) => keymap
+                .effective_bindings(v)
+                .into_iter()
+                .filter(|b| {
+                    !keymap
+                        .bindings(Scope::View(v))
+                        .iter()
+                        .any(|o| o.keys == b.keys)
+                })
+                .collect(),
+            _ => keymap.bindings(scope),
+        };
+        // One row per action, with all of its keys.
+        let mut by_action: Vec<(ActionId, Vec<String>)> = Vec::new();
+        for b in bindings {
+            let k = format_sequence(&b.keys);
+            match by_action.iter_mut().find(|(a, _)| *a == b.action) {
+                Some((_, ks)) => ks.push(k),
+                None => by_action.push((b.action, vec![k])),
+            }
+        }
+        by_action.sort_by_key(|(a, _)| *a as usize);
+        for (action, keys) in by_action {
+            let spec = action.spec();
+            rows.push(KeyRow {
+                section: scope.name(),
+                keys: keys.join(", "),
+                action: spec.name,
+                doc: spec.doc,
+                mutates: spec.mutates,
+            });
+        }
+    }
+    rows
+}
+
+pub fn keys(
+    resolved: &Resolved,
+    format: KeysFormat,
+    view: Option<&str>,
+) -> Result<ExitCode, LaunchError> {
+    let view = match view {
+        Some(v) => Some(ViewId::from_name(v).ok_or_else(|| {
+            LaunchError::Config(format!(
+                "unknown view '{v}' (overview, instances, replication, deploys, logs)"
+            ))
+        })?),
+        None => None,
+    };
+    let rows = key_rows(&resolved.keymap.keymap, view);
+    let ro = resolved.read_only;
+    let flag = |m: bool| match (m, ro) {
+        (true, true) => "mutates (read-only: disabled)",
+        (true, false) => "mutates",
+        _ => "",
+    };
+    match format {
+        KeysFormat::Json => {
+            let v: Vec<_> = rows
+                .iter()
+                .map(|r| {
+                    json!({
+                        "section": r.section, "keys": r.keys, "action": r.action,
+                        "description": r.doc, "mutates": r.mutates,
+                        "disabled": r.mutates && ro,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        KeysFormat::Markdown => {
+            println!("| section | keys | action | description | mutates |");
+            println!("|---|---|---|---|---|");
+            for r in &rows {
+                let keys: Vec<String> = r.keys.split(", ").map(|k| format!("`{k}`")).collect();
+                println!(
+                    "| {} | {} | `{}` | {} | {} |",
+                    r.section,
+                    keys.join(", "),
+                    r.action,
+                    r.doc,
+                    flag(r.mutates)
+                );
+            }
+        }
+        KeysFormat::Table => {
+            let kw = rows
+                .iter()
+                .map(|r| r.keys.chars().count())
+                .max()
+                .unwrap_or(4)
+                .max(4);
+            let aw = rows
+                .iter()
+                .map(|r| r.action.len())
+                .max()
+                .unwrap_or(6)
+                .max(6);
+            println!(
+                "{:<11} {:<kw$}  {:<aw$}  DESCRIPTION",
+                "SECTION", "KEYS", "ACTION"
+            );
+            for r in &rows {
+                let mark = if r.mutates {
+                    format!("  [{}]", flag(true))
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{:<11} {:<kw$}  {:<aw$}  {}{mark}",
+                    r.section, r.keys, r.action, r.doc
+                );
+            }
+            let unbound: Vec<&str> = REGISTRY
+                .iter()
+                .filter(|s| resolved.keymap.keymap.keys_for(s.id, None).is_empty())
+                .map(|s| s.name)
+                .collect();
+            if view.is_none() && !unbound.is_empty() {
+                println!(
+                    "\nwithout a key (use the palette, `:`): {}",
+                    unbound.join(", ")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `opsdeck check`: every diagnostic of config, keymap, theme and runbooks.
+pub fn check(cli: &crate::cli::Cli) -> ExitCode {
+    match super::launch::resolve(cli) {
+        Err(e) => {
+            println!("{e}");
+            ExitCode::from(2)
+        }
+        Ok(r) => {
+            for d in &r.diagnostics {
+                println!("{d}");
+            }
+            let cfg = r
+                .config
+                .as_ref()
+                .and_then(|c| c.path.as_ref())
+                .map_or("no config file (demo fleet)".to_string(), |p| {
+                    p.display().to_string()
+                });
+            if r.diagnostics.is_empty() {
+                println!(
+                    "ok: {cfg}; keymap {}; theme {}; {} runbook(s)",
+                    r.keymap.layers.join(" + "),
+                    r.theme.layers.join(" + "),
+                    r.runbooks.len()
+                );
+                ExitCode::SUCCESS
+            } else {
+                println!("{} problem(s)", r.diagnostics.len());
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+pub fn runbook(resolved: &Resolved, name: Option<&str>) -> Result<ExitCode, LaunchError> {
+    let Some(name) = name else {
+        for r in &resolved.runbooks {
+            println!("{:<24} {}", r.name, r.title);
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    match resolved.runbooks.iter().find(|r| r.name == name) {
+        Some(r) => {
+            for line in &r.lines {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        None => Err(LaunchError::Config(format!(
+            "no runbook named '{name}' (available: {})",
+            resolved
+                .runbooks
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Exit codes of `opsdeck do`.
+const EXIT_FAILED: u8 = 1;
+const EXIT_REFUSED: u8 = 3;
+
+pub struct DoArgs<'a> {
+    pub action: &'a str,
+    pub target: &'a str,
+    pub version: Option<&'a str>,
+    pub yes: bool,
+    pub override_guard: bool,
+    pub confirm: Option<&'a str>,
+}
+
+pub async fn do_operation(
+    session: &mut Session,
+    args: DoArgs<'_>,
+) -> Result<ExitCode, LaunchError> {
+    let Some(action) =
+        ActionId::from_name(args.action).filter(|a| a.spec().mutates && *a != ActionId::SshOpen)
+    else {
+        let ops: Vec<&str> = REGISTRY
+            .iter()
+            .filter(|s| s.mutates && s.id != ActionId::SshOpen)
+            .map(|s| s.name)
+            .collect();
+        return Err(LaunchError::Config(format!(
+            "'{}' is not an operation (one of: {})",
+            args.action,
+            ops.join(", ")
+        )));
+    };
+    let failures = session
+        .app
+        .observe_all_at(session.app.clock.now(), &PanelId::ALL)
+        .await;
+    for f in &failures {
+        if let Msg::SourceFailed { source, error, .. } = f {
+            eprintln!("warning: {source}: {error}");
+        }
+    }
+    let state = &session.app.state;
+    let target = if action == ActionId::RollbackDeploy {
+        let service = state
+            .deploys
+            .data
+            .as_ref()
+            .map(|d| d.service.clone())
+            .unwrap_or_default();
+        if args.target != service {
+            return Err(LaunchError::Config(format!(
+                "rollback-deploy: unknown service '{}' (this environment runs '{service}')",
+                args.target
+            )));
+        }
+        args.version.map(str::to_string)
+    } else {
+        Some(args.target.to_string())
+    };
+    let mut request = match plan::resolve(state, action, target.as_deref()) {
+        Ok(r) => r,
+        Err(e) => return Err(LaunchError::Config(e)),
+    };
+    println!("{}", request.summary());
+    for line in plan::preview(&request, state) {
+        println!("  {line}");
+    }
+    let Some(ctx) = session.app.ops_context() else {
+        println!(
+            "refused: read-only session; nothing was sent (it would {})",
+            plan::effect_sentence(&request, state)
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    };
+    let typed_ok = args.confirm == Some(request.target());
+    if let Err(refusal) = guard::check(&request.kind, state, &state.policy) {
+        if !(args.override_guard && typed_ok) {
+            println!("refused by guard '{}': {}", refusal.guard, refusal.reason);
+            println!(
+                "to override: --override-guard --confirm {}",
+                request.target()
+            );
+            return Ok(ExitCode::from(EXIT_REFUSED));
+        }
+        println!("guard '{}' overridden: {}", refusal.guard, refusal.reason);
+        request.overridden_guards.push(refusal.guard.to_string());
+    }
+    if let OpKind::Promote {
+        mode: PromoteMode::Emergency,
+        ..
+    } = request.kind
+        && !typed_ok
+    {
+        println!(
+            "refused: an emergency failover needs --confirm {}",
+            request.target()
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
+    if !args.yes && !confirm_on_stdin(&request) {
+        println!("not confirmed: nothing was sent");
+        return Ok(ExitCode::from(EXIT_FAILED));
+    }
+    let steps = plan::steps(&request, &state.policy);
+    let labels: Vec<String> = steps.iter().map(|s| s.label()).collect();
+    let (tx, mut rx) = mpsc::channel(256);
+    let runner = tokio::spawn(async move {
+        run_operation(&ctx, &tx, 1, request, steps.clone(), CancelFlag::default()).await
+    });
+    while let Some(msg) = rx.recv().await {
+        print_progress(&msg, &labels);
+    }
+    let verdict = runner
+        .await
+        .unwrap_or_else(|e| Verdict::Failed(format!("the operation task ended abnormally: {e}")));
+    Ok(match verdict {
+        Verdict::Succeeded => ExitCode::SUCCESS,
+        _ => ExitCode::from(EXIT_FAILED),
+    })
+}
+
+fn confirm_on_stdin(request: &OpRequest) -> bool {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        eprintln!("stdin is not a terminal: pass --yes to run without asking");
+        return false;
+    }
+    print!("Run {}? [y/N] ", request.summary());
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).is_ok() && matches!(line.trim(), "y" | "Y" | "yes")
+}
+
+fn print_progress(msg: &Msg, labels: &[String]) {
+    match msg {
+        Msg::OperationStep {
+            index,
+            status,
+            detail,
+            ..
+        } => {
+            let label = labels.get(*index).map_or("?", String::as_str);
+            let d = detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            match status {
+                StepStatus::Running if detail.is_none() => println!("  ▶ {}. {label}", index + 1),
+                // Countdowns are for the console; a log-friendly print skips them.
+                StepStatus::Running => {}
+                StepStatus::Done => println!("  ✔ {}. {label}{d}", index + 1),
+                StepStatus::Failed(why) => println!("  ✖ {}. {label}: {why}", index + 1),
+                StepStatus::Skipped => println!("  – {}. {label}: skipped", index + 1),
+                StepStatus::Pending => {}
+            }
+        }
+        Msg::OperationNote { note, .. } => println!("  note: {note}"),
+        Msg::OperationFinished { verdict, .. } => match verdict {
+            Verdict::Succeeded => println!("✔ succeeded (verified)"),
+            Verdict::Failed(why) => println!("✖ failed: {why}"),
+            Verdict::Cancelled(left) => println!("cancelled: {left}"),
+        },
+        _ => {}
+    }
+}
+
+pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchError> {
+    let path = super::audit_log::default_path()
+        .ok_or_else(|| LaunchError::Config("no data directory for the audit log".into()))?;
+    let log = AuditLog::new(path);
+    let records = log
+        .read_all()
+        .map_err(|e| LaunchError::Config(e.to_string()))?;
+    let cutoff = match since {
+        Some(s) => {
+            let d = humantime::parse_duration(s).map_err(|e| {
+                LaunchError::Config(format!("--since '{s}': {e} (e.g. 30m, 2h, 7d)"))
+            })?;
+            Some(std::time::SystemTime::now() - d)
+        }
+        None => None,
+    };
+    let keep = |r: &AuditRecord| match cutoff {
+        None => true,
+        Some(c) => humantime::parse_rfc3339_weak(r.time.trim_end_matches('Z'))
+            .or_else(|_| humantime::parse_rfc3339(&r.time))
+            .is_ok_and(|t| t >= c),
+    };
+    let records: Vec<&AuditRecord> = records.iter().filter(|r| keep(r)).collect();
+    if json_out {
+        for r in &records {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if records.is_empty() {
+        println!(
+            "no operations recorded{} ({})",
+            since
+                .map(|s| format!(" in the last {s}"))
+                .unwrap_or_default(),
+            log.path().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<24} {:<10} {:<10} {:<16} {:<14} OUTCOME",
+        "TIME", "USER", "ENV", "ACTION", "TARGET"
+    );
+    for r in records.iter().filter(|r| r.phase == "intent") {
+        let result = records
+            .iter()
+            .find(|x| x.phase == "result" && x.operation == r.operation);
+        let outcome = match result.and_then(|x| x.outcome.as_ref()) {
+            Some(Verdict::Succeeded) => "succeeded".to_string(),
+            Some(Verdict::Failed(why)) => format!("FAILED: {why}"),
+            Some(Verdict::Cancelled(left)) => format!("cancelled: {left}"),
+            None => "INCOMPLETE: no result recorded (opsdeck stopped mid-operation?)".to_string(),
+        };
+        let overrides = if r.guard_overrides.is_empty() {
+            String::new()
+        } else {
+            format!(" [override: {}]", r.guard_overrides.join(", "))
+        };
+        println!(
+            "{:<24} {:<10} {:<10} {:<16} {:<14} {outcome}{overrides}",
+            r.time, r.user, r.environment, r.action, r.target
+        );
+        for note in records
+            .iter()
+            .filter(|x| x.operation == r.operation)
+            .flat_map(|x| x.notes.iter())
+        {
+            println!("{:<24} note: {note}", "");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The operation context, so `do` runs exactly what the console runs.
+impl super::app::App {
+    pub fn ops_context(&self) -> Option<std::sync::Arc<OpContext>> {
+        self.ops.clone()
+    }
+}
