@@ -160,6 +160,8 @@ impl Keymap {
                     all.extend(self.bindings(Scope::View(v)));
                 }
                 all.extend(self.bindings(Scope::Global));
+                all.extend(self.bindings(Scope::Dialog));
+                all.extend(self.bindings(Scope::Runbook));
                 all
             }
         };

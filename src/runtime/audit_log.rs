@@ -65,12 +65,34 @@ impl AuditRecord {
     }
 }
 
-/// The OS user running opsdeck.
+/// The OS user running opsdeck: `$USER`/`$LOGNAME`, else the name of the
+/// process's uid in /etc/passwd, else `uid:N`.
 pub fn os_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
+    if let Some(u) = ["USER", "LOGNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| "unknown".to_string())
+    {
+        return u;
+    }
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        });
+    let Some(uid) = uid else {
+        return "unknown".to_string();
+    };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.get(2) == Some(&uid.as_str())).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or(format!("uid:{uid}"))
 }
 
 fn hostname() -> String {

@@ -125,3 +125,287 @@ fn bad_input_is_named() {
         "{err}"
     );
 }
+
+/// Runs opsdeck with its own config, state and data directories.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("config/opsdeck")).expect("config dir");
+        Self { dir }
+    }
+
+    fn config_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("config/opsdeck")
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(binary());
+        c.args(args)
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
+            .env_remove("OPSDECK_READ_ONLY")
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = self.command(args).output().expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn audit_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("data/opsdeck/audit.jsonl")
+    }
+}
+
+#[test]
+fn do_exit_codes_success_refusal_read_only_and_failure() {
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.config_dir().join("config.toml"),
+        "[environments.demo]\nprovider = \"demo\"\nscenario = \"calm\"\n[environments.demo.guards]\nhealth_timeout_seconds = 6\n",
+    )
+    .expect("config");
+
+    let (code, out, err) = sb.run(&["do", "drain-backend", "web-a1", "--yes"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("✔ succeeded (verified)"), "{out}");
+    assert!(
+        out.contains("wait for web-a1's in-flight requests"),
+        "{out}"
+    );
+
+    let (code, out, _) = sb.run(&[
+        "do",
+        "rollback-deploy",
+        "web",
+        "--version",
+        "v1.42.2",
+        "--yes",
+    ]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("refused by guard 'failed-version'"), "{out}");
+
+    let (code, out, _) = sb.run(&["--read-only", "do", "drain-backend", "web-a1", "--yes"]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(
+        out.contains("refused: read-only session; nothing was sent"),
+        "{out}"
+    );
+
+    let (code, out, _) = sb.run(&["do", "drain-backend", "web-a1"]);
+    assert_eq!(
+        code,
+        Some(1),
+        "no --yes and no terminal: not confirmed\n{out}"
+    );
+
+    let (code, out, _) = sb.run(&[
+        "do",
+        "rollback-deploy",
+        "web",
+        "--version",
+        "v1.42.2",
+        "--yes",
+        "--override-guard",
+        "--confirm",
+        "web",
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("✖ failed") && out.contains("web-a1"), "{out}");
+
+    let (code, out, _) = sb.run(&["audit"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("drain-backend") && out.contains("succeeded"),
+        "{out}"
+    );
+    assert!(
+        out.contains("rollback-deploy")
+            && out.contains("FAILED")
+            && out.contains("[override: failed-version]"),
+        "{out}"
+    );
+    // Refusals and read-only attempts send nothing and record nothing.
+    let actions: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .collect();
+    assert_eq!(actions, ["drain-backend", "rollback-deploy"], "{out}");
+    assert!(
+        !out.contains("unknown    "),
+        "the OS user is recorded: {out}"
+    );
+
+    let (code, out, _) = sb.run(&["audit", "--json", "--since", "1h"]);
+    assert_eq!(code, Some(0));
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(
+        records.len(),
+        4,
+        "intent + result for each of two operations"
+    );
+    for key in [
+        "time",
+        "user",
+        "environment",
+        "action",
+        "target",
+        "parameters",
+        "guard_overrides",
+        "steps",
+        "outcome",
+    ] {
+        assert!(records[1].get(key).is_some(), "record has {key}");
+    }
+}
+
+#[test]
+fn a_kill_mid_operation_leaves_the_record_of_intent() {
+    let sb = Sandbox::new();
+    let mut child = sb
+        .command(&[
+            "--scenario",
+            "calm",
+            "do",
+            "rollback-deploy",
+            "web",
+            "--yes",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = std::time::Instant::now();
+    while !sb.audit_file().exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "no intent record appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().expect("kill");
+    let _ = child.wait();
+    let text = std::fs::read_to_string(sb.audit_file()).expect("audit");
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("whole line"))
+        .collect();
+    assert_eq!(records.len(), 1, "{text}");
+    assert_eq!(records[0]["phase"], "intent");
+    assert_eq!(records[0]["action"], "rollback-deploy");
+    let (_, out, _) = sb.run(&["audit"]);
+    assert!(out.contains("INCOMPLETE"), "{out}");
+}
+
+#[test]
+fn a_remapped_drain_key_shows_in_keys_help_and_runbooks() {
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.config_dir().join("keymap.toml"),
+        "[overview]\n\"d\" = \"noop\"\n\"X\" = \"drain-backend\"\n[instances]\n\"d\" = \"noop\"\n\"X\" = \"drain-backend\"\n",
+    )
+    .expect("keymap");
+    std::fs::create_dir_all(sb.config_dir().join("runbooks")).expect("runbooks");
+    std::fs::write(
+        sb.config_dir().join("runbooks/drain.md"),
+        "# Drain\n\n1. Select the backend and {{drain-backend}}.\n",
+    )
+    .expect("runbook");
+
+    let (code, out, _) = sb.run(&["keys", "--view", "overview"]);
+    assert_eq!(code, Some(0));
+    let line = out
+        .lines()
+        .find(|l| l.contains("drain-backend"))
+        .expect("listed");
+    assert!(line.contains(" X ") && !line.contains(" d "), "{line}");
+
+    let (code, out, _) = sb.run(&["runbook", "drain"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("press `X`"), "{out}");
+
+    let (code, out, _) = sb.run(&["keys", "--format", "json"]);
+    assert_eq!(code, Some(0));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).expect("json");
+    assert!(
+        rows.iter()
+            .any(|r| r["action"] == "drain-backend" && r["keys"] == "X" && r["mutates"] == true)
+    );
+
+    let (code, out, _) = sb.run(&["keys", "--format", "markdown"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("| overview | `X` | `drain-backend` |"),
+        "{out}"
+    );
+
+    let (code, out, _) = sb.run(&["check"]);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn check_reports_broken_lines_and_exits_2() {
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.config_dir().join("keymap.toml"),
+        "[global]\n\"q\" = \"quit\"\n\"z\" = \"zap-everything\"\n",
+    )
+    .expect("keymap");
+    std::fs::create_dir_all(sb.config_dir().join("runbooks")).expect("runbooks");
+    std::fs::write(
+        sb.config_dir().join("runbooks/x.md"),
+        "# X\n\n- {{promote-replica}} then {{drain-all}}\n",
+    )
+    .expect("runbook");
+    let (code, out, _) = sb.run(&["check"]);
+    assert_eq!(code, Some(2), "{out}");
+    let keymap = sb.config_dir().join("keymap.toml");
+    assert!(
+        out.contains(&format!(
+            "{}:3:7: unknown action 'zap-everything'",
+            keymap.display()
+        )),
+        "{out}"
+    );
+    let rb = sb.config_dir().join("runbooks/x.md");
+    assert!(
+        out.contains(&format!(
+            "{}:3:28: unknown action 'drain-all'",
+            rb.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("2 problem(s)"), "{out}");
+    // The console still starts: status works with the defaults in place.
+    let (code, _, _) = sb.run(&["status"]);
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn the_shipped_runbook_prints_with_keys() {
+    let sb = Sandbox::new();
+    let (code, out, _) = sb.run(&["runbook", "database-failover"]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("# Database failover"), "{out}");
+    assert!(
+        out.contains("press `P`") && out.contains("press `y`"),
+        "{out}"
+    );
+    let (code, _, err) = sb.run(&["runbook", "nope"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no runbook named 'nope'"), "{err}");
+}

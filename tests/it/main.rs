@@ -4,6 +4,7 @@ mod cli;
 mod demo_app;
 mod demo_snapshots;
 mod e2e_tmux;
+mod keymap_remap;
 mod operations;
 mod scenario;
 mod support;
