@@ -10,6 +10,7 @@ use super::{
     deploys_view, details_view, help_view, input_view, instances_view, logs_view, overview_view,
     replication_view, status_bar_view, tab_bar_view, which_key_view,
 };
+use super::{dialog_view, operations_view, palette_view, runbook_view};
 use crate::core::state::{Overlay, State};
 use crate::core::view::ViewId;
 use crate::keymap::Keymap;
@@ -27,12 +28,21 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     .areas(area);
 
     tab_bar_view::draw(frame, tabs, state, theme, keymap);
+    // The operations panel docks under the view, the runbook pane beside it.
+    let (view_area, ops_area) = operations_view::dock(body, state);
+    let (view_area, runbook_area) = runbook_view::dock(view_area, state);
     match state.view {
-        ViewId::Overview => overview_view::draw(frame, body, state, theme),
-        ViewId::Instances => instances_view::draw(frame, body, state, theme),
-        ViewId::Replication => replication_view::draw(frame, body, state, theme),
-        ViewId::Deploys => deploys_view::draw(frame, body, state, theme),
-        ViewId::Logs => logs_view::draw(frame, body, state, theme),
+        ViewId::Overview => overview_view::draw(frame, view_area, state, theme),
+        ViewId::Instances => instances_view::draw(frame, view_area, state, theme),
+        ViewId::Replication => replication_view::draw(frame, view_area, state, theme),
+        ViewId::Deploys => deploys_view::draw(frame, view_area, state, theme),
+        ViewId::Logs => logs_view::draw(frame, view_area, state, theme),
+    }
+    if let Some(rect) = runbook_area {
+        runbook_view::draw(frame, rect, state, theme, keymap);
+    }
+    if let Some(rect) = ops_area {
+        operations_view::draw(frame, rect, state, theme, keymap);
     }
     status_bar_view::draw(frame, status, state, theme, keymap);
 
@@ -50,4 +60,10 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
             Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(status);
         input_view::draw(frame, line, input, theme);
     }
+    // The confirmation dialog is modal and the palette is where keys go:
+    // both float above everything, help included.
+    if let Some(dialog) = &state.dialog {
+        dialog_view::draw(frame, area, dialog, theme, keymap);
+    }
+    palette_view::draw(frame, body, state, theme, keymap);
 }

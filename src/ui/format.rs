@@ -232,6 +232,22 @@ pub fn opt(v: Option<f64>, decimals: usize, unit: &str) -> String {
     }
 }
 
+/// A duration as operators read it: `0.4s`, `12s`, `1m 05s`, `2h 03m`.
+pub fn format_elapsed_ms(ms: i64) -> String {
+    let ms = ms.max(0);
+    if ms < 10_000 {
+        return format!("{:.1}s", ms as f64 / 1000.0);
+    }
+    let s = ms / 1000;
+    if s < 60 {
+        format!("{s}s")
+    } else if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +298,9 @@ mod tests {
         assert_eq!(rps(412.3), "412");
         assert_eq!(rps(12.34), "12.3");
         assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(format_elapsed_ms(400), "0.4s");
+        assert_eq!(format_elapsed_ms(12_300), "12s");
+        assert_eq!(format_elapsed_ms(65_000), "1m 05s");
+        assert_eq!(format_elapsed_ms(7_380_000), "2h 03m");
     }
 }

@@ -1,10 +1,13 @@
 //! The help popup for the current view: every binding in effect, grouped by
-//! action (view-specific first, then global), with its keys, action name and
-//! doc, all from the keymap and the action registry. When the terminal is too
-//! short for one column, global actions go in two columns without their docs.
+//! action (view-specific first, then the open runbook's, then global), with
+//! its keys, action name and doc, all from the keymap and the action registry.
+//! Actions that change the fleet are marked `⚠`; in read-only mode they stay
+//! listed, dimmed, with a `read-only` tag. When the terminal is too short for
+//! one column, global actions go in two columns without their docs.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -55,15 +58,57 @@ fn group(keymap: &Keymap, state: &State) -> (Vec<Entry>, Vec<Entry>) {
     (finish(own), finish(global))
 }
 
+/// The runbook pane's keys, when a runbook is open.
+fn runbook_entries(keymap: &Keymap, state: &State) -> Vec<Entry> {
+    if state.runbook.is_none() {
+        return Vec::new();
+    }
+    let mut out: Vec<(ActionId, Vec<String>)> = Vec::new();
+    for b in keymap.bindings(Scope::Runbook) {
+        let keys = format_sequence(&b.keys);
+        match out.iter_mut().find(|(a, _)| *a == b.action) {
+            Some((_, k)) => k.push(keys),
+            None => out.push((b.action, vec![keys])),
+        }
+    }
+    out.sort_by_key(|(a, _)| *a);
+    out.into_iter()
+        .map(|(action, keys)| Entry {
+            keys: keys.join(", "),
+            action,
+        })
+        .collect()
+}
+
+/// `role`'s foreground on the popup's background.
+fn on_popup(theme: &Theme, role: Role) -> Style {
+    let bg = theme.style(Role::Popup).bg.unwrap_or_default();
+    theme.style(role).bg(bg)
+}
+
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
     let (own, global) = group(keymap, state);
-    let all = || own.iter().chain(global.iter());
+    let runbook = runbook_entries(keymap, state);
+    let all = || own.iter().chain(runbook.iter()).chain(global.iter());
     let key_w = all().map(|e| width(&e.keys)).max().unwrap_or(1).min(18);
     let name_w = all().map(|e| width(e.action.name())).max().unwrap_or(1);
-    let doc_w = all().map(|e| width(e.action.spec().doc)).max().unwrap_or(0);
+    // Room for the marker of actions that change the fleet.
+    let mark_w = if !all().any(|e| e.action.spec().mutates) {
+        0
+    } else if state.read_only {
+        width("read-only ")
+    } else {
+        width("⚠ ")
+    };
+    let doc_w = all().map(|e| width(e.action.spec().doc)).max().unwrap_or(0) + mark_w;
     let w = (key_w + name_w + doc_w + 6).min(usize::from(area.width)) as u16;
 
-    let one_column = own.len() + global.len() + 3 + 2;
+    let runbook_rows = if runbook.is_empty() {
+        0
+    } else {
+        runbook.len() + 2
+    };
+    let one_column = own.len() + runbook_rows + global.len() + 3 + 2;
     let h = (one_column as u16).min(area.height);
     let rect = popup::centred(area, w, h);
     let title = Line::from(format!(" Help: {} ", state.view.title()));
@@ -71,26 +116,45 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     let inner_w = usize::from(inner.width);
 
     let entry_line = |e: &Entry, with_doc: bool, cell_w: usize| {
+        let spec = e.action.spec();
+        // In read-only mode a mutating key only explains why it is disabled.
+        let refused = spec.mutates && state.read_only;
+        let dim = on_popup(theme, Role::TextDim);
+        let style = |role: Role| if refused { dim } else { theme.style(role) };
         let mut spans = vec![
-            Span::styled(pad(&e.keys, key_w), theme.style(Role::PopupKey)),
+            Span::styled(pad(&e.keys, key_w), style(Role::PopupKey)),
             Span::styled(" ", theme.style(Role::Popup)),
         ];
         if with_doc {
             spans.push(Span::styled(
                 pad(e.action.name(), name_w),
-                theme.style(Role::PopupAction),
+                style(Role::PopupAction),
             ));
-            let room = cell_w.saturating_sub(key_w + name_w + 2);
-            spans.push(Span::styled(
-                format!(" {}", truncate(e.action.spec().doc, room)),
-                theme.style(Role::Popup),
-            ));
+            spans.push(Span::styled(" ", theme.style(Role::Popup)));
+            let mut room = cell_w.saturating_sub(key_w + name_w + 2);
+            if refused {
+                spans.push(Span::styled("read-only", theme.style(Role::BadgeReadOnly)));
+                spans.push(Span::styled(" ", theme.style(Role::Popup)));
+                room = room.saturating_sub(width("read-only "));
+            } else if spec.mutates {
+                spans.push(Span::styled("⚠ ", on_popup(theme, Role::HealthDegraded)));
+                room = room.saturating_sub(width("⚠ "));
+            }
+            spans.push(Span::styled(truncate(spec.doc, room), style(Role::Popup)));
         } else {
-            let room = cell_w.saturating_sub(key_w + 1);
+            let mark = if refused {
+                " read-only"
+            } else if spec.mutates {
+                " ⚠"
+            } else {
+                ""
+            };
+            let room = cell_w.saturating_sub(key_w + 1 + width(mark));
             spans.push(Span::styled(
                 truncate(e.action.name(), room),
-                theme.style(Role::PopupAction),
+                style(Role::PopupAction),
             ));
+            spans.push(Span::styled(mark, dim));
         }
         Line::from(spans)
     };
@@ -100,6 +164,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     if !own.is_empty() {
         top.push(heading(format!("{} view", state.view.title())));
         top.extend(own.iter().map(|e| entry_line(e, true, inner_w)));
+        top.push(Line::default());
+    }
+    if !runbook.is_empty() {
+        top.push(heading("Runbook pane".to_string()));
+        top.extend(runbook.iter().map(|e| entry_line(e, true, inner_w)));
         top.push(Line::default());
     }
     top.push(heading("Global".to_string()));
