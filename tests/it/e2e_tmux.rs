@@ -186,3 +186,42 @@ fn views_filter_quit_and_the_terminal_is_restored() {
     );
     let _ = std::fs::remove_dir_all(state_dir);
 }
+
+#[test]
+fn drain_in_a_real_terminal_cancel_confirm_progress_and_audit() {
+    let Some(t) = tmux_or_skip("drain") else {
+        return;
+    };
+    t.start_shell(120, 40);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = format!(
+        "XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config",
+        d = dir.path().display()
+    );
+    t.type_text(&format!("{env} {} --scenario calm --seed 4", binary()));
+    t.keys(&["Enter"]);
+    t.wait_for("web-c2", Duration::from_secs(20));
+
+    // Open the dialog on the selected backend (web-a1), then cancel it.
+    t.type_text("d");
+    let screen = t.wait_for("Confirm", Duration::from_secs(5));
+    assert!(screen.contains("drain-backend web-a1"), "{screen}");
+    t.type_text("n");
+    t.wait_for("nothing was sent", Duration::from_secs(5));
+
+    // Reopen and confirm; the progress panel shows the steps.
+    t.type_text("d");
+    t.wait_for("Confirm", Duration::from_secs(5));
+    t.type_text("y");
+    let screen = t.wait_for("in-flight", Duration::from_secs(5));
+    assert!(screen.contains("drain web-a1"), "{screen}");
+    t.wait_for("verified", Duration::from_secs(30));
+
+    t.type_text("q");
+    t.wait_for("E2E$ ", Duration::from_secs(10));
+    t.type_text(&format!("{env} {} audit", binary()));
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("succeeded", Duration::from_secs(10));
+    let line = screen.lines().find(|l| l.contains("drain-backend")).expect("audit line");
+    assert!(line.contains("web-a1"), "{screen}");
+}
