@@ -159,6 +159,14 @@ pub fn rgb_to_16(r: u8, g: u8, b: u8) -> Color {
     let min = rf.min(gf).min(bf);
     let chroma = max - min;
     let lightness = (max + min) / 2.0;
+    // Pale and dark tints (selection and alert backgrounds) are closer to
+    // white or black than to xterm's saturated colours.
+    if chroma < 100.0 && lightness >= 200.0 {
+        return Color::White;
+    }
+    if chroma < 100.0 && lightness < 64.0 {
+        return Color::Black;
+    }
     if chroma < 40.0 {
         return if lightness < 48.0 {
             Color::Black
@@ -177,11 +185,14 @@ pub fn rgb_to_16(r: u8, g: u8, b: u8) -> Color {
     } else {
         60.0 * ((rf - gf) / chroma + 4.0)
     };
-    let bright = lightness >= 160.0;
-    // Orange (hue ~30°) counts as yellow: xterm has no orange, and red is
-    // kept for what is broken.
+    // Normal blue is too dark to read on black in most palettes, so blues
+    // turn bright sooner.
+    let blue = (200.0..270.0).contains(&hue);
+    let bright = lightness >= if blue { 120.0 } else { 160.0 };
+    // Orange (from ~28°) counts as yellow: xterm has no orange, and red is
+    // kept for what is broken (vermillion, ~26°, stays red).
     let pick = |normal: Color, light: Color| if bright { light } else { normal };
-    if !(25.0..330.0).contains(&hue) {
+    if !(28.0..330.0).contains(&hue) {
         pick(Color::Red, Color::LightRed)
     } else if hue < 75.0 {
         pick(Color::Yellow, Color::LightYellow)
@@ -261,6 +272,8 @@ mod tests {
         assert_eq!(rgb_to_16(0xb4, 0x23, 0x18), Color::Red);
         assert_eq!(rgb_to_16(0xe5, 0xc0, 0x7b), Color::LightYellow);
         assert_eq!(rgb_to_16(0xe6, 0x9f, 0x00), Color::Yellow); // orange
+        assert_eq!(rgb_to_16(0xd5, 0x5e, 0x00), Color::Red); // vermillion
+        assert_eq!(rgb_to_16(0x56, 0xb4, 0xe9), Color::LightBlue); // sky blue
         assert_eq!(rgb_to_16(0x61, 0xaf, 0xef), Color::LightBlue);
         assert_eq!(rgb_to_16(0x0b, 0x5c, 0xad), Color::Blue);
         assert_eq!(rgb_to_16(0x56, 0xb6, 0xc2), Color::Cyan);
@@ -269,6 +282,9 @@ mod tests {
         assert_eq!(rgb_to_16(0x6b, 0x72, 0x80), Color::DarkGray);
         assert_eq!(rgb_to_16(0xab, 0xb2, 0xbf), Color::Gray);
         assert_eq!(rgb_to_16(0xff, 0xff, 0xff), Color::White);
+        // Tinted backgrounds: a pale blue selection, a dark red alert.
+        assert_eq!(rgb_to_16(0xcf, 0xe0, 0xfb), Color::White);
+        assert_eq!(rgb_to_16(0x5c, 0x1f, 0x24), Color::Black);
     }
 
     #[test]

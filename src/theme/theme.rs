@@ -143,7 +143,8 @@ impl Theme {
     }
 
     /// The theme as a terminal of `depth` can show it: RGB colours become the
-    /// nearest xterm-256 index or ANSI colour; with no colour at all, colours
+    /// nearest xterm-256 index or ANSI colour (a grey selection bar becomes
+    /// reverse video at 16 colours); with no colour at all, colours
     /// go, modifiers stay, and what only a background marked (the selected
     /// row, the active tab, badges) is drawn in reverse video, problems in bold.
     pub fn degrade(&self, depth: ColorDepth) -> Theme {
@@ -164,6 +165,18 @@ impl Theme {
                 (k.clone(), s)
             })
             .collect();
+        if depth == ColorDepth::Ansi16
+            && let Some(selected) = defined.get_mut(Role::RowSelected.name())
+            && matches!(
+                selected.bg,
+                Some(Color::Black | Color::DarkGray | Color::Gray | Color::White)
+            )
+        {
+            // A grey selection bar hides the dim text it crosses at 16
+            // colours (both become DarkGray); reverse video cannot.
+            selected.bg = None;
+            selected.add_modifier |= Modifier::REVERSED;
+        }
         if depth == ColorDepth::None {
             let plain = Theme::from_defined(BTreeMap::new(), defined.clone());
             let mut emphasise = |role: Role, m: Modifier| {

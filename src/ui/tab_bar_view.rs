@@ -1,5 +1,6 @@
 //! The top line: one tab per view with the key that opens it, then the
-//! environment badge and, in read-only mode, the READ-ONLY badge.
+//! environment badge (in the environment's accent colour) and, in read-only
+//! mode, the READ-ONLY badge.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -32,14 +33,10 @@ pub fn view_action(view: ViewId) -> ActionId {
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
     let mut right: Vec<Span> = Vec::new();
-    let env_role = if state.env.production {
-        Role::EnvProduction
-    } else {
-        Role::Env
-    };
+    // The environment's accent if it has one, else the production or plain badge.
     right.push(Span::styled(
         format!(" {} ", sanitize(&state.env.name)),
-        theme.style(env_role),
+        theme.env_badge(state.env.production),
     ));
     if state.read_only {
         right.push(Span::raw(" "));
