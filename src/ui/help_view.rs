@@ -103,13 +103,29 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     let doc_w = all().map(|e| width(e.action.spec().doc)).max().unwrap_or(0) + mark_w;
     let w = (key_w + name_w + doc_w + 6).min(usize::from(area.width)) as u16;
 
-    let runbook_rows = if runbook.is_empty() {
-        0
-    } else {
-        runbook.len() + 2
+    // Everything in one column when it fits; else the runbook's keys on one
+    // row; else global actions in columns too.
+    let avail = usize::from(area.height);
+    let one_column = own.len() + global.len() + 3 + 2;
+    let (rb_full, rb_short) = match runbook.len() {
+        0 => (0, 0),
+        n => (n + 2, 2),
     };
-    let one_column = own.len() + runbook_rows + global.len() + 3 + 2;
-    let h = (one_column as u16).min(area.height);
+    let rb_compact = one_column + rb_full > avail;
+    let rb_rows = if rb_compact { rb_short } else { rb_full };
+    let fits = one_column + rb_rows <= avail;
+    let h = if fits {
+        one_column + rb_rows
+    } else {
+        let own_rows = if own.is_empty() { 0 } else { own.len() + 2 };
+        let n_cols = if usize::from(w).saturating_sub(2) >= 72 {
+            3
+        } else {
+            2
+        };
+        own_rows + rb_rows + 1 + global.len().div_ceil(n_cols) + 2
+    };
+    let h = (h as u16).min(area.height);
     let rect = popup::centred(area, w, h);
     let title = Line::from(format!(" Help: {} ", state.view.title()));
     let inner = popup::frame(frame, rect, theme, title);
@@ -166,14 +182,32 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
         top.extend(own.iter().map(|e| entry_line(e, true, inner_w)));
         top.push(Line::default());
     }
-    if !runbook.is_empty() {
+    if !runbook.is_empty() && !rb_compact {
         top.push(heading("Runbook pane".to_string()));
         top.extend(runbook.iter().map(|e| entry_line(e, true, inner_w)));
+        top.push(Line::default());
+    } else if !runbook.is_empty() {
+        // Short terminal: the runbook's keys on one row, names only.
+        let mut spans = vec![Span::styled(
+            "Runbook pane",
+            theme.style(Role::PopupHeading),
+        )];
+        for e in &runbook {
+            spans.push(Span::styled(
+                format!("  {}", e.keys),
+                theme.style(Role::PopupKey),
+            ));
+            let name = e.action.name().trim_start_matches("runbook-");
+            spans.push(Span::styled(
+                format!(" {name}"),
+                theme.style(Role::PopupAction),
+            ));
+        }
+        top.push(Line::from(spans));
         top.push(Line::default());
     }
     top.push(heading("Global".to_string()));
 
-    let fits = one_column <= usize::from(area.height);
     if fits {
         top.extend(global.iter().map(|e| entry_line(e, true, inner_w)));
         frame.render_widget(Paragraph::new(top), inner);

@@ -190,19 +190,32 @@ fn draw_palette(
         return;
     }
 
+    // Columns are as wide as the rows on screen need.
+    let offset = scroll_offset(selected, all.len(), visible);
+    let shown = || all.iter().skip(offset).take(visible);
     let keys: Vec<String> = all.iter().map(|c| key_of(c, state, keymap)).collect();
     let texts: Vec<String> = all.iter().map(|c| sanitize(&c.text)).collect();
-    let text_w = texts.iter().map(|t| width(t)).max().unwrap_or(0).min(30);
-    let key_w = keys.iter().map(|k| width(k)).max().unwrap_or(0).min(8);
-    let kind_w = all.iter().map(|c| width(c.kind.label())).max().unwrap_or(0);
-    let any_mutating = all.iter().any(|c| c.mutates);
+    let on_screen = offset..(offset + visible).min(all.len());
+    let text_w = texts[on_screen.clone()]
+        .iter()
+        .map(|t| width(t))
+        .max()
+        .unwrap_or(0)
+        .min(30);
+    let key_w = keys[on_screen]
+        .iter()
+        .map(|k| width(k))
+        .max()
+        .unwrap_or(0)
+        .min(8);
+    let kind_w = shown().map(|c| width(c.kind.label())).max().unwrap_or(0);
+    let any_mutating = shown().any(|c| c.mutates);
     let mark_w = match (any_mutating, state.read_only) {
         (false, _) => 0,
         (true, true) => width("read-only"),
         (true, false) => width("⚠ mutates"),
     };
 
-    let offset = scroll_offset(selected, all.len(), visible);
     let mut lines: Vec<Line> = Vec::new();
     for (i, c) in all.iter().enumerate().skip(offset).take(visible) {
         let is_sel = i == selected;
