@@ -372,3 +372,35 @@ fn help_lists_runbook_keys_when_a_runbook_is_open() {
         "{text}"
     );
 }
+
+/// The cell where `needle` starts on screen, as (x, y).
+fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    let text = buffer_text(buf);
+    text.lines().enumerate().find_map(|(y, line)| {
+        let byte = line.find(needle)?;
+        Some((line[..byte].chars().count() as u16, y as u16))
+    })
+}
+
+#[test]
+fn focused_button_is_reversed_and_confirm_is_greyed_until_typed() {
+    use opsdeck::theme::{Role, Theme};
+    use ratatui::style::Modifier;
+    let theme = Theme::builtin();
+    let buf = render(&drain_dialog(), 80, 24);
+    let (x, y) = find(&buf, "[ Cancel ]").expect("cancel button");
+    assert!(buf[(x + 2, y)].modifier.contains(Modifier::REVERSED));
+    let (x, y) = find(&buf, "[ Confirm ]").expect("confirm button");
+    assert!(!buf[(x + 2, y)].modifier.contains(Modifier::REVERSED));
+
+    let mut s = fixture();
+    s.view = ViewId::Replication;
+    s.replication_selected = 1;
+    act(&mut s, ActionId::PromoteReplica);
+    let buf = render(&s, 80, 24);
+    let (x, y) = find(&buf, "[ Confirm").expect("confirm button");
+    assert_eq!(
+        buf[(x + 2, y)].fg,
+        theme.style(Role::TextDim).fg.expect("dim fg")
+    );
+}
