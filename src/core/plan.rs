@@ -149,8 +149,9 @@ pub fn current_version(state: &State) -> Option<String> {
             None => counts.push((v, 1)),
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
-    counts.into_iter().next().map(|(v, _)| v)
+    // The first most common wins a tie: `max_by_key` would pick the last.
+    let best = counts.iter().map(|(_, n)| *n).max()?;
+    counts.into_iter().find(|(_, n)| *n == best).map(|(v, _)| v)
 }
 
 /// Default rollback target: the last successful version deployed before the
@@ -392,7 +393,8 @@ fn pool_preview(state: &State, backend: &str, drain: bool) -> Vec<String> {
             } else {
                 t.state == TargetState::Active
             };
-            active && !t.health.is_problem()
+            // nginx keeps sending to a degraded backend; only down ones get none.
+            active && t.health != super::fleet::Health::Down
         })
     };
     let total = |after: bool| -> u32 {

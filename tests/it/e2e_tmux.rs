@@ -222,6 +222,9 @@ fn drain_in_a_real_terminal_cancel_confirm_progress_and_audit() {
     t.type_text(&format!("{env} {} audit", binary()));
     t.keys(&["Enter"]);
     let screen = t.wait_for("succeeded", Duration::from_secs(10));
-    let line = screen.lines().find(|l| l.contains("drain-backend")).expect("audit line");
+    let line = screen
+        .lines()
+        .find(|l| l.contains("drain-backend"))
+        .expect("audit line");
     assert!(line.contains("web-a1"), "{screen}");
 }

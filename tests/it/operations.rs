@@ -158,16 +158,25 @@ async fn a_guard_can_be_overridden_only_by_typing_the_name() {
         &mut d,
         &[
             (3.0, "d y"),
+            // A wrong name leaves focus on Cancel: Enter cancels, nothing is sent.
             (20.0, "j d"),
-            (0.5, "w e b - a"),
-            (0.3, "<enter>"),
-            (0.5, "2 <enter>"),
+            (0.5, "w e b - a <enter>"),
+            // The exact name moves focus to Confirm: Enter overrides the guard.
+            (0.5, "d"),
+            (0.5, "w e b - a 2 <enter>"),
             (20.0, "q"),
         ],
     )
     .await;
     let ops = &d.app.state.operations;
-    assert_eq!(ops.len(), 2, "typing the full name confirmed the override");
+    assert_eq!(
+        ops.len(),
+        2,
+        "typing the full name confirmed the override: {:#?}",
+        ops.iter()
+            .map(|o| (o.request.summary(), o.verdict.clone()))
+            .collect::<Vec<_>>()
+    );
     assert_eq!(
         ops[1].request.overridden_guards,
         vec!["last-healthy-backend".to_string()]

@@ -54,7 +54,9 @@ pub(super) fn start(state: &mut State, action: ActionId, target: Option<&str>) -
         }
     );
     let mut lines = plan::preview(&request, state);
-    if !is_ssh {
+    // A rollback's waves are in the preview already; its 5 steps per backend
+    // would not fit a dialog.
+    if !is_ssh && !matches!(request.kind, OpKind::DeployVersion { .. }) {
         lines.push(String::new());
         lines.extend(
             plan::steps(&request, &state.policy)
@@ -110,24 +112,41 @@ pub(super) fn dialog_input(state: &mut State, key: Key) -> Vec<Effect> {
         return Vec::new();
     };
     match key.code {
-        KeyCode::Esc => cancel(state),
+        KeyCode::Esc => {
+            cancel(state);
+            return Vec::new();
+        }
+        // Enter presses the focused button, as everywhere else in the dialog.
         KeyCode::Enter => {
-            // Typing the name is the deliberate act; Enter then confirms.
-            return confirm(state);
+            return match dialog.focus {
+                DialogButton::Confirm => confirm(state),
+                DialogButton::Cancel => {
+                    cancel(state);
+                    Vec::new()
+                }
+            };
         }
         KeyCode::Tab => {
             dialog.focus = match dialog.focus {
-                DialogButton::Cancel => DialogButton::Confirm,
-                DialogButton::Confirm => DialogButton::Cancel,
+                DialogButton::Cancel if dialog.can_confirm() => DialogButton::Confirm,
+                _ => DialogButton::Cancel,
             };
+            return Vec::new();
         }
         KeyCode::Backspace => {
             dialog.typed.pop();
         }
         KeyCode::Char('u') if key.mods.ctrl => dialog.typed.clear(),
         KeyCode::Char(c) if key.is_text() => dialog.typed.push(c),
-        _ => {}
+        _ => return Vec::new(),
     }
+    // Typing the exact name is the deliberate act: it moves focus to Confirm;
+    // anything else puts it back on Cancel.
+    dialog.focus = if dialog.can_confirm() {
+        DialogButton::Confirm
+    } else {
+        DialogButton::Cancel
+    };
     Vec::new()
 }
 

@@ -156,12 +156,11 @@ pub(super) fn runbook_action(state: &mut State, action: ActionId) {
     match action {
         ActionId::RunbookNextStep => pane.cursor = (pane.cursor + 1).min(steps.saturating_sub(1)),
         ActionId::RunbookPrevStep => pane.cursor = pane.cursor.saturating_sub(1),
+        ActionId::RunbookToggleStep if steps > 0 && pane.done.remove(&pane.cursor) => {}
         ActionId::RunbookToggleStep if steps > 0 => {
-            if !pane.done.remove(&pane.cursor) {
-                pane.done.insert(pane.cursor);
-                // Ticking moves on to the next step, as people work down a list.
-                pane.cursor = (pane.cursor + 1).min(steps - 1);
-            }
+            pane.done.insert(pane.cursor);
+            // Ticking moves on to the next step, as people work down a list.
+            pane.cursor = (pane.cursor + 1).min(steps - 1);
         }
         ActionId::CloseRunbook => state.runbook = None,
         _ => {}

@@ -385,3 +385,302 @@ fn refresh_asks_for_every_panel() {
         vec![Effect::Refresh(PanelId::ALL.to_vec())]
     );
 }
+
+mod dialogs {
+    use super::*;
+    use crate::core::dialog::DialogButton;
+    use crate::core::fleet::{LoadBalancer, Target, TargetState};
+
+    fn pool_state() -> State {
+        let mut s = state();
+        let t = |b: &str, az: &str| Target {
+            backend: b.into(),
+            az: az.into(),
+            weight: 1,
+            state: TargetState::Active,
+            health: Health::Ok,
+            requests_per_sec: 10.0,
+            error_rate: 0.0,
+            in_flight: 0,
+        };
+        let mut obs = hosts_obs();
+        obs.hosts[1].health = Health::Ok;
+        obs.load_balancer = Some(LoadBalancer {
+            name: "lb".into(),
+            kind: "nginx".into(),
+            targets: vec![
+                t("web-a1", "az-a"),
+                t("web-a2", "az-a"),
+                t("web-c1", "az-c"),
+            ],
+        });
+        update(
+            &mut s,
+            Msg::Observed {
+                at: Timestamp::from_secs(1001),
+                observation: Observation::Hosts(obs),
+            },
+        );
+        s
+    }
+
+    #[test]
+    fn focus_starts_on_cancel_and_enter_there_cancels() {
+        let mut s = pool_state();
+        act(&mut s, ActionId::DrainBackend);
+        let d = s.dialog.as_ref().expect("dialog");
+        assert_eq!(d.focus, DialogButton::Cancel);
+        assert!(d.refusal.is_none());
+        assert!(act(&mut s, ActionId::DialogActivate).is_empty());
+        assert!(s.dialog.is_none());
+        assert!(
+            s.message
+                .as_ref()
+                .is_some_and(|m| m.text.contains("nothing was sent"))
+        );
+    }
+
+    #[test]
+    fn confirm_starts_the_operation_with_its_plan() {
+        let mut s = pool_state();
+        act(&mut s, ActionId::DrainBackend);
+        let effects = act(&mut s, ActionId::DialogConfirm);
+        assert!(
+            matches!(&effects[..], [Effect::RunOperation { id: 1, steps, .. }] if steps.len() == 3),
+            "{effects:?}"
+        );
+        assert_eq!(s.operations.len(), 1);
+        assert!(s.operations_panel);
+        // A second operation waits for the first.
+        act(&mut s, ActionId::DrainBackend);
+        assert!(s.dialog.is_none());
+    }
+
+    #[test]
+    fn the_last_healthy_backend_of_an_az_needs_its_name_typed() {
+        let mut s = pool_state();
+        act(&mut s, ActionId::ViewInstances);
+        // Rows sort by name: db-primary, web-a1, web-a2, web-c1.
+        act(&mut s, ActionId::MoveBottom);
+        act(&mut s, ActionId::DrainBackend);
+        let d = s.dialog.clone().expect("dialog");
+        assert_eq!(
+            d.refusal.as_ref().map(|r| r.guard),
+            Some("last-healthy-backend")
+        );
+        assert_eq!(d.require_typed.as_deref(), Some("web-c1"));
+        assert!(s.text_input_active(), "keys go to the name field");
+        for c in "web-c".chars() {
+            update(&mut s, Msg::Input(Key::char(c)));
+        }
+        assert_eq!(
+            s.dialog.as_ref().map(|d| d.focus),
+            Some(DialogButton::Cancel)
+        );
+        update(&mut s, Msg::Input(Key::char('1')));
+        assert_eq!(
+            s.dialog.as_ref().map(|d| d.focus),
+            Some(DialogButton::Confirm)
+        );
+        // Tab back to Cancel: Enter now cancels, even with the name typed.
+        update(&mut s, Msg::Input(Key::plain(KeyCode::Tab)));
+        update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
+        assert!(s.dialog.is_none() && s.operations.is_empty());
+        // Again, and confirm: the override is recorded on the request.
+        act(&mut s, ActionId::DrainBackend);
+        for c in "web-c1".chars() {
+            update(&mut s, Msg::Input(Key::char(c)));
+        }
+        let effects = update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
+        match &effects[..] {
+            [Effect::RunOperation { request, .. }] => {
+                assert_eq!(
+                    request.overridden_guards,
+                    vec!["last-healthy-backend".to_string()]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn read_only_refuses_with_a_reason_and_a_preview() {
+        let mut s = pool_state();
+        s.read_only = true;
+        let effects = act(&mut s, ActionId::DrainBackend);
+        assert!(effects.is_empty() && s.dialog.is_none());
+        let m = s.message.clone().expect("message");
+        assert!(
+            m.text.starts_with("READ-ONLY: drain-backend not sent"),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("take web-a1 out of pool lb"), "{}", m.text);
+    }
+
+    #[test]
+    fn promote_is_refused_when_lag_is_unknown_and_emergency_needs_typing() {
+        let mut s = state();
+        let obs = ReplicationObservation {
+            databases: vec![db("db-primary", ReplicaRole::Primary, None), {
+                let mut r = db("db-replica", ReplicaRole::Replica, None);
+                r.source = Some("db-primary".into());
+                r
+            }],
+            caches: vec![],
+        };
+        update(
+            &mut s,
+            Msg::Observed {
+                at: Timestamp::from_secs(1001),
+                observation: Observation::Replication(obs.clone()),
+            },
+        );
+        act(&mut s, ActionId::PromoteReplica);
+        let d = s.dialog.clone().expect("dialog");
+        assert_eq!(d.refusal.as_ref().map(|r| r.guard), Some("replica-lag"));
+        assert!(
+            d.refusal
+                .as_ref()
+                .is_some_and(|r| r.reason.contains("unknown"))
+        );
+        act(&mut s, ActionId::Close);
+        update(&mut s, Msg::Input(Key::plain(KeyCode::Esc)));
+        assert!(s.dialog.is_none());
+
+        // Primary unreachable, lag known and small: no guard, but typed confirmation.
+        let mut obs = obs;
+        obs.databases[0].reachable = false;
+        obs.databases[1].lag_seconds = Some(2.0);
+        update(
+            &mut s,
+            Msg::Observed {
+                at: Timestamp::from_secs(1002),
+                observation: Observation::Replication(obs),
+            },
+        );
+        act(&mut s, ActionId::PromoteReplica);
+        let d = s.dialog.clone().expect("dialog");
+        assert!(d.refusal.is_none());
+        assert_eq!(d.require_typed.as_deref(), Some("db-replica"));
+        assert!(
+            d.lines
+                .iter()
+                .any(|l| l.contains("Possible data loss") && l.contains("2s")),
+            "{:?}",
+            d.lines
+        );
+    }
+
+    #[test]
+    fn rollback_refuses_a_failed_version_and_defaults_to_the_last_good_one() {
+        let mut s = state();
+        let dep = |v: &str, outcome| Deploy {
+            service: "web".into(),
+            version: v.into(),
+            artifact: format!("web:{v}"),
+            at: Timestamp::from_secs(900),
+            by: "ci".into(),
+            outcome,
+        };
+        let obs = DeploysObservation {
+            service: "web".into(),
+            history: vec![
+                dep("v3", DeployOutcome::Succeeded),
+                dep("v2", DeployOutcome::Failed),
+                dep("v1", DeployOutcome::Succeeded),
+            ],
+            running: vec![RunningVersion {
+                backend: "web-a1".into(),
+                az: "az-a".into(),
+                version: Some("v3".into()),
+            }],
+        };
+        update(
+            &mut s,
+            Msg::Observed {
+                at: Timestamp::from_secs(1001),
+                observation: Observation::Deploys(obs),
+            },
+        );
+        act(&mut s, ActionId::RollbackDeploy);
+        let d = s.dialog.clone().expect("dialog");
+        assert!(d.refusal.is_none());
+        assert!(d.title.contains("web → v1"), "{}", d.title);
+        act(&mut s, ActionId::DialogCancel);
+        act(&mut s, ActionId::ViewDeploys);
+        act(&mut s, ActionId::MoveDown);
+        act(&mut s, ActionId::RollbackDeploy);
+        let d = s.dialog.clone().expect("dialog");
+        assert_eq!(d.refusal.as_ref().map(|r| r.guard), Some("failed-version"));
+        assert_eq!(d.require_typed.as_deref(), Some("web"));
+    }
+
+    #[test]
+    fn the_palette_runs_actions_on_named_targets() {
+        let mut s = pool_state();
+        act(&mut s, ActionId::OpenPalette);
+        for c in "drain-backend web-c1".chars() {
+            update(&mut s, Msg::Input(Key::char(c)));
+        }
+        update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
+        assert!(s.palette.is_none());
+        let d = s.dialog.clone().expect("dialog");
+        assert_eq!(d.request.target(), "web-c1");
+
+        act(&mut s, ActionId::DialogCancel);
+        act(&mut s, ActionId::OpenPalette);
+        for c in "logs web-a1".chars() {
+            update(&mut s, Msg::Input(Key::char(c)));
+        }
+        update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
+        assert_eq!(s.view, ViewId::Logs);
+        assert_eq!(s.logs.filter.host.as_deref(), Some("web-a1"));
+
+        // Fuzzy completion: `dr` ranks drain-backend first; Tab completes it.
+        act(&mut s, ActionId::OpenPalette);
+        update(&mut s, Msg::Input(Key::char('d')));
+        update(&mut s, Msg::Input(Key::char('r')));
+        let first = crate::core::palette::candidates(&s, "dr")
+            .first()
+            .map(|c| c.text.clone());
+        assert_eq!(first.as_deref(), Some("drain-backend"));
+        update(&mut s, Msg::Input(Key::plain(KeyCode::Tab)));
+        assert_eq!(
+            s.palette.as_ref().map(|p| p.text.as_str()),
+            Some("drain-backend ")
+        );
+    }
+
+    #[test]
+    fn runbook_steps_tick_and_the_pane_closes() {
+        let mut s = state();
+        let lines: Vec<String> = ["# T", "", "1. one", "2. two", "- three"]
+            .iter()
+            .map(|l| l.to_string())
+            .collect();
+        s.runbooks.push(crate::core::runbook::RunbookDoc {
+            name: "t".into(),
+            title: "T".into(),
+            steps: crate::core::runbook::step_lines(&lines),
+            lines,
+        });
+        crate::core::update::palette::open_runbook(&mut s, "t");
+        act(&mut s, ActionId::RunbookToggleStep);
+        act(&mut s, ActionId::RunbookToggleStep);
+        let pane = s.runbook.clone().expect("pane");
+        assert_eq!(pane.done.into_iter().collect::<Vec<_>>(), vec![0, 1]);
+        assert_eq!(pane.cursor, 2);
+        act(&mut s, ActionId::RunbookPrevStep);
+        act(&mut s, ActionId::RunbookToggleStep);
+        assert_eq!(s.runbook.as_ref().map(|p| p.done.len()), Some(1), "untick");
+        act(&mut s, ActionId::Close);
+        assert!(s.runbook.is_none());
+        crate::core::update::palette::open_runbook(&mut s, "nope");
+        assert!(
+            s.message
+                .as_ref()
+                .is_some_and(|m| m.text.contains("no runbook named 'nope' (available: t)"))
+        );
+    }
+}
