@@ -389,9 +389,7 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
 async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
     prime(&mut session).await;
     let mut guard = TerminalGuard::enter()?;
-    let backend = ratatui::backend::CrosstermBackend::new(std::io::stdout());
-    let mut terminal = ratatui::Terminal::new(backend)?;
-    terminal.clear()?;
+    let mut terminal = fresh_terminal()?;
     let mut stats = LoopStats::default();
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
@@ -410,7 +408,10 @@ async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
         match exit {
             Ok(event_loop::Exit::Shell(host)) => {
                 let result = run_shell(&mut guard, &session.app, &host).await;
-                terminal.clear()?;
+                // A new terminal redraws everything and, unlike `clear()`, does
+                // not ask the terminal for the cursor position (the reply could
+                // be lost while the input stream changes hands).
+                terminal = fresh_terminal()?;
                 session
                     .app
                     .dispatch(crate::core::Msg::SshEnded { host, result });
@@ -429,6 +430,16 @@ async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
         "console closed"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A ratatui terminal on stdout over a cleared screen.
+fn fresh_terminal()
+-> std::io::Result<ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>> {
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
 }
 
 /// Suspends the console, runs the shell with the terminal, and takes the

@@ -228,3 +228,36 @@ fn drain_in_a_real_terminal_cancel_confirm_progress_and_audit() {
         .expect("audit line");
     assert!(line.contains("web-a1"), "{screen}");
 }
+
+#[test]
+fn ssh_open_hands_the_terminal_over_and_takes_it_back() {
+    let Some(t) = tmux_or_skip("ssh") else {
+        return;
+    };
+    t.start_shell(100, 30);
+    let dir = tempfile::tempdir().expect("tempdir");
+    t.type_text(&format!(
+        "XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config {} --scenario calm",
+        binary(),
+        d = dir.path().display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("web-c2", Duration::from_secs(20));
+    t.type_text("s");
+    t.wait_for("ssh-open web-a1", Duration::from_secs(5));
+    t.type_text("y");
+    t.wait_for("demo:web-a1$", Duration::from_secs(10));
+    t.type_text("echo $((6*7))-inside");
+    t.keys(&["Enter"]);
+    t.wait_for("42-inside", Duration::from_secs(5));
+    t.type_text("exit");
+    t.keys(&["Enter"]);
+    // The console is back exactly where it was, and says so.
+    let screen = t.wait_for("SSH session on web-a1 ended", Duration::from_secs(10));
+    assert!(
+        screen.contains("ap-northeast-2a") && !screen.contains("42-inside"),
+        "{screen}"
+    );
+    t.type_text("q");
+    t.wait_for("E2E$ ", Duration::from_secs(10));
+}
