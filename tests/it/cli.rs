@@ -409,3 +409,101 @@ fn the_shipped_runbook_prints_with_keys() {
     assert_eq!(code, Some(2));
     assert!(err.contains("no runbook named 'nope'"), "{err}");
 }
+
+/// A one-shot HTTP server on loopback that records request bodies.
+fn webhook_sink() -> (String, std::sync::mpsc::Receiver<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let Ok(mut s) = stream else { return };
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read headers, then the body by Content-Length.
+            while let Ok(n) = s.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let len = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= len {
+                        let _ = tx.send(body.to_string());
+                        break;
+                    }
+                }
+            }
+            let _ = s.write_all(
+                b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn webhooks_announce_operations_and_a_dead_one_never_blocks_them() {
+    let sb = Sandbox::new();
+    let (url, bodies) = webhook_sink();
+    std::fs::write(
+        sb.config_dir().join("config.toml"),
+        format!("[environments.demo]\nprovider = \"demo\"\nscenario = \"calm\"\nwebhook_url = \"{url}\"\n"),
+    )
+    .expect("config");
+    let (code, out, err) = sb.run(&["do", "drain-backend", "web-a1", "--yes"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let start: serde_json::Value = serde_json::from_str(
+        &bodies
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("start"),
+    )
+    .expect("json");
+    let end: serde_json::Value = serde_json::from_str(
+        &bodies
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("end"),
+    )
+    .expect("json");
+    assert!(
+        start["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("drain-backend web-a1") && c.contains("started")),
+        "{start}"
+    );
+    assert_eq!(
+        start["content"], start["text"],
+        "Discord and Slack read the same text"
+    );
+    assert!(
+        end["text"]
+            .as_str()
+            .is_some_and(|c| c.contains("succeeded")),
+        "{end}"
+    );
+
+    // Nothing listens on this port: the webhook fails, the drain does not.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead = format!("http://{}/hook", closed.local_addr().expect("addr"));
+    drop(closed);
+    std::fs::write(
+        sb.config_dir().join("config.toml"),
+        format!("[environments.demo]\nprovider = \"demo\"\nscenario = \"calm\"\nwebhook_url = \"{dead}\"\n"),
+    )
+    .expect("config");
+    let (code, out, err) = sb.run(&["do", "drain-backend", "web-c1", "--yes"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("note: webhook 127.0.0.1"), "{out}");
+    let (_, audit, _) = sb.run(&["audit"]);
+    assert!(audit.contains("note: webhook 127.0.0.1"), "{audit}");
+}
