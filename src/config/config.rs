@@ -7,6 +7,11 @@ use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
 
+use super::selfhosted_config::{
+    BackendSettings, DeploySettings, LbSettings, MysqlSettings, PrometheusSettings, RedisSettings,
+    SelfHostedConfig, SshSettings,
+};
+
 /// `$XDG_CONFIG_HOME/opsdeck` (on Linux, else `~/.config/opsdeck`).
 pub fn config_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "opsdeck").map(|d| d.config_dir().to_path_buf())
@@ -53,6 +58,44 @@ pub struct EnvConfig {
     pub allow_ssh_in_read_only: bool,
     #[serde(default)]
     pub guards: GuardsConfig,
+    // `provider = "selfhosted"`: hosts over SSH, nginx, databases, monitoring.
+    /// Availability zones in display order (default: as the hosts name them).
+    #[serde(default)]
+    pub azs: Vec<String>,
+    pub ssh: Option<SshSettings>,
+    pub lb: Option<LbSettings>,
+    #[serde(default)]
+    pub backends: Vec<BackendSettings>,
+    pub mysql: Option<MysqlSettings>,
+    pub redis: Option<RedisSettings>,
+    pub prometheus: Option<PrometheusSettings>,
+    pub deploys: Option<DeploySettings>,
+    /// Per-call timeout in milliseconds (default 3000).
+    pub timeout_ms: Option<u64>,
+}
+
+impl EnvConfig {
+    /// The self-hosted settings, or why they are incomplete.
+    pub fn selfhosted(&self) -> Result<SelfHostedConfig, String> {
+        let lb = self
+            .lb
+            .clone()
+            .ok_or("provider \"selfhosted\" needs an [environments.NAME.lb] table")?;
+        if self.backends.is_empty() {
+            return Err("provider \"selfhosted\" needs [[environments.NAME.backends]]".into());
+        }
+        Ok(SelfHostedConfig {
+            azs: self.azs.clone(),
+            ssh: self.ssh.clone().unwrap_or_default(),
+            lb,
+            backends: self.backends.clone(),
+            mysql: self.mysql.clone(),
+            redis: self.redis.clone(),
+            prometheus: self.prometheus.clone(),
+            deploys: self.deploys.clone(),
+            timeout_ms: self.timeout_ms,
+        })
+    }
 }
 
 /// `[environments.NAME.guards]`: limits for operations.

@@ -2,5 +2,6 @@
 //! XDG config directory or `--config FILE`; errors name file, line and column.
 
 pub mod config;
+pub mod selfhosted_config;
 
 pub use config::{Config, ConfigError, EnvConfig, GuardsConfig, config_dir};

@@ -2,19 +2,14 @@
 //! operate side because a read-only session may still be allowed a shell
 //! when its environment says so.
 
+use async_trait::async_trait;
+
 use super::provider_error::ProviderError;
 
-/// A program that the console runs with the terminal handed over to it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ShellCommand {
-    pub program: String,
-    pub args: Vec<String>,
-    pub env: Vec<(String, String)>,
-    /// Printed before the program starts (raw mode is off by then).
-    pub banner: String,
-}
-
+#[async_trait]
 pub trait ShellProvider: Send + Sync {
-    /// The command that opens an interactive session on `host`.
-    fn shell_command(&self, host: &str) -> Result<ShellCommand, ProviderError>;
+    /// Runs an interactive session on `host` with the terminal, which the
+    /// caller has already handed over (raw mode off, main screen), and
+    /// returns when the session ends or drops.
+    async fn interactive(&self, host: &str) -> Result<(), ProviderError>;
 }

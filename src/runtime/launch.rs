@@ -448,20 +448,11 @@ async fn run_shell(guard: &mut TerminalGuard, app: &App, host: &str) -> Result<(
     let Some(shell) = app.shell.clone() else {
         return Err("SSH is not available in this session".into());
     };
-    let cmd = shell.shell_command(host).map_err(|e| e.to_string())?;
     guard.suspend();
-    print!("{}", cmd.banner.replace("\r\n", "\n"));
-    let status = tokio::process::Command::new(&cmd.program)
-        .args(&cmd.args)
-        .envs(cmd.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .status()
-        .await;
-    let resumed = guard.resume();
-    match (status, resumed) {
-        (_, Err(e)) => Err(format!("could not take the terminal back: {e}")),
-        (Err(e), _) => Err(format!("could not start {}: {e}", cmd.program)),
-        (Ok(s), _) if s.success() || s.code().is_some() => Ok(()),
-        (Ok(s), _) => Err(format!("session ended: {s}")),
+    let result = shell.interactive(host).await.map_err(|e| e.to_string());
+    match guard.resume() {
+        Ok(()) => result,
+        Err(e) => Err(format!("could not take the terminal back: {e}")),
     }
 }
 

@@ -11,8 +11,7 @@ use crate::core::fleet::{
     Alert, DeploysObservation, HostsObservation, LogLine, ReplicaRole, ReplicationObservation,
 };
 use crate::providers::{
-    ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellCommand, ShellProvider,
-    SourceInfo,
+    ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider, SourceInfo,
 };
 
 use super::demo_config::DemoConfig;
@@ -140,8 +139,9 @@ impl OperateProvider for DemoProvider {
     }
 }
 
+#[async_trait]
 impl ShellProvider for DemoProvider {
-    fn shell_command(&self, host: &str) -> Result<ShellCommand, ProviderError> {
+    async fn interactive(&self, host: &str) -> Result<(), ProviderError> {
         let known = self.lock().hosts().hosts.iter().any(|h| h.name == host);
         if !known {
             return Err(ProviderError::Failed {
@@ -149,14 +149,27 @@ impl ShellProvider for DemoProvider {
                 detail: "no such host in the demo fleet".to_string(),
             });
         }
-        Ok(ShellCommand {
-            program: "/bin/sh".to_string(),
-            args: vec!["-i".to_string()],
-            env: vec![("PS1".to_string(), format!("demo:{host}$ "))],
-            banner: format!(
-                "opsdeck demo: {host} is simulated, so this is a local shell standing in for an SSH session.\r\nType `exit` to return to opsdeck.\r\n"
-            ),
-        })
+        // The demo's hosts are simulated: a local shell stands in for SSH, and
+        // says so before anything else.
+        println!(
+            "opsdeck demo: {host} is simulated, so this is a local shell standing in for an SSH session.\nType `exit` to return to opsdeck."
+        );
+        let status = tokio::process::Command::new("/bin/sh")
+            .arg("-i")
+            .env("PS1", format!("demo:{host}$ "))
+            .status()
+            .await
+            .map_err(|e| ProviderError::Failed {
+                origin: host.to_string(),
+                detail: format!("cannot start /bin/sh: {e}"),
+            })?;
+        match status.code() {
+            Some(_) => Ok(()),
+            None => Err(ProviderError::Failed {
+                origin: host.to_string(),
+                detail: format!("session ended: {status}"),
+            }),
+        }
     }
 }
 
