@@ -11,4 +11,4 @@ pub mod shell;
 pub use observe::{ObserveProvider, SourceInfo};
 pub use operate::{OperateProvider, PromoteMode};
 pub use provider_error::ProviderError;
-pub use shell::{ShellCommand, ShellProvider};
+pub use shell::ShellProvider;
