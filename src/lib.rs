@@ -7,6 +7,7 @@ pub mod config;
 pub mod core;
 pub mod diagnostic;
 pub mod keymap;
+pub mod layered_file;
 pub mod providers;
 pub mod runbook;
 pub mod runtime;

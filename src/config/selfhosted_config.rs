@@ -19,13 +19,15 @@ impl SecretRef {
     /// Reads the secret. Errors name the variable or file, never the value.
     pub fn read(&self) -> Result<String, String> {
         if let Some(var) = &self.env {
-            return std::env::var(var).map_err(|_| format!("secret: environment variable {var} is not set"));
+            return std::env::var(var)
+                .map_err(|_| format!("secret: environment variable {var} is not set"));
         }
         if let Some(path) = &self.file {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let meta = std::fs::metadata(path).map_err(|e| format!("secret file {}: {e}", path.display()))?;
+                let meta = std::fs::metadata(path)
+                    .map_err(|e| format!("secret file {}: {e}", path.display()))?;
                 let mode = meta.permissions().mode() & 0o777;
                 if mode & 0o077 != 0 {
                     return Err(format!(
@@ -34,7 +36,8 @@ impl SecretRef {
                     ));
                 }
             }
-            let text = std::fs::read_to_string(path).map_err(|e| format!("secret file {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("secret file {}: {e}", path.display()))?;
             return Ok(text.trim_end_matches(['\n', '\r']).to_string());
         }
         Err("secret: give `env = \"VAR\"` or `file = \"PATH\"`".into())

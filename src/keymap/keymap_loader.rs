@@ -5,11 +5,12 @@
 //! binding stays in place.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::core::action::{ActionId, REGISTRY, Scope};
 use crate::core::key::{Key, format_sequence, parse_sequence};
 use crate::diagnostic::Diagnostic;
+use crate::layered_file::{Shipped, Source};
 
 use super::keymap::{Keymap, scope_of, section_names};
 
@@ -36,40 +37,10 @@ pub struct LoadedKeymap {
     origins: BTreeMap<(&'static str, Vec<Key>), (String, usize, usize)>,
 }
 
-/// Where a keymap comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Source {
-    Shipped(&'static str, &'static str),
-    File(PathBuf),
-}
-
-impl Source {
-    fn label(&self) -> String {
-        match self {
-            Source::Shipped(name, _) => format!("keymaps/{name}.toml"),
-            Source::File(p) => p.display().to_string(),
-        }
-    }
-}
-
-fn shipped(name: &str) -> Option<Source> {
-    SHIPPED
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, t)| Source::Shipped(n, t))
-}
-
-/// `NAME` of a shipped keymap, or a path to a file.
-fn lookup(spec: &str, relative_to: Option<&Path>) -> Source {
-    if let Some(s) = shipped(spec) {
-        return s;
-    }
-    let p = PathBuf::from(spec);
-    match relative_to {
-        Some(dir) if p.is_relative() => Source::File(dir.join(p)),
-        _ => Source::File(p),
-    }
-}
+const FILES: Shipped = Shipped {
+    folder: "keymaps",
+    files: SHIPPED,
+};
 
 /// Builds the active keymap: default, then `selected` (`--keymap NAME|FILE`),
 /// then `user_file` (the config dir's `keymap.toml`) if it exists.
@@ -77,7 +48,7 @@ pub fn load(selected: Option<&str>, user_file: Option<&Path>) -> LoadedKeymap {
     let mut out = LoadedKeymap::default();
     let mut chain: Vec<Source> = Vec::new();
     if let Some(spec) = selected {
-        chain.push(lookup(spec, None));
+        chain.push(FILES.lookup(spec, None));
     }
     if let Some(user) = user_file
         && user.exists()
@@ -85,11 +56,11 @@ pub fn load(selected: Option<&str>, user_file: Option<&Path>) -> LoadedKeymap {
         chain.push(Source::File(user.to_path_buf()));
     }
     // The default is always the base layer.
-    if let Some(default) = shipped("default") {
+    if let Some(default) = FILES.get("default") {
         apply_source(&mut out, &default, 0);
     }
     for source in chain {
-        if !matches!(source, Source::Shipped("default", _)) {
+        if !source.is_shipped("default") {
             apply_source(&mut out, &source, 0);
         }
     }
@@ -109,20 +80,17 @@ fn apply_source(out: &mut LoadedKeymap, source: &Source, depth: usize) {
         ));
         return;
     }
-    let text = match source {
-        Source::Shipped(_, t) => (*t).to_string(),
-        Source::File(p) => match std::fs::read_to_string(p) {
-            Ok(t) => t,
-            Err(e) => {
-                out.diagnostics.push(Diagnostic::new(
-                    &label,
-                    0,
-                    0,
-                    format!("cannot read keymap: {e}"),
-                ));
-                return;
-            }
-        },
+    let text = match source.read() {
+        Ok(t) => t,
+        Err(e) => {
+            out.diagnostics.push(Diagnostic::new(
+                &label,
+                0,
+                0,
+                format!("cannot read keymap: {e}"),
+            ));
+            return;
+        }
     };
     let parsed = match parse_file(&text, &label) {
         Ok(f) => f,
@@ -132,16 +100,10 @@ fn apply_source(out: &mut LoadedKeymap, source: &Source, depth: usize) {
         }
     };
     if let Some((parent, offset)) = &parsed.inherits {
-        let dir = match source {
-            Source::File(p) => p.parent().map(Path::to_path_buf),
-            Source::Shipped(..) => None,
-        };
-        let parent_source = lookup(parent, dir.as_deref());
-        if matches!(parent_source, Source::Shipped("default", _)) {
+        let parent_source = FILES.lookup(parent, source.dir().as_deref());
+        if parent_source.is_shipped("default") {
             // The default is already the base layer.
-        } else if let Source::File(p) = &parent_source
-            && !p.exists()
-        {
+        } else if !parent_source.exists() {
             out.diagnostics.push(Diagnostic::at_offset(
                 &label,
                 &text,
@@ -375,6 +337,7 @@ mod tests {
     use super::*;
     use crate::core::view::ViewId;
     use crate::keymap::KeyResult;
+    use std::path::PathBuf;
 
     fn keys(s: &str) -> Vec<Key> {
         parse_sequence(s).expect("keys")

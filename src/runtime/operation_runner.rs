@@ -362,21 +362,11 @@ impl Runner<'_> {
                     || {
                         let b = b.clone();
                         async move {
-                            let h = io.hosts().await?;
-                            let t = h
-                                .load_balancer
-                                .as_ref()
-                                .and_then(|lb| lb.target(&b))
-                                .cloned();
-                            match t {
-                                Some(t) => Ok((
-                                    t.state != TargetState::Active && t.in_flight == 0,
-                                    format!("{} in flight", t.in_flight),
-                                )),
-                                None => {
-                                    Err(StepError::Failed(format!("{b} vanished from the pool")))
-                                }
-                            }
+                            let t = io.target(&b).await?;
+                            Ok((
+                                t.state != TargetState::Active && t.in_flight == 0,
+                                format!("{} in flight", t.in_flight),
+                            ))
                         }
                     },
                     // The drain timeout ends the wait; in-flight requests are cut.
@@ -392,25 +382,15 @@ impl Runner<'_> {
                     || {
                         let b = b.clone();
                         async move {
-                            let h = io.hosts().await?;
-                            let t = h
-                                .load_balancer
-                                .as_ref()
-                                .and_then(|lb| lb.target(&b))
-                                .cloned();
-                            match t {
-                                Some(t) => Ok((
-                                    t.state != TargetState::Active && t.requests_per_sec == 0.0,
-                                    format!(
-                                        "{:.1} requests/s, {}",
-                                        t.requests_per_sec,
-                                        t.state.label()
-                                    ),
-                                )),
-                                None => {
-                                    Err(StepError::Failed(format!("{b} vanished from the pool")))
-                                }
-                            }
+                            let t = io.target(&b).await?;
+                            Ok((
+                                t.state != TargetState::Active && t.requests_per_sec == 0.0,
+                                format!(
+                                    "{:.1} requests/s, {}",
+                                    t.requests_per_sec,
+                                    t.state.label()
+                                ),
+                            ))
                         }
                     },
                     |progress| {
@@ -429,24 +409,16 @@ impl Runner<'_> {
                     || {
                         let b = b.clone();
                         async move {
-                            let h = io.hosts().await?;
-                            let t = h
-                                .load_balancer
-                                .as_ref()
-                                .and_then(|lb| lb.target(&b))
-                                .cloned();
-                            match t {
-                                Some(t) => Ok((
-                                    t.state == TargetState::Active && !t.health.is_problem(),
-                                    format!(
-                                        "{}, {}, {:.1} requests/s",
-                                        t.state.label(),
-                                        t.health.label(),
-                                        t.requests_per_sec
-                                    ),
-                                )),
-                                None => Err(StepError::Failed(format!("{b} is not in the pool"))),
-                            }
+                            let t = io.target(&b).await?;
+                            Ok((
+                                t.state == TargetState::Active && !t.health.is_problem(),
+                                format!(
+                                    "{}, {}, {:.1} requests/s",
+                                    t.state.label(),
+                                    t.health.label(),
+                                    t.requests_per_sec
+                                ),
+                            ))
                         }
                     },
                     |progress| Err(StepError::Failed(format!("{b} is not serving: {progress}"))),
@@ -674,6 +646,16 @@ impl Io<'_> {
             Ok(r) => r.map_err(StepError::from),
             Err(_) => Err(StepError::Failed("observing hosts timed out".into())),
         }
+    }
+
+    /// A backend's load-balancer target on a fresh observation.
+    async fn target(&self, backend: &str) -> Result<crate::core::fleet::Target, StepError> {
+        let h = self.hosts().await?;
+        h.load_balancer
+            .as_ref()
+            .and_then(|lb| lb.target(backend))
+            .cloned()
+            .ok_or_else(|| StepError::Failed(format!("{backend} is not in the load-balancer pool")))
     }
 
     async fn replication(&self) -> Result<ReplicationObservation, StepError> {

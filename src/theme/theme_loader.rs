@@ -7,13 +7,14 @@
 //! are reported with file:line:col and skipped, so the earlier value stays.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ratatui::style::Color;
 
 use super::theme::Theme;
 use super::theme_file::{StyleSpec, ThemeFile};
 use crate::diagnostic::Diagnostic;
+use crate::layered_file::{Shipped, Source};
 
 /// Themes shipped in `themes/`, compiled in. `default` is always the base.
 pub const SHIPPED: &[(&str, &str)] = &[
@@ -34,7 +35,7 @@ const MAX_DEPTH: usize = 8;
 
 /// The names of the shipped themes, for `--theme` help and `opsdeck check`.
 pub fn shipped_names() -> Vec<&'static str> {
-    SHIPPED.iter().map(|(n, _)| *n).collect()
+    FILES.names()
 }
 
 /// A theme with the diagnostics of every layer that built it.
@@ -46,62 +47,10 @@ pub struct LoadedTheme {
     pub layers: Vec<String>,
 }
 
-/// Where a theme comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Source {
-    Shipped(&'static str, &'static str),
-    File(PathBuf),
-}
-
-impl Source {
-    fn label(&self) -> String {
-        match self {
-            Source::Shipped(name, _) => format!("themes/{name}.toml"),
-            Source::File(p) => p.display().to_string(),
-        }
-    }
-
-    /// What identifies the source in an `inherits` chain, for loop detection.
-    fn identity(&self) -> String {
-        match self {
-            Source::Shipped(..) => self.label(),
-            Source::File(p) => std::fs::canonicalize(p)
-                .unwrap_or_else(|_| p.clone())
-                .display()
-                .to_string(),
-        }
-    }
-
-    fn is_default(&self) -> bool {
-        matches!(self, Source::Shipped("default", _))
-    }
-}
-
-fn shipped(name: &str) -> Option<Source> {
-    SHIPPED
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(n, t)| Source::Shipped(n, t))
-}
-
-/// `NAME` of a shipped theme, or a path (relative to `relative_to` if given).
-fn lookup(spec: &str, relative_to: Option<&Path>) -> Source {
-    if let Some(s) = shipped(spec) {
-        return s;
-    }
-    let p = PathBuf::from(spec);
-    match relative_to {
-        Some(dir) if p.is_relative() => Source::File(dir.join(p)),
-        _ => Source::File(p),
-    }
-}
-
-fn exists(source: &Source) -> bool {
-    match source {
-        Source::Shipped(..) => true,
-        Source::File(p) => p.exists(),
-    }
-}
+const FILES: Shipped = Shipped {
+    folder: "themes",
+    files: SHIPPED,
+};
 
 fn unknown_theme(spec: &str) -> String {
     format!(
@@ -123,15 +72,15 @@ struct Builder {
 /// then `user_file` (the config dir's `theme.toml`) if it exists.
 pub fn load(selected: Option<&str>, user_file: Option<&Path>) -> LoadedTheme {
     let mut b = Builder::default();
-    if let Some(default) = shipped("default") {
+    if let Some(default) = FILES.get("default") {
         apply(&mut b, &default, &mut Vec::new());
     }
     if let Some(spec) = selected {
-        let source = lookup(spec, None);
-        if !exists(&source) {
+        let source = FILES.lookup(spec, None);
+        if !source.exists() {
             b.diagnostics
                 .push(Diagnostic::new("--theme", 0, 0, unknown_theme(spec)));
-        } else if !source.is_default() {
+        } else if !source.is_shipped("default") {
             apply(&mut b, &source, &mut Vec::new());
         }
     }
@@ -151,20 +100,17 @@ pub fn load(selected: Option<&str>, user_file: Option<&Path>) -> LoadedTheme {
 /// being applied below this one, to catch loops.
 fn apply(b: &mut Builder, source: &Source, chain: &mut Vec<String>) {
     let label = source.label();
-    let text = match source {
-        Source::Shipped(_, t) => (*t).to_string(),
-        Source::File(p) => match std::fs::read_to_string(p) {
-            Ok(t) => t,
-            Err(e) => {
-                b.diagnostics.push(Diagnostic::new(
-                    &label,
-                    0,
-                    0,
-                    format!("cannot read theme: {e}"),
-                ));
-                return;
-            }
-        },
+    let text = match source.read() {
+        Ok(t) => t,
+        Err(e) => {
+            b.diagnostics.push(Diagnostic::new(
+                &label,
+                0,
+                0,
+                format!("cannot read theme: {e}"),
+            ));
+            return;
+        }
     };
     let file = ThemeFile::parse(&text, &label);
     let mut diags = file.diagnostics.clone();
@@ -172,14 +118,11 @@ fn apply(b: &mut Builder, source: &Source, chain: &mut Vec<String>) {
 
     chain.push(source.identity());
     if let Some((parent, offset)) = &file.inherits {
-        let dir = match source {
-            Source::File(p) => p.parent().map(Path::to_path_buf),
-            Source::Shipped(..) => None,
-        };
-        let parent_source = lookup(parent, dir.as_deref());
-        if parent_source.is_default() {
+        let dir = source.dir();
+        let parent_source = FILES.lookup(parent, dir.as_deref());
+        if parent_source.is_shipped("default") {
             // The default is already the base layer.
-        } else if !exists(&parent_source) {
+        } else if !parent_source.exists() {
             diags.push(at(*offset, format!("inherits: {}", unknown_theme(parent))));
         } else if chain.contains(&parent_source.identity()) {
             diags.push(at(
@@ -220,6 +163,7 @@ mod tests {
     use super::*;
     use crate::theme::Role;
     use ratatui::style::Modifier;
+    use std::path::PathBuf;
 
     fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
         let path = dir.join(name);
