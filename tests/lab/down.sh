@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Stops the opsdeck lab: exactly the processes recorded in tests/lab/run/pids/ (TERM,
+# then KILL after a timeout), and removes their pid files. Safe when nothing is up.
+#
+#   tests/lab/down.sh            keep data, keys, secrets and configs (fast restart)
+#   tests/lab/down.sh --clean    also delete tests/lab/run, lab.env and opsdeck.toml
+#
+# Processes stopped by az.sh (SIGSTOP) get SIGCONT after TERM so they can exit.
+set -euo pipefail
+
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+CLEAN=0
+for arg in "$@"; do
+  case $arg in
+    --clean) CLEAN=1 ;;
+    -h | --help)
+      sed -n '2,8p' "$0"
+      exit 0
+      ;;
+    *) die "unknown argument: $arg (try --help)" ;;
+  esac
+done
+
+# Stop in waves: consumers of a server before the server, so nothing logs noise about
+# a vanished peer (exporters, Prometheus, nginx first; databases; sshd last).
+stop_wave() { # PATTERN...: stop every recorded NAME matching a glob, in parallel
+  local pat f name pids=()
+  for pat in "$@"; do
+    for f in "$PIDS"/$pat.pid; do
+      [ -e "$f" ] || continue
+      name=${f##*/}
+      name=${name%.pid}
+      stop_pid "$name" 15 &
+      pids+=("$!")
+    done
+  done
+  for f in "${pids[@]}"; do wait "$f" || true; done
+}
+
+if [ -d "$PIDS" ]; then
+  stop_wave '*.exporter' 'mon.*' 'lb.*'
+  stop_wave '*.app' 'cache-replica.*' 'db-replica.*'
+  stop_wave 'cache-primary.*' 'db-primary.*'
+  stop_wave '*'
+  rm -f "$PIDS"/*.start
+fi
+rm -rf "$RUN/az"
+
+if [ "$CLEAN" = 1 ]; then
+  rm -rf "$RUN"
+  rm -f "$LAB_DIR/lab.env" "$LAB_DIR/opsdeck.toml"
+  log "removed $RUN, lab.env and opsdeck.toml"
+fi
+log "lab is down"
