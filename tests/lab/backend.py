@@ -50,7 +50,8 @@ def log(level, thread, logger, message):
     now = time.time()
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
     millis = int((now % 1) * 1000)
-    line = f"{stamp}.{millis:03d} {level:>5} {PID} --- [{thread:>15}] {logger} : {message}\n"
+    # Like Logback's %15.15t, a longer thread name keeps its last 15 characters.
+    line = f"{stamp}.{millis:03d} {level:>5} {PID} --- [{thread[-15:]:>15}] {logger} : {message}\n"
     with _log_lock:
         _log_file.write(line)
 

@@ -46,7 +46,6 @@ if [ -d "$PIDS" ]; then
   stop_wave '*'
   rm -f "$PIDS"/*.start
 fi
-rm -rf "$RUN/az"
 
 if [ "$CLEAN" = 1 ]; then
   rm -rf "$RUN"

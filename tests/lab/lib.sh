@@ -118,3 +118,12 @@ host_pid_names() {
     echo "${f%.pid}"
   done
 }
+
+# start_sshd HOST HOST_KEY_FILE: the sshd of one lab host (key-only, user opsdeck-lab).
+# Sessions see LAB_HOST, LAB_AZ and LAB_ROOT in their environment.
+start_sshd() {
+  local h=$1 key=$2
+  start_bg "$h.sshd" "$RUN/ssh/logs/$h.log" /usr/sbin/sshd -D -e -f "$RUN/ssh/sshd_config" \
+    -h "$key" -o "ListenAddress=$(host_ip "$h"):$SSH_PORT" \
+    -o "SetEnv=LAB_HOST=$h LAB_AZ=$(host_az "$h") LAB_ROOT=$RUN"
+}

@@ -338,6 +338,8 @@ socket=$sock
 pid-file=$d/mariadbd.pid
 bind-address=$(host_ip "$h")
 port=$port
+report-host=$(host_ip "$h")
+report-port=$port
 server-id=$id
 log-bin=mariadb-bin
 log-slave-updates=ON
@@ -546,16 +548,13 @@ start_redis() {
     --bind "$(host_ip cache-replica)" --port 6381 --protected-mode no --daemonize no \
     --save '' --appendonly no --repl-diskless-sync yes --repl-diskless-sync-delay 0 \
     --replicaof "$(host_ip cache-primary)" 6380 \
+    --replica-announce-ip "$(host_ip cache-replica)" \
     --dir "$d" --logfile "$d/logs/redis.log"
 }
 
 start_sshds() {
   local h
-  for h in $(host_names); do
-    start_bg "$h.sshd" "$RUN/ssh/logs/$h.log" /usr/sbin/sshd -D -e -f "$RUN/ssh/sshd_config" \
-      -h "$RUN/ssh/host_keys/$h" -o "ListenAddress=$(host_ip "$h"):$SSH_PORT" \
-      -o "SetEnv=LAB_HOST=$h LAB_AZ=$(host_az "$h") LAB_ROOT=$RUN"
-  done
+  for h in $(host_names); do start_sshd "$h" "$RUN/ssh/host_keys/$h"; done
 }
 
 start_monitoring() {
