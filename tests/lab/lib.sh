@@ -41,12 +41,15 @@ die() {
   exit 1
 }
 
-# Start time of a live process (clock ticks since boot), or nothing.
+# Start time of a live process (clock ticks since boot); fails for a gone process and
+# for a zombie (exited, not yet reaped by PID 1, which can take seconds here).
 proc_start() {
   local stat
   stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  # Field 2 (comm) may hold spaces and ')': cut after the LAST ')'. starttime is then field 20.
+  # Field 2 (comm) may hold spaces and ')': cut after the LAST ')'. Then the state is
+  # field 1 and starttime field 20.
   stat=${stat##*) }
+  [ "${stat%% *}" != Z ] || return 1
   awk '{ print $20 }' <<<"$stat"
 }
 
