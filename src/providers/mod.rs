@@ -6,6 +6,7 @@ pub mod demo;
 pub mod observe;
 pub mod operate;
 pub mod provider_error;
+pub mod selfhosted;
 pub mod shell;
 
 pub use observe::{ObserveProvider, SourceInfo};
