@@ -140,13 +140,19 @@ make_layout() {
     case $h in lb | mon) continue ;; esac
     mkdir -p "$RUN/hosts/$h/logs"
   done
+  # Group opsdeck-lab everywhere (setgid directories keep it for new files) so the lab
+  # user can read every log, e.g. MariaDB's (mode 0660). Root's servers (sshd,
+  # mariadbd) and the pid files stay unwritable by it: 2755.
   chgrp -R "$LAB_USER" "$RUN"
-  find "$RUN" -type d -not -path "$RUN/secrets*" -not -path '*/data*' -exec chmod 2775 {} +
+  find "$RUN" -type d -not -path "$RUN/secrets*" -not -path '*/data*' -exec chmod 2755 {} +
   chmod 0700 "$RUN/secrets"
   chgrp root "$RUN/secrets"
-  # The lab user's servers own their trees.
-  chown -R "$LAB_USER:$LAB_USER" "$RUN/nginx" "$RUN/mon"
-  for h in $BACKENDS cache-primary cache-replica; do chown -R "$LAB_USER:$LAB_USER" "$RUN/hosts/$h"; done
+  # The lab user's servers own their trees: nginx (it edits upstream.conf and reloads),
+  # the backends (it switches `current`), Redis, monitoring.
+  local -a own=("$RUN/nginx" "$RUN/mon")
+  for h in $BACKENDS cache-primary cache-replica; do own+=("$RUN/hosts/$h"); done
+  chown -R "$LAB_USER:$LAB_USER" "${own[@]}"
+  find "${own[@]}" -type d -exec chmod 2775 {} +
   # sshd reads authorized_keys as the user and nginx runs as the user: every parent
   # directory of the repo must be searchable by it.
   setpriv --reuid="$LAB_USER" --regid="$LAB_USER" --init-groups -- test -x "$RUN/ssh" ||
@@ -233,7 +239,7 @@ Host *
   ConnectTimeout 3
 EOF
   } >"$d/config"
-  chmod 0644 "$d/config"
+  chmod 0644 "$d/config" "$d/sshd_config"
   mkdir -p /run/sshd
   chmod 0755 /run/sshd
 }
