@@ -8,6 +8,7 @@ pub mod operate;
 pub mod provider_error;
 pub mod selfhosted;
 pub mod shell;
+pub mod ssh;
 
 pub use observe::{ObserveProvider, SourceInfo};
 pub use operate::{OperateProvider, PromoteMode};
