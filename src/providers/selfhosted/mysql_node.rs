@@ -217,6 +217,28 @@ impl MysqlNode {
         .await
     }
 
+    /// Polls this replica and `primary` until the replica has applied
+    /// everything the primary has written; returns the replica's last status.
+    /// Make the primary read-only first, or it may never be caught.
+    pub async fn wait_caught_up(
+        &self,
+        primary: &MysqlNode,
+        timeout: Duration,
+    ) -> Result<DbStatus, ProviderError> {
+        let origin = self.origin();
+        with_deadline(&origin, timeout, async {
+            loop {
+                let theirs = primary.status(timeout).await?;
+                let mine = self.status(timeout).await?;
+                if mine.caught_up_with(&theirs) {
+                    return Ok(mine);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+    }
+
     async fn connect(&self) -> Result<Conn, ProviderError> {
         let origin = self.origin();
         let (host, port) = split_host_port(&self.addr).map_err(|detail| ProviderError::Failed {
@@ -781,5 +803,65 @@ mod tests {
         }
         assert_eq!(back.sql_thread, ThreadState::Running);
         assert!(back.lag_seconds.is_some());
+    }
+
+    /// Planned switchover from `old` to `new` and the checks after it.
+    async fn switch_over(
+        old: &MysqlNode,
+        new: &MysqlNode,
+        repl: (&str, &str),
+    ) -> Result<(), String> {
+        let t = Duration::from_secs(10);
+        let e = |e: ProviderError| e.to_string();
+        old.set_read_only(true, t).await.map_err(e)?;
+        new.wait_caught_up(old, t).await.map_err(e)?;
+        new.promote(t).await.map_err(e)?;
+        let (host, port) = split_host_port(&new.addr)?;
+        old.rejoin(&host, port, repl.0, repl.1, t)
+            .await
+            .map_err(e)?;
+        let promoted = new.status(t).await.map_err(e)?;
+        if promoted.role != ReplicaRole::Primary || promoted.read_only {
+            return Err(format!("{} not a writable primary: {promoted:?}", new.name));
+        }
+        // A write on the new primary reaches the old one.
+        new.run(
+            &["INSERT INTO lab.t (v) VALUES ('opsdeck switchover test')"],
+            t,
+        )
+        .await
+        .map_err(e)?;
+        let rejoined = old.wait_caught_up(new, t).await.map_err(e)?;
+        if rejoined.role != ReplicaRole::Replica
+            || !rejoined.read_only
+            || rejoined.source.as_deref() != Some(new.addr.as_str())
+        {
+            return Err(format!("{} did not rejoin: {rejoined:?}", old.name));
+        }
+        Ok(())
+    }
+
+    /// Promote, rejoin and back again. Flips the lab's roles for a few
+    /// seconds, so it runs only with OPSDECK_LAB_SWITCHOVER=1.
+    #[tokio::test]
+    async fn lab_switchover_round_trip() {
+        let test = "mysql_node::lab_switchover_round_trip";
+        if std::env::var("OPSDECK_LAB_SWITCHOVER").as_deref() != Ok("1") {
+            println!("SKIPPED {test}: set OPSDECK_LAB_SWITCHOVER=1 to flip the lab's roles");
+            return;
+        }
+        let Some((primary, replica)) = lab_nodes(test).await else {
+            return;
+        };
+        let Some(lab) = LabEnv::load(test) else {
+            return;
+        };
+        let user = lab.get("LAB_DB_REPL_USER").unwrap_or("repl").to_string();
+        let password = lab.file("LAB_DB_REPL_PASSWORD_FILE").unwrap_or_default();
+        let there = switch_over(&primary, &replica, (&user, &password)).await;
+        // Always try to restore the lab's original roles.
+        let back = switch_over(&replica, &primary, (&user, &password)).await;
+        there.expect("switchover to the replica");
+        back.expect("switchover back to the primary");
     }
 }

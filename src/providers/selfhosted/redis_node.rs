@@ -23,6 +23,18 @@ use crate::providers::ProviderError;
 
 use super::endpoint::{origin, split_host_port, with_deadline};
 
+/// How long [`RedisNode::promote_failover`] may spend on `FAILOVER ABORT`
+/// after a failover that did not complete.
+pub const ABORT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The IP addresses `addr` (`host:port`) resolves to; empty when it does not.
+async fn resolve(addr: &str, timeout: Duration) -> Vec<std::net::IpAddr> {
+    match tokio::time::timeout(timeout, tokio::net::lookup_host(addr)).await {
+        Ok(Ok(addrs)) => addrs.map(|a| a.ip()).collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// One `slaveN:` line of a primary's `INFO replication`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedisReplicaEntry {
@@ -258,7 +270,10 @@ impl RedisNode {
     /// Planned switchover to this replica: `FAILOVER TO <this> TIMEOUT <ms>` on
     /// `primary`, then waits until this node reports `role:master` and the old
     /// primary `role:slave`. Needs Redis ≥ 6.2 and a live primary; FAILOVER
-    /// pauses writes on the primary while the replica catches up.
+    /// pauses writes on the primary while the replica catches up. Refused
+    /// when the primary sees this replica at an address that is not this
+    /// node's (no `replica-announce-ip` behind NAT or on loopback aliases). A
+    /// failover that does not complete in time is aborted (`FAILOVER ABORT`).
     pub async fn promote_failover(
         &self,
         primary: &RedisNode,
@@ -273,6 +288,22 @@ impl RedisNode {
                 detail: format!("{} is not among its connected replicas", self.origin()),
             });
         };
+        // The old primary will replicate from the address it sees this replica
+        // at. Behind NAT or on loopback aliases without `replica-announce-ip`
+        // that address is not this node, and the failover would hang half-way.
+        let ours = resolve(&self.addr, left()).await;
+        let seen: Option<std::net::IpAddr> = entry.ip.parse().ok();
+        let (host, _) = split_host_port(&self.addr).unwrap_or_default();
+        if entry.ip != host && !seen.is_some_and(|ip| ours.contains(&ip)) {
+            return Err(ProviderError::Refused {
+                origin: primary.origin(),
+                detail: format!(
+                    "it sees {} as {}:{}, not {}; FAILOVER would make it replicate from there \
+                     (set replica-announce-ip on every node, or promote with REPLICAOF NO ONE)",
+                    self.name, entry.ip, entry.port, self.addr
+                ),
+            });
+        }
         let port = entry.port.to_string();
         let ms = left().as_millis().max(1).to_string();
         let _: String = primary
@@ -281,21 +312,33 @@ impl RedisNode {
                 left(),
             )
             .await?;
-        loop {
-            let mine = self.info(left()).await?;
-            let theirs = primary.info(left()).await?;
-            if mine.role == Some(ReplicaRole::Primary) && theirs.role == Some(ReplicaRole::Replica)
-            {
-                return Ok(());
+        let swapped = async {
+            loop {
+                let mine = self.info(left()).await?;
+                let theirs = primary.info(left()).await?;
+                if mine.role == Some(ReplicaRole::Primary)
+                    && theirs.role == Some(ReplicaRole::Replica)
+                {
+                    return Ok(());
+                }
+                if left() < Duration::from_millis(100) {
+                    return Err(ProviderError::Timeout {
+                        origin: self.origin(),
+                        after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            if left() < Duration::from_millis(100) {
-                return Err(ProviderError::Timeout {
-                    origin: self.origin(),
-                    after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        .await;
+        if swapped.is_err() {
+            // Leave the primary a primary rather than paused mid-failover; this
+            // cleanup may take up to ABORT_TIMEOUT past `timeout`.
+            let _ = primary
+                .command::<String>(&["FAILOVER", "ABORT"], ABORT_TIMEOUT)
+                .await;
+        }
+        swapped
     }
 
     /// Emergency promotion: `REPLICAOF NO ONE`. Writes not yet replicated
@@ -585,5 +628,83 @@ slave_repl_offset:4900\r\nmaster_link_down_since_seconds:12\r\n";
         assert_eq!(node.link_up, Some(true));
         assert!(node.lag_bytes.is_some());
         assert!(node.lag_seconds.is_some());
+    }
+
+    async fn roles(
+        primary: &RedisNode,
+        replica: &RedisNode,
+    ) -> (Option<ReplicaRole>, Option<ReplicaRole>) {
+        let t = Duration::from_secs(3);
+        let p = primary.info(t).await.ok().and_then(|i| i.role);
+        let r = replica.info(t).await.ok().and_then(|i| i.role);
+        (p, r)
+    }
+
+    async fn wait_link_up(replica: &RedisNode) -> bool {
+        for _ in 0..100 {
+            if let Ok(info) = replica.info(Duration::from_secs(2)).await
+                && info.master_link_up == Some(true)
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    /// REPLICAOF NO ONE and rejoin, then FAILOVER there and back. Flips the
+    /// lab's roles for a few seconds, so it runs only with OPSDECK_LAB_SWITCHOVER=1.
+    #[tokio::test]
+    async fn lab_failover_round_trip() {
+        let test = "redis_node::lab_failover_round_trip";
+        if std::env::var("OPSDECK_LAB_SWITCHOVER").as_deref() != Ok("1") {
+            println!("SKIPPED {test}: set OPSDECK_LAB_SWITCHOVER=1 to flip the lab's roles");
+            return;
+        }
+        let Some((primary, replica)) = lab_nodes(test).await else {
+            return;
+        };
+        let t = Duration::from_secs(10);
+        // Emergency path: detach the replica, then rejoin it.
+        replica
+            .promote_replicaof_no_one(t)
+            .await
+            .expect("replicaof no one");
+        let alone = roles(&primary, &replica).await;
+        replica.rejoin(&primary, t).await.expect("rejoin");
+        assert_eq!(
+            alone,
+            (Some(ReplicaRole::Primary), Some(ReplicaRole::Primary))
+        );
+        assert!(wait_link_up(&replica).await, "replica linked again");
+        assert_eq!(
+            roles(&primary, &replica).await,
+            (Some(ReplicaRole::Primary), Some(ReplicaRole::Replica))
+        );
+
+        // Planned path: FAILOVER there and back.
+        let there = replica.promote_failover(&primary, t).await;
+        let swapped = roles(&primary, &replica).await;
+        let linked = wait_link_up(&primary).await;
+        let back = primary.promote_failover(&replica, t).await;
+        if back.is_err() && roles(&primary, &replica).await.0 != Some(ReplicaRole::Primary) {
+            // Restore the lab the emergency way before reporting.
+            let _ = primary.promote_replicaof_no_one(t).await;
+            let _ = replica.rejoin(&primary, t).await;
+        }
+        let restored = roles(&primary, &replica).await;
+        let relinked = wait_link_up(&replica).await;
+        there.expect("failover to the replica");
+        assert_eq!(
+            swapped,
+            (Some(ReplicaRole::Replica), Some(ReplicaRole::Primary))
+        );
+        assert!(linked, "old primary follows the new one");
+        assert_eq!(
+            restored,
+            (Some(ReplicaRole::Primary), Some(ReplicaRole::Replica))
+        );
+        assert!(relinked);
+        back.expect("failover back");
     }
 }
