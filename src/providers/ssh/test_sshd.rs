@@ -145,11 +145,12 @@ impl TestSshd {
             .ok_or_else(|| format!("unexpected ssh-keygen output: {text}"))
     }
 
-    /// A file in the server's directory, readable by the login user.
+    /// A file in the server's directory that the login user can read and
+    /// append to.
     pub fn shared_file(&self, name: &str, contents: &str) -> Result<PathBuf, String> {
         let path = self.dir.path().join(name);
         std::fs::write(&path, contents).map_err(|e| e.to_string())?;
-        set_mode(&path, 0o644)?;
+        set_mode(&path, 0o666)?;
         Ok(path)
     }
 }
