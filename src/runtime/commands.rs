@@ -111,14 +111,14 @@ pub fn keys(
                     })
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         KeysFormat::Markdown => {
-            println!("| section | keys | action | description | mutates |");
-            println!("|---|---|---|---|---|");
+            outln!("| section | keys | action | description | mutates |");
+            outln!("|---|---|---|---|---|");
             for r in &rows {
                 let keys: Vec<String> = r.keys.split(", ").map(|k| format!("`{k}`")).collect();
-                println!(
+                outln!(
                     "| {} | {} | `{}` | {} | {} |",
                     r.section,
                     keys.join(", "),
@@ -141,9 +141,11 @@ pub fn keys(
                 .max()
                 .unwrap_or(6)
                 .max(6);
-            println!(
+            outln!(
                 "{:<11} {:<kw$}  {:<aw$}  DESCRIPTION",
-                "SECTION", "KEYS", "ACTION"
+                "SECTION",
+                "KEYS",
+                "ACTION"
             );
             for r in &rows {
                 let mark = if r.mutates {
@@ -151,9 +153,12 @@ pub fn keys(
                 } else {
                     String::new()
                 };
-                println!(
+                outln!(
                     "{:<11} {:<kw$}  {:<aw$}  {}{mark}",
-                    r.section, r.keys, r.action, r.doc
+                    r.section,
+                    r.keys,
+                    r.action,
+                    r.doc
                 );
             }
             let unbound: Vec<&str> = REGISTRY
@@ -162,7 +167,7 @@ pub fn keys(
                 .map(|s| s.name)
                 .collect();
             if view.is_none() && !unbound.is_empty() {
-                println!(
+                outln!(
                     "\nwithout a key (use the palette, `:`): {}",
                     unbound.join(", ")
                 );
@@ -176,12 +181,12 @@ pub fn keys(
 pub fn check(cli: &crate::cli::Cli) -> ExitCode {
     match super::launch::resolve(cli) {
         Err(e) => {
-            println!("{e}");
+            outln!("{e}");
             ExitCode::from(2)
         }
         Ok(r) => {
             for d in &r.diagnostics {
-                println!("{d}");
+                outln!("{d}");
             }
             let cfg = r
                 .config
@@ -191,7 +196,7 @@ pub fn check(cli: &crate::cli::Cli) -> ExitCode {
                     p.display().to_string()
                 });
             if r.diagnostics.is_empty() {
-                println!(
+                outln!(
                     "ok: {cfg}; keymap {}; theme {}; {} runbook(s)",
                     r.keymap.layers.join(" + "),
                     r.theme.layers.join(" + "),
@@ -199,7 +204,7 @@ pub fn check(cli: &crate::cli::Cli) -> ExitCode {
                 );
                 ExitCode::SUCCESS
             } else {
-                println!("{} problem(s)", r.diagnostics.len());
+                outln!("{} problem(s)", r.diagnostics.len());
                 ExitCode::from(2)
             }
         }
@@ -209,14 +214,14 @@ pub fn check(cli: &crate::cli::Cli) -> ExitCode {
 pub fn runbook(resolved: &Resolved, name: Option<&str>) -> Result<ExitCode, LaunchError> {
     let Some(name) = name else {
         for r in &resolved.runbooks {
-            println!("{:<24} {}", r.name, r.title);
+            outln!("{:<24} {}", r.name, r.title);
         }
         return Ok(ExitCode::SUCCESS);
     };
     match resolved.runbooks.iter().find(|r| r.name == name) {
         Some(r) => {
             for line in &r.lines {
-                println!("{line}");
+                outln!("{line}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -294,12 +299,12 @@ pub async fn do_operation(
         Ok(r) => r,
         Err(e) => return Err(LaunchError::Config(e)),
     };
-    println!("{}", request.summary());
+    outln!("{}", request.summary());
     for line in plan::preview(&request, state) {
-        println!("  {line}");
+        outln!("  {line}");
     }
     let Some(ctx) = session.app.ops_context() else {
-        println!(
+        outln!(
             "refused: read-only session; nothing was sent (it would {})",
             plan::effect_sentence(&request, state)
         );
@@ -308,14 +313,14 @@ pub async fn do_operation(
     let typed_ok = args.confirm == Some(request.target());
     if let Err(refusal) = guard::check(&request.kind, state, &state.policy) {
         if !(args.override_guard && typed_ok) {
-            println!("refused by guard '{}': {}", refusal.guard, refusal.reason);
-            println!(
+            outln!("refused by guard '{}': {}", refusal.guard, refusal.reason);
+            outln!(
                 "to override: --override-guard --confirm {}",
                 request.target()
             );
             return Ok(ExitCode::from(EXIT_REFUSED));
         }
-        println!("guard '{}' overridden: {}", refusal.guard, refusal.reason);
+        outln!("guard '{}' overridden: {}", refusal.guard, refusal.reason);
         request.overridden_guards.push(refusal.guard.to_string());
     }
     if let OpKind::Promote {
@@ -324,14 +329,14 @@ pub async fn do_operation(
     } = request.kind
         && !typed_ok
     {
-        println!(
+        outln!(
             "refused: an emergency failover needs --confirm {}",
             request.target()
         );
         return Ok(ExitCode::from(EXIT_REFUSED));
     }
     if !args.yes && !confirm_on_stdin(&request) {
-        println!("not confirmed: nothing was sent");
+        outln!("not confirmed: nothing was sent");
         return Ok(ExitCode::from(EXIT_FAILED));
     }
     let steps = plan::steps(&request, &state.policy);
@@ -358,7 +363,7 @@ fn confirm_on_stdin(request: &OpRequest) -> bool {
         eprintln!("stdin is not a terminal: pass --yes to run without asking");
         return false;
     }
-    print!("Run {}? [y/N] ", request.summary());
+    out!("Run {}? [y/N] ", request.summary());
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     stdin.lock().read_line(&mut line).is_ok() && matches!(line.trim(), "y" | "Y" | "yes")
@@ -378,20 +383,20 @@ fn print_progress(msg: &Msg, labels: &[String]) {
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default();
             match status {
-                StepStatus::Running if detail.is_none() => println!("  ▶ {}. {label}", index + 1),
+                StepStatus::Running if detail.is_none() => outln!("  ▶ {}. {label}", index + 1),
                 // Countdowns are for the console; a log-friendly print skips them.
                 StepStatus::Running => {}
-                StepStatus::Done => println!("  ✔ {}. {label}{d}", index + 1),
-                StepStatus::Failed(why) => println!("  ✖ {}. {label}: {why}", index + 1),
-                StepStatus::Skipped => println!("  – {}. {label}: skipped", index + 1),
+                StepStatus::Done => outln!("  ✔ {}. {label}{d}", index + 1),
+                StepStatus::Failed(why) => outln!("  ✖ {}. {label}: {why}", index + 1),
+                StepStatus::Skipped => outln!("  – {}. {label}: skipped", index + 1),
                 StepStatus::Pending => {}
             }
         }
-        Msg::OperationNote { note, .. } => println!("  note: {note}"),
+        Msg::OperationNote { note, .. } => outln!("  note: {note}"),
         Msg::OperationFinished { verdict, .. } => match verdict {
-            Verdict::Succeeded => println!("✔ succeeded (verified)"),
-            Verdict::Failed(why) => println!("✖ failed: {why}"),
-            Verdict::Cancelled(left) => println!("cancelled: {left}"),
+            Verdict::Succeeded => outln!("✔ succeeded (verified)"),
+            Verdict::Failed(why) => outln!("✖ failed: {why}"),
+            Verdict::Cancelled(left) => outln!("cancelled: {left}"),
         },
         _ => {}
     }
@@ -422,12 +427,12 @@ pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchErro
     let records: Vec<&AuditRecord> = records.iter().filter(|r| keep(r)).collect();
     if json_out {
         for r in &records {
-            println!("{}", serde_json::to_string(r).unwrap_or_default());
+            outln!("{}", serde_json::to_string(r).unwrap_or_default());
         }
         return Ok(ExitCode::SUCCESS);
     }
     if records.is_empty() {
-        println!(
+        outln!(
             "no operations recorded{} ({})",
             since
                 .map(|s| format!(" in the last {s}"))
@@ -436,9 +441,13 @@ pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchErro
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "{:<24} {:<10} {:<10} {:<16} {:<14} OUTCOME",
-        "TIME", "USER", "ENV", "ACTION", "TARGET"
+        "TIME",
+        "USER",
+        "ENV",
+        "ACTION",
+        "TARGET"
     );
     for r in records.iter().filter(|r| r.phase == "intent") {
         let result = records
@@ -455,16 +464,20 @@ pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchErro
         } else {
             format!(" [override: {}]", r.guard_overrides.join(", "))
         };
-        println!(
+        outln!(
             "{:<24} {:<10} {:<10} {:<16} {:<14} {outcome}{overrides}",
-            r.time, r.user, r.environment, r.action, r.target
+            r.time,
+            r.user,
+            r.environment,
+            r.action,
+            r.target
         );
         for note in records
             .iter()
             .filter(|x| x.operation == r.operation)
             .flat_map(|x| x.notes.iter())
         {
-            println!("{:<24} note: {note}", "");
+            outln!("{:<24} note: {note}", "");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -15,6 +15,7 @@ use crate::diagnostic::Diagnostic;
 use crate::keymap::keymap_loader::LoadedKeymap;
 use crate::providers::ShellProvider;
 use crate::providers::demo::{DemoConfig, DemoProvider, Scenario};
+use crate::providers::selfhosted::SelfHostedProvider;
 use crate::providers::{ObserveProvider, OperateProvider};
 use crate::theme::{ColorDepth, LoadedTheme};
 
@@ -171,56 +172,39 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
     let provider = env_cfg
         .as_ref()
         .map_or("demo", |(_, e)| e.provider.as_str());
-    if provider != "demo" {
-        return Err(LaunchError::Config(format!(
-            "provider '{provider}' is not available in this build (available: demo)"
-        )));
-    }
-    let scenario_name = cli
-        .scenario
-        .clone()
-        .or_else(|| env_cfg.as_ref().and_then(|(_, e)| e.scenario.clone()))
-        .unwrap_or_else(|| "default".into());
-    let scenario = Scenario::from_name(&scenario_name).ok_or_else(|| {
-        LaunchError::Config(format!(
-            "unknown scenario '{scenario_name}' (available: {})",
-            Scenario::ALL
-                .iter()
-                .map(|s| s.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })?;
-    let defaults = DemoConfig::default();
-    let log_rate = cli
-        .log_rate
-        .or_else(|| env_cfg.as_ref().and_then(|(_, e)| e.log_rate))
-        .unwrap_or(defaults.log_rate)
-        .clamp(0.0, 50_000.0);
-    let demo = DemoProvider::new(DemoConfig {
-        seed: cli
-            .seed
-            .or_else(|| env_cfg.as_ref().and_then(|(_, e)| e.seed))
-            .unwrap_or(defaults.seed),
-        scenario,
-        log_rate,
-        start: clock.now().plus_millis(-DEMO_WARM_UP_MS),
-    });
-    let observe: Arc<dyn ObserveProvider> = Arc::new(demo.clone());
-    // Read-only by construction: no operate handle exists in this session.
-    let operate: Option<Arc<dyn OperateProvider>> = if read_only {
-        None
-    } else {
-        Some(Arc::new(demo.clone()))
-    };
     let ssh_allowed = !read_only
         || env_cfg
             .as_ref()
             .is_some_and(|(_, e)| e.allow_ssh_in_read_only);
-    let shell: Option<Arc<dyn ShellProvider>> = if ssh_allowed {
-        Some(Arc::new(demo))
-    } else {
-        None
+    let (observe, operate, shell, is_demo): Providers = match (provider, &env_cfg) {
+        ("demo", _) => {
+            let demo = demo_provider(cli, env_cfg.as_ref().map(|(_, e)| e), clock)?;
+            // Read-only by construction: no operate handle exists in this session.
+            let operate: Option<Arc<dyn OperateProvider>> =
+                (!read_only).then(|| Arc::new(demo.clone()) as Arc<dyn OperateProvider>);
+            let shell: Option<Arc<dyn ShellProvider>> =
+                ssh_allowed.then(|| Arc::new(demo.clone()) as Arc<dyn ShellProvider>);
+            (Arc::new(demo), operate, shell, true)
+        }
+        ("selfhosted", Some((name, env))) => {
+            let cfg = env
+                .selfhosted()
+                .map_err(|e| LaunchError::Config(format!("environment '{name}': {e}")))?;
+            let fleet = Arc::new(
+                SelfHostedProvider::new(name, env.region.clone(), cfg)
+                    .map_err(|e| LaunchError::Config(e.to_string()))?,
+            );
+            let operate: Option<Arc<dyn OperateProvider>> =
+                (!read_only).then(|| fleet.clone() as Arc<dyn OperateProvider>);
+            let shell: Option<Arc<dyn ShellProvider>> =
+                ssh_allowed.then(|| fleet.clone() as Arc<dyn ShellProvider>);
+            (fleet, operate, shell, false)
+        }
+        (other, _) => {
+            return Err(LaunchError::Config(format!(
+                "provider '{other}' is not available in this build (available: demo, selfhosted)"
+            )));
+        }
     };
     let production = env_cfg.as_ref().is_some_and(|(_, e)| e.production);
     let webhook = match env_cfg.as_ref().and_then(|(_, e)| e.webhook_url.as_deref()) {
@@ -265,9 +249,57 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
     }
     Ok(Session {
         app,
-        is_demo: true,
+        is_demo,
         resolved,
     })
+}
+
+/// What a session observes, operates and opens shells with, and whether it
+/// is the demo fleet (which replays a few minutes of history before the
+/// first frame).
+type Providers = (
+    Arc<dyn ObserveProvider>,
+    Option<Arc<dyn OperateProvider>>,
+    Option<Arc<dyn ShellProvider>>,
+    bool,
+);
+
+/// The demo fleet as the command line and config set it up.
+fn demo_provider(
+    cli: &Cli,
+    env: Option<&EnvConfig>,
+    clock: Clock,
+) -> Result<DemoProvider, LaunchError> {
+    let scenario_name = cli
+        .scenario
+        .clone()
+        .or_else(|| env.and_then(|e| e.scenario.clone()))
+        .unwrap_or_else(|| "default".into());
+    let scenario = Scenario::from_name(&scenario_name).ok_or_else(|| {
+        LaunchError::Config(format!(
+            "unknown scenario '{scenario_name}' (available: {})",
+            Scenario::ALL
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })?;
+    let defaults = DemoConfig::default();
+    let log_rate = cli
+        .log_rate
+        .or_else(|| env.and_then(|e| e.log_rate))
+        .unwrap_or(defaults.log_rate)
+        .clamp(0.0, 50_000.0);
+    Ok(DemoProvider::new(DemoConfig {
+        seed: cli
+            .seed
+            .or_else(|| env.and_then(|e| e.seed))
+            .unwrap_or(defaults.seed),
+        scenario,
+        log_rate,
+        start: clock.now().plus_millis(-DEMO_WARM_UP_MS),
+    }))
 }
 
 /// Prepares state before the first frame or a headless print.
@@ -277,7 +309,15 @@ pub async fn prime(session: &mut Session) -> Vec<crate::core::Msg> {
         session.app.warm_up(now, DEMO_WARM_UP_MS).await;
         Vec::new()
     } else {
-        session.app.observe_all_at(now, &PanelId::ALL).await
+        // Replication first: the hosts view names database roles from it.
+        let order = [
+            PanelId::Replication,
+            PanelId::Hosts,
+            PanelId::Deploys,
+            PanelId::Alerts,
+            PanelId::Logs,
+        ];
+        session.app.observe_all_at(now, &order).await
     }
 }
 
@@ -354,9 +394,9 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             if *json {
                 let text = serde_json::to_string_pretty(&headless::status_json(state))
                     .map_err(|e| LaunchError::Config(e.to_string()))?;
-                println!("{text}");
+                outln!("{text}");
             } else {
-                print!("{}", headless::status_text(state));
+                out!("{}", headless::status_text(state));
             }
             if failures.is_empty() && state.failing_panels().is_empty() {
                 Ok(ExitCode::SUCCESS)
@@ -379,7 +419,7 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             };
             prime(&mut session).await;
             let text = headless::render_text(&mut session.app, view, *width, *height)?;
-            print!("{text}");
+            out!("{text}");
             Ok(ExitCode::SUCCESS)
         }
         None => run_tui(session).await,

@@ -1,5 +1,22 @@
 //! The imperative shell: terminal, event loop, polling, headless commands.
 
+/// `println!` for headless output that ends quietly when the reader goes
+/// away (`opsdeck status --json | head`), instead of panicking on EPIPE.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `print!` with the same behaviour as `outln!`.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 pub mod app;
 pub mod audit_log;
 pub mod clock;

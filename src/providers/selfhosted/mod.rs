@@ -7,3 +7,6 @@ pub mod mysql_node;
 pub mod nginx_upstream;
 pub mod prometheus;
 pub mod redis_node;
+pub mod selfhosted_provider;
+
+pub use selfhosted_provider::SelfHostedProvider;

@@ -437,3 +437,114 @@ async fn connect_to_a_closed_port_fails_naming_the_host() {
         "{err:?}"
     );
 }
+
+/// The child half of `run_interactive_in_a_real_terminal`: runs only inside
+/// the tmux pane that test starts (the variable names the server).
+#[tokio::test(flavor = "multi_thread")]
+async fn interactive_child() {
+    let Ok(spec) = std::env::var("OPSDECK_SSH_INTERACTIVE_CHILD") else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split('|').collect();
+    let [port, user, key, known_hosts] = parts.as_slice() else {
+        panic!("bad spec {spec}");
+    };
+    let mut target =
+        super::ssh_target::SshTarget::new("lab", "127.0.0.1", port.parse().expect("port"), user);
+    target.identity_files = vec![key.into()];
+    target.known_hosts = vec![known_hosts.into()];
+    let conn = SshConnection::connect(&target).await.expect("connect");
+    // Deliberately the wrong size: run_interactive sends the real one.
+    let pty = conn.open_pty("xterm", 20, 5).await.expect("pty");
+    let status = super::interactive::run_interactive(pty)
+        .await
+        .expect("interactive");
+    let raw = crossterm::terminal::is_raw_mode_enabled().unwrap_or(true);
+    println!("\nINTERACTIVE-EXIT {status:?} RAW {raw}");
+}
+
+/// `run_interactive` with a real terminal: a tmux pane (on a private tmux
+/// server) runs `interactive_child`; keys typed into the pane reach the
+/// remote shell, its output reaches the pane, a window resize reaches the
+/// remote PTY, and the exit status comes back with raw mode off.
+#[tokio::test(flavor = "multi_thread")]
+async fn run_interactive_in_a_real_terminal() {
+    let server = sshd_or_skip!();
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: tmux is not installed");
+        return;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let socket = format!("opsdeck-ssh-test-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&socket)
+            .args(args)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+            .unwrap_or_default()
+    };
+    let spec = format!(
+        "{}|{}|{}|{}",
+        server.port,
+        server.user,
+        server.client_key.display(),
+        server.known_hosts.display()
+    );
+    let command = format!(
+        "env OPSDECK_SSH_INTERACTIVE_CHILD='{spec}' {} --exact providers::ssh::sshd_tests::interactive_child --nocapture --test-threads 1",
+        exe.display()
+    );
+    tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &command,
+    ]);
+    tmux(&["set-option", "-g", "remain-on-exit", "on"]);
+    let screen = || tmux(&["capture-pane", "-p", "-t", "t", "-S", "-100"]);
+    let wait_for = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = screen();
+            if s.contains(needle) {
+                return Ok(s);
+            }
+            if Instant::now() > deadline {
+                return Err(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let result = (|| {
+        wait_for("$ ").map_err(|s| format!("no prompt:\n{s}"))?;
+        tmux(&["send-keys", "-t", "t", "stty size", "Enter"]);
+        wait_for("30 100").map_err(|s| format!("initial size not sent:\n{s}"))?;
+        tmux(&["resize-window", "-t", "t", "-x", "120", "-y", "40"]);
+        std::thread::sleep(Duration::from_millis(300));
+        tmux(&["send-keys", "-t", "t", "stty size", "Enter"]);
+        wait_for("40 120").map_err(|s| format!("resize not forwarded:\n{s}"))?;
+        tmux(&["send-keys", "-t", "t", "echo $((6*7))", "Enter"]);
+        wait_for("\n42").map_err(|s| format!("no 42:\n{s}"))?;
+        tmux(&["send-keys", "-t", "t", "exit 3", "Enter"]);
+        wait_for("INTERACTIVE-EXIT").map_err(|s| format!("did not end:\n{s}"))
+    })();
+    tmux(&["kill-server"]);
+    let screen = result.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        screen.contains("INTERACTIVE-EXIT Some(3) RAW false"),
+        "{screen}"
+    );
+}

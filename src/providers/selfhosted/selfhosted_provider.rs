@@ -1,0 +1,892 @@
+//! The self-hosted fleet: hosts reached over SSH (russh), nginx as the load
+//! balancer (its upstream file and access log), MySQL/MariaDB and Redis pairs
+//! spoken to directly, HTTP health probes, Prometheus alerts, and release
+//! directories for deploys. It implements the same observe, operate and shell
+//! traits as the demo fleet, so every view and operation works unchanged.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::future::join_all;
+
+use crate::config::selfhosted_config::{BackendSettings, SelfHostedConfig};
+use crate::core::Timestamp;
+use crate::core::fleet::{
+    Alert, CacheNode, DbNode, Deploy, DeployOutcome, DeploysObservation, Health, Host, HostRole,
+    HostState, HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole,
+    ReplicationObservation, RunningVersion, Target, TargetState,
+};
+use crate::providers::ssh::{SshConfig, SshPool, run_interactive};
+use crate::providers::{
+    ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider, SourceInfo,
+};
+
+use super::access_log::{TrafficWindow, parse_line};
+use super::endpoint::split_host_port;
+use super::http_probe;
+use super::mysql_node::{MysqlNode, unreachable_db_node};
+use super::nginx_upstream;
+use super::prometheus::PrometheusClient;
+use super::redis_node::{RedisNode, unreachable_cache_node};
+
+/// Lines kept for the console between two polls of `logs()`.
+const LOG_QUEUE: usize = 50_000;
+/// Requests per second are counted over this window; a drained backend
+/// shows 0 once a whole window has passed without a request to it.
+const TRAFFIC_WINDOW: Duration = Duration::from_secs(4);
+/// How long a dropped log tail waits before reconnecting.
+const TAIL_RETRY: Duration = Duration::from_secs(2);
+/// Default deploy: switch the release symlink.
+const DEFAULT_DEPLOY: &str = "ln -sfn {releases_dir}/{version} {current}";
+
+/// A database or cache node as configured.
+struct Node<T> {
+    name: String,
+    az: String,
+    ssh: Option<String>,
+    logs: Vec<String>,
+    client: T,
+}
+
+/// Credentials an old MySQL primary uses to follow the new one.
+struct ReplicationAccount {
+    user: String,
+    password: String,
+}
+
+pub struct SelfHostedProvider {
+    environment: String,
+    region: Option<String>,
+    cfg: SelfHostedConfig,
+    pool: Arc<SshPool>,
+    mysql: Vec<Node<MysqlNode>>,
+    redis: Vec<Node<RedisNode>>,
+    replication: Option<ReplicationAccount>,
+    prometheus: Option<PrometheusClient>,
+    timeout: Duration,
+    traffic: Arc<Mutex<TrafficWindow>>,
+    logs: Arc<Mutex<VecDeque<LogLine>>>,
+    tails_started: Mutex<bool>,
+    /// Last observed role and reachability of database and cache nodes, so
+    /// the hosts view can show them between replication polls.
+    nodes_seen: Mutex<HashMap<String, (ReplicaRole, bool)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn config_error(msg: impl Into<String>) -> ProviderError {
+    ProviderError::Failed {
+        origin: "config".into(),
+        detail: msg.into(),
+    }
+}
+
+impl SelfHostedProvider {
+    /// Builds the provider; reads secrets (by reference) and the SSH config.
+    pub fn new(
+        environment: &str,
+        region: Option<String>,
+        cfg: SelfHostedConfig,
+    ) -> Result<Self, ProviderError> {
+        let ssh = match &cfg.ssh.config {
+            Some(path) => SshConfig::load(path),
+            None => SshConfig::load_default(),
+        }
+        .map_err(ProviderError::from)?;
+        let mut mysql = Vec::new();
+        let mut replication = None;
+        if let Some(m) = &cfg.mysql {
+            let password = m.password.read().map_err(config_error)?;
+            for n in &m.nodes {
+                mysql.push(Node {
+                    name: n.name.clone(),
+                    az: n.az.clone(),
+                    ssh: n.ssh.clone(),
+                    logs: n.logs.clone(),
+                    client: MysqlNode::new(&n.name, &n.address, &m.user, &password),
+                });
+            }
+            let repl_password = match &m.replication_password {
+                Some(r) => r.read().map_err(config_error)?,
+                None => password.clone(),
+            };
+            replication = Some(ReplicationAccount {
+                user: m.replication_user.clone().unwrap_or_else(|| m.user.clone()),
+                password: repl_password,
+            });
+        }
+        let mut redis = Vec::new();
+        if let Some(r) = &cfg.redis {
+            let password = match &r.password {
+                Some(p) => Some(p.read().map_err(config_error)?),
+                None => None,
+            };
+            for n in &r.nodes {
+                redis.push(Node {
+                    name: n.name.clone(),
+                    az: n.az.clone(),
+                    ssh: n.ssh.clone(),
+                    logs: n.logs.clone(),
+                    client: RedisNode::new(&n.name, &n.address, password.clone()),
+                });
+            }
+        }
+        let timeout = Duration::from_millis(cfg.timeout_ms.unwrap_or(3000));
+        Ok(Self {
+            environment: environment.to_string(),
+            region,
+            prometheus: cfg
+                .prometheus
+                .as_ref()
+                .map(|p| PrometheusClient::new(&p.url)),
+            pool: Arc::new(SshPool::new(ssh)),
+            mysql,
+            redis,
+            replication,
+            timeout,
+            traffic: Arc::new(Mutex::new(TrafficWindow::new(TRAFFIC_WINDOW))),
+            logs: Arc::new(Mutex::new(VecDeque::new())),
+            tails_started: Mutex::new(false),
+            nodes_seen: Mutex::new(HashMap::new()),
+            cfg,
+        })
+    }
+
+    /// Runs `command` on `alias` over the shared SSH connection; a non-zero
+    /// exit is an error carrying stderr.
+    async fn run(&self, alias: &str, command: &str) -> Result<String, ProviderError> {
+        let conn = self.pool.get(alias).await.map_err(ProviderError::from)?;
+        let out = conn
+            .exec(command, self.timeout)
+            .await
+            .map_err(ProviderError::from)?;
+        if out.success() {
+            Ok(out.stdout)
+        } else {
+            let err = out.stderr.trim();
+            Err(ProviderError::Failed {
+                origin: alias.to_string(),
+                detail: format!(
+                    "`{}` exited with {}{}",
+                    command.lines().next().unwrap_or(command),
+                    out.status
+                        .map_or("no status".to_string(), |s| s.to_string()),
+                    if err.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", crate::core::sanitize::sanitize(err))
+                    }
+                ),
+            })
+        }
+    }
+
+    fn azs(&self) -> Vec<String> {
+        if !self.cfg.azs.is_empty() {
+            return self.cfg.azs.clone();
+        }
+        let mut azs: Vec<String> = Vec::new();
+        let all = std::iter::once(self.cfg.lb.az.clone())
+            .chain(self.cfg.backends.iter().map(|b| b.az.clone()))
+            .chain(self.mysql.iter().map(|n| n.az.clone()))
+            .chain(self.redis.iter().map(|n| n.az.clone()));
+        for az in all {
+            if !azs.contains(&az) {
+                azs.push(az);
+            }
+        }
+        azs.sort();
+        azs
+    }
+
+    /// Starts the log tails once: nginx's access log (also the source of
+    /// per-backend traffic) and every configured log file. Each tail shares
+    /// its host's SSH connection and reconnects after a drop.
+    fn ensure_tails(&self) {
+        let mut started = lock(&self.tails_started);
+        if *started {
+            return;
+        }
+        *started = true;
+        let lb = &self.cfg.lb;
+        self.spawn_tail(
+            lb.ssh.clone(),
+            lb.name.clone(),
+            lb.az.clone(),
+            lb.access_log.clone(),
+            true,
+        );
+        for b in &self.cfg.backends {
+            for file in &b.logs {
+                self.spawn_tail(
+                    b.ssh.clone(),
+                    b.name.clone(),
+                    b.az.clone(),
+                    file.clone(),
+                    false,
+                );
+            }
+        }
+        let nodes = self
+            .mysql
+            .iter()
+            .map(|n| (&n.ssh, &n.name, &n.az, &n.logs))
+            .chain(self.redis.iter().map(|n| (&n.ssh, &n.name, &n.az, &n.logs)));
+        for (ssh, name, az, files) in nodes {
+            if let Some(alias) = ssh {
+                for file in files {
+                    self.spawn_tail(alias.clone(), name.clone(), az.clone(), file.clone(), false);
+                }
+            }
+        }
+    }
+
+    fn spawn_tail(&self, alias: String, host: String, az: String, file: String, access_log: bool) {
+        let pool = self.pool.clone();
+        let queue = self.logs.clone();
+        let traffic = self.traffic.clone();
+        let command = format!("exec tail -n 0 -F {}", shell_quote(&file));
+        tokio::spawn(async move {
+            loop {
+                let stream = match pool.get(&alias).await {
+                    Ok(conn) => conn.stream_lines(&command).await,
+                    Err(e) => Err(e),
+                };
+                match stream {
+                    Ok(mut rx) => {
+                        while let Some(line) = rx.recv().await {
+                            let at = wall_clock();
+                            if access_log && let Some(entry) = parse_line(&line) {
+                                lock(&traffic).record(&entry);
+                            }
+                            let level = if access_log {
+                                LogLevel::None
+                            } else {
+                                LogLevel::detect(&line)
+                            };
+                            let mut q = lock(&queue);
+                            if q.len() >= LOG_QUEUE {
+                                q.pop_front();
+                            }
+                            q.push_back(LogLine {
+                                at,
+                                host: host.clone(),
+                                az: az.clone(),
+                                level,
+                                text: line,
+                            });
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(host = %host, file = %file, error = %e, "log tail failed")
+                    }
+                }
+                tokio::time::sleep(TAIL_RETRY).await;
+            }
+        });
+    }
+
+    fn backend(&self, name: &str) -> Result<&BackendSettings, ProviderError> {
+        self.cfg
+            .backends
+            .iter()
+            .find(|b| b.name == name)
+            .ok_or_else(|| ProviderError::Failed {
+                origin: self.cfg.lb.name.clone(),
+                detail: format!("no backend named '{name}' in the config"),
+            })
+    }
+
+    /// Rewrites the upstream file with `backend` marked down (or not), tests
+    /// the configuration and reloads nginx; a failing test restores the
+    /// previous file and reports nginx's message.
+    async fn set_drained(&self, backend: &str, down: bool) -> Result<(), ProviderError> {
+        let b = self.backend(backend)?;
+        let lb = &self.cfg.lb;
+        let file = shell_quote(&lb.upstream_file);
+        let text = self.run(&lb.ssh, &format!("cat {file}")).await?;
+        let changed = nginx_upstream::set_down(&text, &b.address, down)
+            .map_err(|e| e.at_file(&lb.upstream_file))?;
+        if changed == text {
+            return Ok(());
+        }
+        let encoded = base64(changed.as_bytes());
+        let script = format!(
+            "set -e\nf={file}\ncp \"$f\" \"$f.opsdeck-prev\"\nprintf '%s' '{encoded}' | base64 -d > \"$f.opsdeck-new\"\n\
+             cat \"$f.opsdeck-new\" > \"$f\"\nrm -f \"$f.opsdeck-new\"\n\
+             if ! out=$({test} 2>&1); then cat \"$f.opsdeck-prev\" > \"$f\"; printf '%s\\n' \"$out\" >&2; exit 3; fi\n{reload}\n",
+            test = lb.test_command,
+            reload = lb.reload_command,
+        );
+        self.run(&lb.ssh, &script).await.map_err(|e| match e {
+            ProviderError::Failed { origin, detail } if detail.contains("exited with 3") => {
+                ProviderError::Refused {
+                    origin,
+                    detail: format!(
+                        "nginx -t failed, the previous upstream file is back: {detail}"
+                    ),
+                }
+            }
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    fn mysql_node(&self, name: &str) -> Option<&Node<MysqlNode>> {
+        self.mysql.iter().find(|n| n.name == name)
+    }
+
+    fn redis_node(&self, name: &str) -> Option<&Node<RedisNode>> {
+        self.redis.iter().find(|n| n.name == name)
+    }
+
+    fn unknown_node(name: &str) -> ProviderError {
+        ProviderError::Failed {
+            origin: name.to_string(),
+            detail: "no database or cache node by that name in the config".into(),
+        }
+    }
+}
+
+fn wall_clock() -> Timestamp {
+    Timestamp::from_millis(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64),
+    )
+}
+
+/// Single-quotes `s` for `sh`.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// Standard base64, for moving a file through a shell command unchanged.
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn fill(template: &str, b: &BackendSettings, version: &str) -> String {
+    let releases = b.releases_dir.clone().unwrap_or_default();
+    let current = b.current_link.clone().unwrap_or_else(|| {
+        format!(
+            "{}/current",
+            releases
+                .trim_end_matches('/')
+                .rsplit_once('/')
+                .map_or(".", |(d, _)| d)
+        )
+    });
+    template
+        .replace("{version}", &shell_quote(version))
+        .replace("{releases_dir}", &shell_quote(&releases))
+        .replace("{current}", &shell_quote(&current))
+        .replace("{host}", &shell_quote(&b.name))
+}
+
+#[async_trait]
+impl ObserveProvider for SelfHostedProvider {
+    fn info(&self) -> SourceInfo {
+        SourceInfo {
+            environment: self.environment.clone(),
+            region: self.region.clone(),
+            source: "selfhosted".into(),
+        }
+    }
+
+    async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
+        self.ensure_tails();
+        let lb = &self.cfg.lb;
+        let upstream = self
+            .run(&lb.ssh, &format!("cat {}", shell_quote(&lb.upstream_file)))
+            .await;
+        let probes = join_all(self.cfg.backends.iter().map(|b| async move {
+            let health = http_probe::probe(&b.health_url, self.timeout).await;
+            let version = match &b.version_url {
+                Some(u) if health.status.is_some() => http_probe::fetch_text(u, self.timeout)
+                    .await
+                    .ok()
+                    .map(|v| crate::core::sanitize::sanitize(v.trim())),
+                _ => None,
+            };
+            (health, version)
+        }))
+        .await;
+        let mut hosts = vec![Host {
+            name: lb.name.clone(),
+            az: lb.az.clone(),
+            role: HostRole::LoadBalancer,
+            state: if upstream.is_ok() {
+                HostState::Running
+            } else {
+                HostState::Unreachable
+            },
+            health: if upstream.is_ok() {
+                Health::Ok
+            } else {
+                Health::Down
+            },
+            latency_ms: None,
+            cpu_pct: None,
+            version: None,
+            address: None,
+        }];
+        let servers = match &upstream {
+            Ok(text) => {
+                Some(nginx_upstream::servers(text).map_err(|e| e.at_file(&lb.upstream_file))?)
+            }
+            Err(_) => None,
+        };
+        let traffic = {
+            let mut t = lock(&self.traffic);
+            t.prune(now);
+            self.cfg
+                .backends
+                .iter()
+                .map(|b| t.traffic(&b.address, now))
+                .collect::<Vec<_>>()
+        };
+        let mut targets = Vec::new();
+        for ((b, (probe, version)), traffic) in self.cfg.backends.iter().zip(&probes).zip(&traffic)
+        {
+            let health = match (probe.ok, probe.status) {
+                (true, _) => Health::Ok,
+                (false, Some(s)) if s < 500 => Health::Degraded,
+                _ => Health::Down,
+            };
+            hosts.push(Host {
+                name: b.name.clone(),
+                az: b.az.clone(),
+                role: HostRole::Backend,
+                state: if probe.status.is_some() {
+                    HostState::Running
+                } else {
+                    HostState::Unreachable
+                },
+                health,
+                latency_ms: probe.status.map(|_| probe.latency_ms),
+                cpu_pct: None,
+                version: version.clone(),
+                address: Some(b.address.clone()),
+            });
+            let server = servers
+                .as_ref()
+                .and_then(|s| s.iter().find(|s| s.addr == b.address));
+            let state = match server {
+                None => TargetState::Unknown,
+                Some(s) if s.down && traffic.requests_per_sec > 0.0 => TargetState::Draining,
+                Some(s) if s.down => TargetState::Drained,
+                Some(_) => TargetState::Active,
+            };
+            targets.push(Target {
+                backend: b.name.clone(),
+                az: b.az.clone(),
+                weight: server.map_or(0, |s| s.weight),
+                state,
+                health,
+                requests_per_sec: traffic.requests_per_sec,
+                error_rate: traffic.error_rate,
+                // nginx does not report in-flight requests per backend; a
+                // request is logged when it ends, so requests seen in the
+                // window stand in: zero means none started or finished lately.
+                in_flight: if state == TargetState::Drained {
+                    0
+                } else {
+                    traffic.requests as u32
+                },
+            });
+        }
+        let seen = lock(&self.nodes_seen).clone();
+        let node_host = |name: &str, az: &str, primary: HostRole, replica: HostRole| {
+            let (role, reachable) = seen
+                .get(name)
+                .copied()
+                .map_or((None, None), |(r, ok)| (Some(r), Some(ok)));
+            Host {
+                name: name.to_string(),
+                az: az.to_string(),
+                role: match role {
+                    Some(ReplicaRole::Replica) => replica,
+                    _ => primary,
+                },
+                state: match reachable {
+                    Some(true) => HostState::Running,
+                    Some(false) => HostState::Unreachable,
+                    None => HostState::Unknown,
+                },
+                health: match reachable {
+                    Some(true) => Health::Ok,
+                    Some(false) => Health::Down,
+                    None => Health::Unknown,
+                },
+                latency_ms: None,
+                cpu_pct: None,
+                version: None,
+                address: None,
+            }
+        };
+        for n in &self.mysql {
+            hosts.push(node_host(
+                &n.name,
+                &n.az,
+                HostRole::DbPrimary,
+                HostRole::DbReplica,
+            ));
+        }
+        for n in &self.redis {
+            hosts.push(node_host(
+                &n.name,
+                &n.az,
+                HostRole::CachePrimary,
+                HostRole::CacheReplica,
+            ));
+        }
+        Ok(HostsObservation {
+            azs: self.azs(),
+            hosts,
+            load_balancer: servers.map(|_| LoadBalancer {
+                name: lb.name.clone(),
+                kind: "nginx".into(),
+                targets,
+            }),
+        })
+    }
+
+    async fn replication(&self, _now: Timestamp) -> Result<ReplicationObservation, ProviderError> {
+        let db_status = join_all(self.mysql.iter().map(|n| n.client.status(self.timeout))).await;
+        let mut databases: Vec<DbNode> = Vec::new();
+        let mut seen = HashMap::new();
+        for (n, st) in self.mysql.iter().zip(db_status) {
+            match st {
+                Ok(s) => {
+                    seen.insert(n.name.clone(), (s.role, true));
+                    let mut node = s.to_db_node(&n.name, &n.az);
+                    // Name the source by fleet name when it is one of ours.
+                    if let Some(src) = &node.source
+                        && let Some(p) = self
+                            .mysql
+                            .iter()
+                            .find(|m| same_endpoint(&m.client.addr, src))
+                    {
+                        node.source = Some(p.name.clone());
+                    }
+                    databases.push(node);
+                }
+                Err(e) => {
+                    let role = lock(&self.nodes_seen)
+                        .get(&n.name)
+                        .map_or(ReplicaRole::Replica, |(r, _)| *r);
+                    seen.insert(n.name.clone(), (role, false));
+                    databases.push(unreachable_db_node(&n.name, &n.az, role, &e));
+                }
+            }
+        }
+        let infos = join_all(self.redis.iter().map(|n| n.client.info(self.timeout))).await;
+        let primary_info = self.redis.iter().zip(&infos).find_map(|(_, i)| {
+            i.as_ref()
+                .ok()
+                .filter(|i| i.role == Some(ReplicaRole::Primary))
+        });
+        let mut caches: Vec<CacheNode> = Vec::new();
+        for (n, info) in self.redis.iter().zip(&infos) {
+            match info {
+                Ok(i) => {
+                    let role = i.role.unwrap_or(ReplicaRole::Primary);
+                    seen.insert(n.name.clone(), (role, true));
+                    let mut node = n.client.to_cache_node(&n.az, i, primary_info);
+                    if role == ReplicaRole::Replica
+                        && let Some(p) = self.redis.iter().find(|m| {
+                            m.name != n.name && infos_primary(&infos, &self.redis, &m.name)
+                        })
+                    {
+                        node.source = Some(p.name.clone());
+                    }
+                    caches.push(node);
+                }
+                Err(_) => {
+                    let role = lock(&self.nodes_seen)
+                        .get(&n.name)
+                        .map_or(ReplicaRole::Replica, |(r, _)| *r);
+                    seen.insert(n.name.clone(), (role, false));
+                    caches.push(unreachable_cache_node(&n.name, &n.az, role));
+                }
+            }
+        }
+        *lock(&self.nodes_seen) = seen;
+        Ok(ReplicationObservation { databases, caches })
+    }
+
+    async fn deploys(&self, _now: Timestamp) -> Result<DeploysObservation, ProviderError> {
+        let service = self
+            .cfg
+            .deploys
+            .as_ref()
+            .map_or("web".to_string(), |d| d.service.clone());
+        let listings = join_all(self.cfg.backends.iter().map(|b| async move {
+            let Some(releases) = &b.releases_dir else {
+                return (b, None);
+            };
+            let current = fill("{current}", b, "");
+            let script = format!(
+                "cd {dir} && for v in */; do v=${{v%/}}; printf '%s\\t%s\\t%s\\t%s\\n' \"$v\" \"$(stat -c %Y \"$v\")\" \"$(stat -c %U \"$v\")\" \"$([ -e \"$v/FAILED\" ] && echo failed || echo ok)\"; done; printf 'CURRENT\\t%s\\n' \"$(readlink {current})\"",
+                dir = shell_quote(releases),
+            );
+            (b, self.run(&b.ssh, &script).await.ok())
+        }))
+        .await;
+        let mut history: Vec<Deploy> = Vec::new();
+        let mut running = Vec::new();
+        for (b, listing) in listings {
+            let mut current = None;
+            for line in listing.as_deref().unwrap_or("").lines() {
+                let f: Vec<&str> = line.split('\t').collect();
+                if f.first() == Some(&"CURRENT") {
+                    current = f
+                        .get(1)
+                        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+                        .map(str::to_string);
+                    continue;
+                }
+                let [version, mtime, owner, state] = f[..] else {
+                    continue;
+                };
+                let at = Timestamp::from_secs(mtime.parse().unwrap_or(0));
+                let outcome = if state == "failed" {
+                    DeployOutcome::Failed
+                } else {
+                    DeployOutcome::Succeeded
+                };
+                match history.iter_mut().find(|d| d.version == version) {
+                    Some(d) => {
+                        d.at = d.at.min(at);
+                        if outcome == DeployOutcome::Failed {
+                            d.outcome = outcome;
+                        }
+                    }
+                    None => history.push(Deploy {
+                        service: service.clone(),
+                        version: crate::core::sanitize::sanitize(version),
+                        artifact: format!("{}/{version}", b.releases_dir.as_deref().unwrap_or("")),
+                        at,
+                        by: crate::core::sanitize::sanitize(owner),
+                        outcome,
+                    }),
+                }
+            }
+            running.push(RunningVersion {
+                backend: b.name.clone(),
+                az: b.az.clone(),
+                version: current.map(|c| crate::core::sanitize::sanitize(&c)),
+            });
+        }
+        history.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.version.cmp(&a.version)));
+        Ok(DeploysObservation {
+            service,
+            history,
+            running,
+        })
+    }
+
+    async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError> {
+        match &self.prometheus {
+            Some(p) => p.alerts(now, self.timeout).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    async fn logs(&self, _now: Timestamp) -> Result<Vec<LogLine>, ProviderError> {
+        self.ensure_tails();
+        Ok(lock(&self.logs).drain(..).collect())
+    }
+}
+
+fn same_endpoint(addr: &str, src: &str) -> bool {
+    match (split_host_port(addr), split_host_port(src)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn infos_primary(
+    infos: &[Result<super::redis_node::RedisReplication, ProviderError>],
+    nodes: &[Node<RedisNode>],
+    name: &str,
+) -> bool {
+    nodes.iter().zip(infos).any(|(n, i)| {
+        n.name == name
+            && i.as_ref()
+                .is_ok_and(|i| i.role == Some(ReplicaRole::Primary))
+    })
+}
+
+#[async_trait]
+impl OperateProvider for SelfHostedProvider {
+    async fn drain(&self, backend: &str, _now: Timestamp) -> Result<(), ProviderError> {
+        self.set_drained(backend, true).await
+    }
+
+    async fn undrain(&self, backend: &str, _now: Timestamp) -> Result<(), ProviderError> {
+        self.set_drained(backend, false).await
+    }
+
+    async fn set_read_only(
+        &self,
+        node: &str,
+        read_only: bool,
+        _now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        if let Some(n) = self.mysql_node(node) {
+            return n.client.set_read_only(read_only, self.timeout).await;
+        }
+        if self.redis_node(node).is_some() {
+            // Redis's FAILOVER pauses writes on the primary by itself while the
+            // replica catches up; a separate pause would only block it.
+            return Ok(());
+        }
+        Err(Self::unknown_node(node))
+    }
+
+    async fn promote(
+        &self,
+        replica: &str,
+        mode: PromoteMode,
+        _now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        if let Some(n) = self.mysql_node(replica) {
+            return n.client.promote(self.timeout).await;
+        }
+        if let Some(n) = self.redis_node(replica) {
+            return match mode {
+                PromoteMode::Emergency => n.client.promote_replicaof_no_one(self.timeout).await,
+                PromoteMode::Planned => {
+                    let primary = self
+                        .redis
+                        .iter()
+                        .find(|p| p.name != replica)
+                        .ok_or_else(|| Self::unknown_node("cache primary"))?;
+                    n.client
+                        .promote_failover(&primary.client, self.timeout * 5)
+                        .await
+                }
+            };
+        }
+        Err(Self::unknown_node(replica))
+    }
+
+    async fn rejoin(
+        &self,
+        old_primary: &str,
+        new_primary: &str,
+        _now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        if let (Some(old), Some(new)) = (self.mysql_node(old_primary), self.mysql_node(new_primary))
+        {
+            let (host, port) = split_host_port(&new.client.addr).map_err(config_error)?;
+            let account = self
+                .replication
+                .as_ref()
+                .ok_or_else(|| config_error("no replication account"))?;
+            return old
+                .client
+                .rejoin(&host, port, &account.user, &account.password, self.timeout)
+                .await;
+        }
+        if let (Some(old), Some(new)) = (self.redis_node(old_primary), self.redis_node(new_primary))
+        {
+            // FAILOVER already turned the old primary into a replica; this
+            // points it at the new primary again only if it is not there yet.
+            let info = old.client.info(self.timeout).await?;
+            if info.role == Some(ReplicaRole::Replica) {
+                return Ok(());
+            }
+            return old.client.rejoin(&new.client, self.timeout).await;
+        }
+        Err(Self::unknown_node(old_primary))
+    }
+
+    async fn deploy_version(
+        &self,
+        backend: &str,
+        version: &str,
+        _now: Timestamp,
+    ) -> Result<(), ProviderError> {
+        let b = self.backend(backend)?;
+        let template = self
+            .cfg
+            .deploys
+            .as_ref()
+            .and_then(|d| d.deploy_command.clone())
+            .unwrap_or_else(|| DEFAULT_DEPLOY.to_string());
+        if let Some(dir) = &b.releases_dir {
+            // Refuse a version that is not on the host before touching anything.
+            let check = format!("test -d {}/{}", shell_quote(dir), shell_quote(version));
+            self.run(&b.ssh, &check)
+                .await
+                .map_err(|_| ProviderError::Failed {
+                    origin: backend.to_string(),
+                    detail: format!("release {version} is not in {dir}"),
+                })?;
+        }
+        self.run(&b.ssh, &fill(&template, b, version))
+            .await
+            .map(|_| ())
+    }
+}
+
+#[async_trait]
+impl ShellProvider for SelfHostedProvider {
+    async fn interactive(&self, host: &str) -> Result<(), ProviderError> {
+        let conn = self.pool.get(host).await.map_err(ProviderError::from)?;
+        let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
+        let term = std::env::var("TERM").unwrap_or_else(|_| "xterm-256color".into());
+        let session = conn
+            .open_pty(&term, cols, rows)
+            .await
+            .map_err(ProviderError::from)?;
+        run_interactive(session)
+            .await
+            .map(|_| ())
+            .map_err(ProviderError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"upstream web {\n}"), "dXBzdHJlYW0gd2ViIHsKfQ==");
+    }
+
+    #[test]
+    fn shell_quoting_survives_quotes() {
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
+}
