@@ -15,6 +15,7 @@ pub mod ssh_config;
 pub mod ssh_connection;
 pub mod ssh_error;
 pub mod ssh_pool;
+pub mod ssh_shell;
 pub mod ssh_target;
 #[cfg(test)]
 mod sshd_tests;
@@ -31,4 +32,5 @@ pub use ssh_config::SshConfig;
 pub use ssh_connection::SshConnection;
 pub use ssh_error::SshError;
 pub use ssh_pool::SshPool;
+pub use ssh_shell::SshShell;
 pub use ssh_target::{SshTarget, StrictHostKeyChecking};
