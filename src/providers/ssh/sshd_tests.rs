@@ -552,3 +552,81 @@ async fn run_interactive_in_a_real_terminal() {
         "{screen}"
     );
 }
+
+/// Every process under `pid` (children, grandchildren, ...), from /proc.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parent_of: Vec<(u32, u32)> = Vec::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for entry in dir.flatten() {
+            let Ok(p) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+                continue;
+            };
+            // `pid (comm) state ppid ...`; comm may hold spaces, so split after ')'.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|s| s.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                parent_of.push((p, ppid));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(next) = frontier.pop() {
+        for (p, pp) in &parent_of {
+            if *pp == next {
+                out.push(*p);
+                frontier.push(*p);
+            }
+        }
+    }
+    out
+}
+
+fn signal_all(pids: &[u32], sig: &str) {
+    for pid in pids {
+        let _ = std::process::Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(pid.to_string())
+            .status();
+    }
+}
+
+/// A peer that stops answering (its session processes frozen with
+/// SIGSTOP) is noticed by keepalives: the stream closes and the
+/// connection reports closed, so the pool reconnects.
+#[tokio::test(flavor = "multi_thread")]
+async fn keepalive_notices_a_frozen_peer() {
+    let server = sshd_or_skip!();
+    let log = server
+        .shared_file("frozen.log", "ready\n")
+        .expect("log file");
+    let mut target = server.target("lab");
+    target.keepalive_secs = 1;
+    target.keepalive_max = 2;
+    let conn = SshConnection::connect(&target).await.expect("connect");
+    let mut rx = conn
+        .stream_lines(&format!("tail -n +1 -F {}", log.display()))
+        .await
+        .expect("stream");
+    assert_eq!(
+        next_line(&mut rx, Duration::from_secs(5)).await.as_deref(),
+        Some("ready")
+    );
+    // Freeze this connection's sshd processes, not the listener.
+    let frozen = descendants(server.pid());
+    assert!(!frozen.is_empty(), "no session processes under sshd");
+    signal_all(&frozen, "STOP");
+    let started = Instant::now();
+    let ended = next_line(&mut rx, Duration::from_secs(10)).await;
+    let took = started.elapsed();
+    signal_all(&frozen, "CONT");
+    assert_eq!(ended, None, "the stream ends");
+    eprintln!("frozen peer noticed after {took:?} (keepalive 1 s x 2)");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert!(conn.is_closed());
+}

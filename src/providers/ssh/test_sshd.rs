@@ -145,6 +145,11 @@ impl TestSshd {
             .ok_or_else(|| format!("unexpected ssh-keygen output: {text}"))
     }
 
+    /// The listening sshd's PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A file in the server's directory that the login user can read and
     /// append to.
     pub fn shared_file(&self, name: &str, contents: &str) -> Result<PathBuf, String> {
