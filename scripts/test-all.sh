@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need, then runs every check CI runs:
-# formatting, clippy, and all tests (including the ones that need tmux).
+# Installs what the tests need, then runs every check CI runs: formatting,
+# clippy, and all tests, including the tmux end-to-end tests and the tests
+# against the real lab (nginx, MariaDB, Redis, sshd, Prometheus on loopback).
 # Idempotent: safe to run again on a machine that already has everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,21 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets -- -D warnings
-echo "==> cargo test (with the terminal end-to-end tests required)"
+# Build the test binaries before the lab starts, so the lab is up for as
+# short a time as possible.
+echo "==> cargo test --no-run"
+cargo test --all-targets --no-run
+
+echo "==> the lab (tests/lab/up.sh)"
+started_lab=0
+if [ "$(id -u)" = 0 ]; then
+  tests/lab/up.sh
+  started_lab=1
+  trap 'tests/lab/down.sh || true' EXIT
+  export OPSDECK_REQUIRE_LAB=1
+else
+  echo "==> not root: the lab cannot start; its tests will say SKIPPED"
+fi
+
+echo "==> cargo test (terminal end-to-end tests required$([ $started_lab = 1 ] && echo ', lab required'))"
 OPSDECK_REQUIRE_E2E=1 cargo test --all-targets

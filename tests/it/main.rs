@@ -5,6 +5,7 @@ mod demo_app;
 mod demo_snapshots;
 mod e2e_tmux;
 mod keymap_remap;
+mod lab;
 mod operations;
 mod scenario;
 mod support;

@@ -6,7 +6,28 @@
 # and is only ever signalled while both still match, so a reused PID is never hit.
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-RUN=$LAB_DIR/run
+
+# Every directory from / down to DIR lets others in (o+x).
+others_can_enter() {
+  local d=$1 mode
+  while :; do
+    mode=$(stat -c %A "$d") || return 1
+    case ${mode:9:1} in x | t) ;; *) return 1 ;; esac
+    [ "$d" = / ] && return 0
+    d=$(dirname "$d")
+  done
+}
+
+# The lab user must reach the lab's files (sshd reads authorized_keys as it;
+# nginx and the backends run as it). A checkout under a private directory
+# (/root is 0700) cannot be reached, so the lab then lives under /var/tmp.
+if [ -n "${LAB_RUN_DIR:-}" ]; then
+  RUN=$LAB_RUN_DIR
+elif others_can_enter "$LAB_DIR"; then
+  RUN=$LAB_DIR/run
+else
+  RUN=/var/tmp/opsdeck-lab-$(printf '%s' "$LAB_DIR" | md5sum | cut -c1-8)
+fi
 PIDS=$RUN/pids
 LAB_USER=opsdeck-lab
 SSH_PORT=2222

@@ -524,9 +524,11 @@ sys.exit(0 if t and all(x["health"] == "up" for x in t) else 1)'
 # ---------------------------------------------------------------------------------
 start_backends() {
   local h
+  # A copy inside the lab's tree: the lab user may not be able to read the checkout.
+  install -m 0644 "$LAB_DIR/backend.py" "$RUN/backend.py"
   for h in $BACKENDS; do
     start_bg "$h.app" "$RUN/hosts/$h/logs/stdout.log" --as-lab \
-      /usr/bin/python3 "$LAB_DIR/backend.py" "$h" "$(host_ip "$h")" 8080 "$RUN/hosts/$h"
+      /usr/bin/python3 "$RUN/backend.py" "$h" "$(host_ip "$h")" 8080 "$RUN/hosts/$h"
   done
 }
 

@@ -506,6 +506,7 @@ upstream=127.0.2.11:8080, 127.0.1.11:8080 upstream_status=502, 502 request_time=
 
     #[tokio::test]
     async fn lab_access_log_counts_backends() {
+        let _lab = crate::providers::selfhosted::lab_env::LOCK.lock().await;
         use crate::providers::selfhosted::lab_env::{LabEnv, answers, skip};
         let test = "access_log::lab_access_log_counts_backends";
         let Some(lab) = LabEnv::load(test) else {

@@ -340,6 +340,7 @@ mod tests {
 
     #[tokio::test]
     async fn lab_backend_probe() {
+        let _lab = crate::providers::selfhosted::lab_env::LOCK.lock().await;
         let test = "http_probe::lab_backend_probe";
         let Some(lab) = LabEnv::load(test) else {
             return;

@@ -2,7 +2,7 @@ pub mod access_log;
 pub mod endpoint;
 pub mod http_probe;
 #[cfg(test)]
-mod lab_env;
+pub(crate) mod lab_env;
 pub mod mysql_node;
 pub mod nginx_upstream;
 pub mod prometheus;

@@ -740,6 +740,7 @@ mod tests {
 
     #[tokio::test]
     async fn lab_status_of_primary_and_replica() {
+        let _lab = crate::providers::selfhosted::lab_env::LOCK.lock().await;
         let Some((primary, replica)) =
             lab_nodes("mysql_node::lab_status_of_primary_and_replica").await
         else {
@@ -772,6 +773,7 @@ mod tests {
 
     #[tokio::test]
     async fn lab_stopped_sql_thread_makes_lag_unknown() {
+        let _lab = crate::providers::selfhosted::lab_env::LOCK.lock().await;
         let Some((_primary, replica)) =
             lab_nodes("mysql_node::lab_stopped_sql_thread_makes_lag_unknown").await
         else {
@@ -845,6 +847,7 @@ mod tests {
     /// seconds, so it runs only with OPSDECK_LAB_SWITCHOVER=1.
     #[tokio::test]
     async fn lab_switchover_round_trip() {
+        let _lab = crate::providers::selfhosted::lab_env::LOCK.lock().await;
         let test = "mysql_node::lab_switchover_round_trip";
         if std::env::var("OPSDECK_LAB_SWITCHOVER").as_deref() != Ok("1") {
             println!("SKIPPED {test}: set OPSDECK_LAB_SWITCHOVER=1 to flip the lab's roles");

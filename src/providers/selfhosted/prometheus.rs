@@ -500,6 +500,7 @@ mod tests {
 
     #[tokio::test]
     async fn lab_alerts_and_targets() {
+        let _lab = crate::providers::selfhosted::lab_env::LOCK.lock().await;
         let test = "prometheus::lab_alerts_and_targets";
         let Some((_lab, client, hostport)) = lab_client(test) else {
             return;

@@ -613,6 +613,7 @@ slave_repl_offset:4900\r\nmaster_link_down_since_seconds:12\r\n";
 
     #[tokio::test]
     async fn lab_info_of_both() {
+        let _lab = crate::providers::selfhosted::lab_env::LOCK.lock().await;
         let Some((primary, replica)) = lab_nodes("redis_node::lab_info_of_both").await else {
             return;
         };
@@ -656,6 +657,7 @@ slave_repl_offset:4900\r\nmaster_link_down_since_seconds:12\r\n";
     /// lab's roles for a few seconds, so it runs only with OPSDECK_LAB_SWITCHOVER=1.
     #[tokio::test]
     async fn lab_failover_round_trip() {
+        let _lab = crate::providers::selfhosted::lab_env::LOCK.lock().await;
         let test = "redis_node::lab_failover_round_trip";
         if std::env::var("OPSDECK_LAB_SWITCHOVER").as_deref() != Ok("1") {
             println!("SKIPPED {test}: set OPSDECK_LAB_SWITCHOVER=1 to flip the lab's roles");

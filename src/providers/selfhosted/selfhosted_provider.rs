@@ -67,6 +67,9 @@ pub struct SelfHostedProvider {
     prometheus: Option<PrometheusClient>,
     timeout: Duration,
     traffic: Arc<Mutex<TrafficWindow>>,
+    /// When the access-log tail last attached; traffic numbers mean nothing
+    /// before a whole window has been read.
+    traffic_since: Arc<Mutex<Option<std::time::Instant>>>,
     logs: Arc<Mutex<VecDeque<LogLine>>>,
     tails_started: Mutex<bool>,
     /// Last observed role and reachability of database and cache nodes, so
@@ -149,6 +152,7 @@ impl SelfHostedProvider {
             replication,
             timeout,
             traffic: Arc::new(Mutex::new(TrafficWindow::new(TRAFFIC_WINDOW))),
+            traffic_since: Arc::new(Mutex::new(None)),
             logs: Arc::new(Mutex::new(VecDeque::new())),
             tails_started: Mutex::new(false),
             nodes_seen: Mutex::new(HashMap::new()),
@@ -249,6 +253,7 @@ impl SelfHostedProvider {
         let pool = self.pool.clone();
         let queue = self.logs.clone();
         let traffic = self.traffic.clone();
+        let since = self.traffic_since.clone();
         let command = format!("exec tail -n 0 -F {}", shell_quote(&file));
         tokio::spawn(async move {
             loop {
@@ -258,6 +263,10 @@ impl SelfHostedProvider {
                 };
                 match stream {
                     Ok(mut rx) => {
+                        if access_log {
+                            *lock(&since) = Some(std::time::Instant::now());
+                            lock(&traffic).start(wall_clock());
+                        }
                         while let Some(line) = rx.recv().await {
                             let at = wall_clock();
                             if access_log && let Some(entry) = parse_line(&line) {
@@ -301,11 +310,33 @@ impl SelfHostedProvider {
             })
     }
 
+    /// Waits until the access log has been read for a whole traffic window, so
+    /// that "no requests" observed afterwards is evidence, not a cold start.
+    async fn warm_traffic(&self) -> Result<(), ProviderError> {
+        self.ensure_tails();
+        let deadline = std::time::Instant::now() + TRAFFIC_WINDOW + self.timeout * 2;
+        loop {
+            let since = *lock(&self.traffic_since);
+            if since.is_some_and(|t| t.elapsed() >= TRAFFIC_WINDOW) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(ProviderError::Failed {
+                    origin: format!("{}:{}", self.cfg.lb.name, self.cfg.lb.access_log),
+                    detail: "cannot read nginx's access log, so a drain could not be verified"
+                        .into(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Rewrites the upstream file with `backend` marked down (or not), tests
     /// the configuration and reloads nginx; a failing test restores the
     /// previous file and reports nginx's message.
     async fn set_drained(&self, backend: &str, down: bool) -> Result<(), ProviderError> {
         let b = self.backend(backend)?;
+        self.warm_traffic().await?;
         let lb = &self.cfg.lb;
         let file = shell_quote(&lb.upstream_file);
         let text = self.run(&lb.ssh, &format!("cat {file}")).await?;
