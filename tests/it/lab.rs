@@ -584,11 +584,7 @@ async fn lab_unknown_and_changed_host_keys_are_refused() {
     let cfg_path = dir.path().join("config");
     std::fs::write(&cfg_path, config_text).expect("write");
     let pool = SshPool::new(SshConfig::load(&cfg_path).expect("config"));
-    let err = pool
-        .get("web-c2")
-        .await
-        .err()
-        .expect("unknown host refused");
+    let err = pool.get("web-c2").await.expect_err("unknown host refused");
     let expected = lab.sh(&format!(
         "ssh-keygen -lf {}/ssh/host_keys/web-c2.pub | awk '{{print $2}}'",
         lab.var("LAB_ROOT")
@@ -604,7 +600,7 @@ async fn lab_unknown_and_changed_host_keys_are_refused() {
     let pool = SshPool::new(SshConfig::load(Path::new(lab.var("LAB_SSH_CONFIG"))).expect("config"));
     let result = pool.get("web-c2").await;
     lab.sh("$LAB_SCRIPTS/hostkey.sh restore web-c2 >/dev/null");
-    let err = result.err().expect("changed key refused");
+    let err = result.expect_err("changed key refused");
     assert!(matches!(err, SshError::ChangedHostKey { .. }), "{err:?}");
     assert!(
         err.to_string().contains(lab.var("LAB_KNOWN_HOSTS")),

@@ -86,6 +86,10 @@ pub fn parse(text: &str) -> BTreeMap<String, String> {
     vars
 }
 
+/// Lab tests share one set of servers and some change it (stop a replica's
+/// SQL thread, swap roles): each holds this lock so they run one at a time.
+pub static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -97,7 +101,3 @@ mod tests {
         assert_eq!(v.len(), 3);
     }
 }
-
-/// Lab tests share one set of servers and some change it (stop a replica's
-/// SQL thread, swap roles): each holds this lock so they run one at a time.
-pub static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());

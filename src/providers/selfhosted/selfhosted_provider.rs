@@ -18,7 +18,7 @@ use crate::core::fleet::{
     HostState, HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole,
     ReplicationObservation, RunningVersion, Target, TargetState,
 };
-use crate::providers::ssh::{SshConfig, SshPool, run_interactive};
+use crate::providers::ssh::{SshConfig, SshPool, SshShell};
 use crate::providers::{
     ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider, SourceInfo,
 };
@@ -888,17 +888,8 @@ impl OperateProvider for SelfHostedProvider {
 #[async_trait]
 impl ShellProvider for SelfHostedProvider {
     async fn interactive(&self, host: &str) -> Result<(), ProviderError> {
-        let conn = self.pool.get(host).await.map_err(ProviderError::from)?;
-        let (cols, rows) = crossterm::terminal::size().unwrap_or((80, 24));
-        let term = std::env::var("TERM").unwrap_or_else(|_| "xterm-256color".into());
-        let session = conn
-            .open_pty(&term, cols, rows)
-            .await
-            .map_err(ProviderError::from)?;
-        run_interactive(session)
-            .await
-            .map(|_| ())
-            .map_err(ProviderError::from)
+        // The PTY session shares the host's pooled connection.
+        SshShell::new(self.pool.clone()).interactive(host).await
     }
 }
 
