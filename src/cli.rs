@@ -104,6 +104,15 @@ pub enum Command {
         #[arg(long, value_name = "TARGET")]
         confirm: Option<String>,
     },
+    /// Check a host's SSH key and, after you compare its fingerprint, add it to
+    /// known_hosts (the console refuses unknown hosts).
+    SshTrust {
+        /// Host alias from the environment's SSH config.
+        host: String,
+        /// Trust without asking (only after checking the fingerprint another way).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the audit log of operations.
     Audit {
         /// Only records newer than this (e.g. 30m, 2h, 7d).

@@ -357,6 +357,9 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
         Some(Command::Keys { format, view }) => {
             return super::commands::keys(&resolve(&cli)?, *format, view.as_deref());
         }
+        Some(Command::SshTrust { host, yes }) => {
+            return super::commands::ssh_trust(&resolve(&cli)?, host, *yes).await;
+        }
         Some(Command::Runbook { name }) => {
             return super::commands::runbook(&resolve(&cli)?, name.as_deref());
         }
@@ -386,7 +389,11 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             .await
         }
         Some(
-            Command::Check | Command::Audit { .. } | Command::Keys { .. } | Command::Runbook { .. },
+            Command::Check
+            | Command::Audit { .. }
+            | Command::Keys { .. }
+            | Command::Runbook { .. }
+            | Command::SshTrust { .. },
         ) => Ok(ExitCode::SUCCESS),
         Some(Command::Status { json }) => {
             let failures = prime(&mut session).await;

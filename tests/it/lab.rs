@@ -594,6 +594,29 @@ async fn lab_unknown_and_changed_host_keys_are_refused() {
         other => panic!("expected UnknownHostKey, got {other:?}"),
     }
     assert!(err.to_string().contains(expected.trim()), "{err}");
+    // `opsdeck ssh-trust` records the key after the user compares it.
+    let toml = std::fs::read_to_string(lab.config())
+        .expect("lab config")
+        .replace(lab.var("LAB_SSH_CONFIG"), cfg_path.to_str().expect("utf-8"));
+    let toml_path = dir.path().join("opsdeck.toml");
+    std::fs::write(&toml_path, toml).expect("write");
+    let out = Command::new(binary())
+        .args([
+            "--config",
+            toml_path.to_str().expect("utf-8"),
+            "ssh-trust",
+            "web-c2",
+            "--yes",
+        ])
+        .output()
+        .expect("ssh-trust");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains(expected.trim()) && text.contains("added to"),
+        "{text}"
+    );
+    let pool = SshPool::new(SshConfig::load(&cfg_path).expect("config"));
+    assert!(pool.get("web-c2").await.is_ok(), "trusted now");
 
     // Changed: the host now presents another key than known_hosts records.
     lab.sh("$LAB_SCRIPTS/hostkey.sh swap web-c2 >/dev/null");
