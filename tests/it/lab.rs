@@ -488,9 +488,26 @@ fn lab_the_broken_release_stops_after_the_first_backend() {
     let Some(lab) = lab_or_skip("lab_the_broken_release_stops_after_the_first_backend") else {
         return;
     };
-    let load = Load::start(lab.var("LAB_LB_URL"));
-    let (code, out, err) =
+    let (code, out, _) =
         lab.opsdeck(&["do", "rollback-deploy", "web", "--version", "v41", "--yes"]);
+    assert_eq!(
+        code,
+        Some(3),
+        "v41 is marked failed: the guard refuses\n{out}"
+    );
+    assert!(out.contains("refused by guard 'failed-version'"), "{out}");
+    let load = Load::start(lab.var("LAB_LB_URL"));
+    let (code, out, err) = lab.opsdeck(&[
+        "do",
+        "rollback-deploy",
+        "web",
+        "--version",
+        "v41",
+        "--yes",
+        "--override-guard",
+        "--confirm",
+        "web",
+    ]);
     let (sent, failed) = load.finish();
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(

@@ -116,6 +116,8 @@ class Handler(BaseHTTPRequestHandler):
                 _counts.get((path if status != 404 else "other", status), 0) + 1
             )
         took = int((time.monotonic() - started) * 1000)
+        if path in ("/health", "/version") and status == 200:
+            return  # probes that pass are noise, as most apps configure their logging
         level = "INFO" if status < 400 else ("WARN" if status < 500 or status == 503 else "ERROR")
         log(level, exec_thread_name(), "c.e.web.Api", f"GET {path} {status} {took}ms")
 

@@ -255,6 +255,9 @@ gen_releases() { # HOST: releases/v40..v42, current -> v42 (only if missing)
   # v41 is the broken release: failing health check, `/` answers 500.
   printf 'health=fail\nstatus=500\ndelay_ms=20\n' >"$app/releases/v41/config"
   printf 'health=ok\nstatus=200\ndelay_ms=20\n' >"$app/releases/v42/config"
+  # CI marked v41 failed when its canary failed: opsdeck's history shows it, and
+  # the failed-version guard refuses rolling back to it.
+  echo "canary failed its health check" >"$app/releases/v41/FAILED"
   # Distinct mtimes, oldest first, so "newest release" is meaningful.
   for v in v40:3 v41:2 v42:1; do
     age=${v#*:}
