@@ -76,10 +76,6 @@ struct Io<'a> {
 
 struct Runner<'a> {
     io: Io<'a>,
-    ctx: &'a OpContext,
-    tx: &'a mpsc::Sender<Msg>,
-    id: u64,
-    cancel: CancelFlag,
     steps: Vec<Step>,
     /// What the operation has changed so far, for "what it left behind".
     changed: Vec<String>,
@@ -122,12 +118,8 @@ pub async fn run_operation(
             ctx,
             tx,
             id,
-            cancel: cancel.clone(),
+            cancel,
         },
-        ctx,
-        tx,
-        id,
-        cancel,
         steps: plan
             .iter()
             .map(|spec| Step {
@@ -208,7 +200,7 @@ pub async fn run_operation(
 
 impl Runner<'_> {
     async fn announce(&mut self, text: String) {
-        if let Some(hook) = &self.ctx.webhook
+        if let Some(hook) = &self.io.ctx.webhook
             && let Err(e) = hook.announce(&text).await
         {
             self.note(e).await;
@@ -217,11 +209,18 @@ impl Runner<'_> {
 
     async fn note(&mut self, note: String) {
         self.notes.push(note.clone());
-        let _ = self.tx.send(Msg::OperationNote { id: self.id, note }).await;
+        let _ = self
+            .io
+            .tx
+            .send(Msg::OperationNote {
+                id: self.io.id,
+                note,
+            })
+            .await;
     }
 
     async fn report(&mut self, index: usize, status: StepStatus, detail: Option<String>) {
-        let at = self.ctx.clock.now();
+        let at = self.io.ctx.clock.now();
         if let Some(step) = self.steps.get_mut(index) {
             match status {
                 StepStatus::Running if step.started_at.is_none() => step.started_at = Some(at),
@@ -234,9 +233,10 @@ impl Runner<'_> {
             step.detail = detail.clone();
         }
         let _ = self
+            .io
             .tx
             .send(Msg::OperationStep {
-                id: self.id,
+                id: self.io.id,
                 index,
                 status,
                 detail,
@@ -256,7 +256,7 @@ impl Runner<'_> {
     async fn run_steps(&mut self) -> Verdict {
         let specs: Vec<StepSpec> = self.steps.iter().map(|s| s.spec.clone()).collect();
         for (i, spec) in specs.iter().enumerate() {
-            if self.cancel.is_set() && spec.safe_to_stop_before() {
+            if self.io.cancel.is_set() && spec.safe_to_stop_before() {
                 self.skip_from(i).await;
                 return Verdict::Cancelled(self.left_behind());
             }
@@ -302,10 +302,10 @@ impl Runner<'_> {
             } = spec
                 && !promoted
             {
-                let now = self.ctx.clock.now();
+                let now = self.io.ctx.clock.now();
                 match tokio::time::timeout(
                     CALL_TIMEOUT,
-                    self.ctx.operate.set_read_only(node, false, now),
+                    self.io.ctx.operate.set_read_only(node, false, now),
                 )
                 .await
                 {
@@ -334,8 +334,8 @@ impl Runner<'_> {
         index: usize,
         spec: &StepSpec,
     ) -> Result<Option<String>, StepError> {
-        let now = self.ctx.clock.now();
-        let op = self.ctx.operate.clone();
+        let now = self.io.ctx.clock.now();
+        let op = self.io.ctx.operate.clone();
         let io = &self.io;
         match spec {
             StepSpec::Drain { backend } => {
@@ -355,19 +355,15 @@ impl Runner<'_> {
                 backend,
                 timeout_ms,
             } => {
-                let b = backend.clone();
-                io.wait(
+                io.wait_target(
                     index,
+                    backend,
                     *timeout_ms,
-                    || {
-                        let b = b.clone();
-                        async move {
-                            let t = io.target(&b).await?;
-                            Ok((
-                                t.state != TargetState::Active && t.in_flight == 0,
-                                format!("{} in flight", t.in_flight),
-                            ))
-                        }
+                    |t| {
+                        (
+                            t.state != TargetState::Active && t.in_flight == 0,
+                            format!("{} in flight", t.in_flight),
+                        )
                     },
                     // The drain timeout ends the wait; in-flight requests are cut.
                     |progress| Ok(Some(format!("drain timeout reached with {progress}"))),
@@ -375,53 +371,45 @@ impl Runner<'_> {
                 .await
             }
             StepSpec::VerifyNoTraffic { backend } => {
-                let b = backend.clone();
-                io.wait(
+                io.wait_target(
                     index,
+                    backend,
                     VERIFY_TIMEOUT_MS,
-                    || {
-                        let b = b.clone();
-                        async move {
-                            let t = io.target(&b).await?;
-                            Ok((
-                                t.state != TargetState::Active && t.requests_per_sec == 0.0,
-                                format!(
-                                    "{:.1} requests/s, {}",
-                                    t.requests_per_sec,
-                                    t.state.label()
-                                ),
-                            ))
-                        }
+                    |t| {
+                        (
+                            t.state != TargetState::Active && t.requests_per_sec == 0.0,
+                            format!("{:.1} requests/s, {}", t.requests_per_sec, t.state.label()),
+                        )
                     },
                     |progress| {
                         Err(StepError::Failed(format!(
-                            "{b} still gets traffic: {progress}"
+                            "{backend} still gets traffic: {progress}"
                         )))
                     },
                 )
                 .await
             }
             StepSpec::VerifyServing { backend } => {
-                let b = backend.clone();
-                io.wait(
+                io.wait_target(
                     index,
+                    backend,
                     VERIFY_TIMEOUT_MS,
-                    || {
-                        let b = b.clone();
-                        async move {
-                            let t = io.target(&b).await?;
-                            Ok((
-                                t.state == TargetState::Active && !t.health.is_problem(),
-                                format!(
-                                    "{}, {}, {:.1} requests/s",
-                                    t.state.label(),
-                                    t.health.label(),
-                                    t.requests_per_sec
-                                ),
-                            ))
-                        }
+                    |t| {
+                        (
+                            t.state == TargetState::Active && !t.health.is_problem(),
+                            format!(
+                                "{}, {}, {:.1} requests/s",
+                                t.state.label(),
+                                t.health.label(),
+                                t.requests_per_sec
+                            ),
+                        )
                     },
-                    |progress| Err(StepError::Failed(format!("{b} is not serving: {progress}"))),
+                    |progress| {
+                        Err(StepError::Failed(format!(
+                            "{backend} is not serving: {progress}"
+                        )))
+                    },
                 )
                 .await
             }
@@ -594,7 +582,7 @@ impl Runner<'_> {
         let mut cmd = tokio::process::Command::new("sh");
         cmd.arg("-c")
             .arg(command)
-            .env("OPSDECK_ENVIRONMENT", &self.ctx.environment)
+            .env("OPSDECK_ENVIRONMENT", &self.io.ctx.environment)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
         let out = match tokio::time::timeout(HOOK_TIMEOUT, cmd.output()).await {
@@ -646,6 +634,26 @@ impl Io<'_> {
             Ok(r) => r.map_err(StepError::from),
             Err(_) => Err(StepError::Failed("observing hosts timed out".into())),
         }
+    }
+
+    /// `wait` over a backend's load-balancer target: `check` says whether it
+    /// is done and what to show.
+    async fn wait_target(
+        &self,
+        index: usize,
+        backend: &str,
+        timeout_ms: i64,
+        check: impl Fn(&crate::core::fleet::Target) -> (bool, String),
+        on_timeout: impl FnOnce(String) -> Result<Option<String>, StepError>,
+    ) -> Result<Option<String>, StepError> {
+        let check = &check;
+        self.wait(
+            index,
+            timeout_ms,
+            || async move { self.target(backend).await.map(|t| check(&t)) },
+            on_timeout,
+        )
+        .await
     }
 
     /// A backend's load-balancer target on a fresh observation.
