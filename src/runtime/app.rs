@@ -208,9 +208,18 @@ impl App {
     /// Used for the first frame, for headless commands, and to give the demo
     /// fleet a few minutes of history before the console opens.
     pub async fn observe_all_at(&mut self, at: Timestamp, panels: &[PanelId]) -> Vec<Msg> {
+        // All at once, so a dead source costs one timeout in total; applied in
+        // the order given.
+        let observe = self.observe.clone();
+        let timeout = self.plan.timeout;
+        let msgs = futures::future::join_all(
+            panels
+                .iter()
+                .map(|panel| poll_once(observe.as_ref(), *panel, at, timeout)),
+        )
+        .await;
         let mut failures = Vec::new();
-        for panel in panels {
-            let msg = poll_once(self.observe.as_ref(), *panel, at, self.plan.timeout).await;
+        for msg in msgs {
             if matches!(msg, Msg::SourceFailed { .. }) {
                 failures.push(msg.clone());
             }

@@ -24,7 +24,7 @@ use crate::providers::{
 };
 
 use super::access_log::{TrafficWindow, parse_line};
-use super::endpoint::split_host_port;
+use super::endpoint::{split_host_port, with_deadline};
 use super::http_probe;
 use super::mysql_node::{MysqlNode, unreachable_db_node};
 use super::nginx_upstream;
@@ -163,7 +163,11 @@ impl SelfHostedProvider {
     /// Runs `command` on `alias` over the shared SSH connection; a non-zero
     /// exit is an error carrying stderr.
     async fn run(&self, alias: &str, command: &str) -> Result<String, ProviderError> {
-        let conn = self.pool.get(alias).await.map_err(ProviderError::from)?;
+        // A frozen host must cost one timeout, not the SSH connect timeout.
+        let conn = with_deadline(alias, self.timeout, async {
+            self.pool.get(alias).await.map_err(ProviderError::from)
+        })
+        .await?;
         let out = conn
             .exec(command, self.timeout)
             .await
@@ -549,11 +553,20 @@ impl ObserveProvider for SelfHostedProvider {
             });
         }
         let seen = lock(&self.nodes_seen).clone();
-        let node_host = |name: &str, az: &str, primary: HostRole, replica: HostRole| {
-            let (role, reachable) = seen
-                .get(name)
-                .copied()
-                .map_or((None, None), |(r, ok)| (Some(r), Some(ok)));
+        // Until replication has been observed, a node's role is the one the
+        // config lists it in (first = primary).
+        let node_host = |i: usize, name: &str, az: &str, primary: HostRole, replica: HostRole| {
+            let (role, reachable) = seen.get(name).copied().map_or(
+                (
+                    Some(if i == 0 {
+                        ReplicaRole::Primary
+                    } else {
+                        ReplicaRole::Replica
+                    }),
+                    None,
+                ),
+                |(r, ok)| (Some(r), Some(ok)),
+            );
             Host {
                 name: name.to_string(),
                 az: az.to_string(),
@@ -577,16 +590,18 @@ impl ObserveProvider for SelfHostedProvider {
                 address: None,
             }
         };
-        for n in &self.mysql {
+        for (i, n) in self.mysql.iter().enumerate() {
             hosts.push(node_host(
+                i,
                 &n.name,
                 &n.az,
                 HostRole::DbPrimary,
                 HostRole::DbReplica,
             ));
         }
-        for n in &self.redis {
+        for (i, n) in self.redis.iter().enumerate() {
             hosts.push(node_host(
+                i,
                 &n.name,
                 &n.az,
                 HostRole::CachePrimary,
@@ -605,7 +620,11 @@ impl ObserveProvider for SelfHostedProvider {
     }
 
     async fn replication(&self, _now: Timestamp) -> Result<ReplicationObservation, ProviderError> {
-        let db_status = join_all(self.mysql.iter().map(|n| n.client.status(self.timeout))).await;
+        // Every node at once: a frozen one costs one timeout, not one each.
+        let (db_status, infos) = futures::join!(
+            join_all(self.mysql.iter().map(|n| n.client.status(self.timeout))),
+            join_all(self.redis.iter().map(|n| n.client.info(self.timeout))),
+        );
         let mut databases: Vec<DbNode> = Vec::new();
         let mut seen = HashMap::new();
         for (n, st) in self.mysql.iter().zip(db_status) {
@@ -633,7 +652,6 @@ impl ObserveProvider for SelfHostedProvider {
                 }
             }
         }
-        let infos = join_all(self.redis.iter().map(|n| n.client.info(self.timeout))).await;
         let primary_info = self.redis.iter().zip(&infos).find_map(|(_, i)| {
             i.as_ref()
                 .ok()
@@ -676,16 +694,21 @@ impl ObserveProvider for SelfHostedProvider {
             .map_or("web".to_string(), |d| d.service.clone());
         let listings = join_all(self.cfg.backends.iter().map(|b| async move {
             let Some(releases) = &b.releases_dir else {
-                return (b, None);
+                return Ok((b, None));
             };
             let current = fill("{current}", b, "");
             let script = format!(
                 "cd {dir} && for v in */; do v=${{v%/}}; printf '%s\\t%s\\t%s\\t%s\\n' \"$v\" \"$(stat -c %Y \"$v\")\" \"$(stat -c %U \"$v\")\" \"$([ -e \"$v/FAILED\" ] && echo failed || echo ok)\"; done; printf 'CURRENT\\t%s\\n' \"$(readlink {current})\"",
                 dir = shell_quote(releases),
             );
-            (b, self.run(&b.ssh, &script).await.ok())
+            self.run(&b.ssh, &script).await.map(|out| (b, Some(out)))
         }))
-        .await;
+        .await
+        // A host that cannot be read fails the panel: its last good history
+        // stays on screen, marked stale, rather than a partial one that looks
+        // complete.
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
         let mut history: Vec<Deploy> = Vec::new();
         let mut running = Vec::new();
         for (b, listing) in listings {
