@@ -716,3 +716,29 @@ fn lab_ssh_open_is_a_real_pty_session() {
     t.type_text("q");
     t.wait_for("E2E$ ", Duration::from_secs(10));
 }
+
+#[test]
+fn lab_a_frozen_az_costs_one_timeout_and_is_named() {
+    let Some(lab) = lab_or_skip("lab_a_frozen_az_costs_one_timeout_and_is_named") else {
+        return;
+    };
+    lab.sh("$LAB_SCRIPTS/az.sh down az-c >/dev/null");
+    let start = Instant::now();
+    let result = lab.opsdeck(&["status", "--json"]);
+    let took = start.elapsed();
+    lab.sh("$LAB_SCRIPTS/az.sh up az-c >/dev/null");
+    let (code, out, err) = result;
+    // The config's per-call timeout is 2.5 s; the panels are polled at once.
+    assert!(took < Duration::from_secs(5), "status took {took:?}");
+    assert_eq!(code, Some(1), "a failed source fails status: {err}");
+    assert!(err.contains("web-c"), "the error names the host: {err}");
+    let s: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(host(&s, "web-c1")["health"], "down");
+    assert_eq!(
+        host(&s, "web-a1")["health"],
+        "ok",
+        "the other AZ is unaffected"
+    );
+    assert!(node(&s, "databases", "db-replica")["lag_seconds"].is_null());
+    assert_eq!(node(&s, "databases", "db-primary")["role"], "primary");
+}
