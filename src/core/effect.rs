@@ -21,4 +21,6 @@ pub enum Effect {
     CancelOperation(u64),
     /// Suspend the console and hand the terminal to an SSH session.
     OpenSsh { host: String },
+    /// Record the host key `host` presented (the operator compared it).
+    TrustHost { host: String },
 }

@@ -50,7 +50,7 @@ pub fn check(kind: &OpKind, state: &State, policy: &OpsPolicy) -> Result<(), Ref
         OpKind::Drain { backend } => check_drain(backend, state),
         OpKind::Promote { replica, node, .. } => check_promote(replica, *node, state, policy),
         OpKind::DeployVersion { version, .. } => check_version(version, state),
-        OpKind::Undrain { .. } | OpKind::SshOpen { .. } => Ok(()),
+        OpKind::Undrain { .. } | OpKind::SshOpen { .. } | OpKind::TrustHostKey { .. } => Ok(()),
     }
 }
 

@@ -107,4 +107,11 @@ pub enum Msg {
         host: String,
         result: Result<(), String>,
     },
+    /// The host presented an SSH key nobody trusted yet: ask the operator.
+    SshHostUnknown { host: String, fingerprint: String },
+    /// The operator's trust of a host key was recorded (or not).
+    SshHostTrusted {
+        host: String,
+        result: Result<(), String>,
+    },
 }

@@ -56,6 +56,11 @@ pub enum OpKind {
     SshOpen {
         host: String,
     },
+    /// Record the SSH host key `host` presented, then open the session.
+    TrustHostKey {
+        host: String,
+        fingerprint: String,
+    },
 }
 
 /// A request to run an operation.
@@ -82,7 +87,7 @@ impl OpRequest {
             OpKind::Drain { backend } | OpKind::Undrain { backend } => backend,
             OpKind::Promote { replica, .. } => replica,
             OpKind::DeployVersion { service, .. } => service,
-            OpKind::SshOpen { host } => host,
+            OpKind::SshOpen { host } | OpKind::TrustHostKey { host, .. } => host,
         }
     }
 

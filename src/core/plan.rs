@@ -310,7 +310,7 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
             });
             s
         }
-        OpKind::SshOpen { .. } => Vec::new(),
+        OpKind::SshOpen { .. } | OpKind::TrustHostKey { .. } => Vec::new(),
     }
 }
 
@@ -373,6 +373,14 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
             lines
         }
         OpKind::SshOpen { host } => vec![format!("Open an interactive shell on {host}.")],
+        OpKind::TrustHostKey { host, fingerprint } => vec![
+            format!("The authenticity of {host} can't be established: no known_hosts"),
+            "file has its SSH host key. It presented the key with fingerprint".into(),
+            format!("  {fingerprint}"),
+            "Compare it with `ssh-keygen -lf` of the host's public key (run on".into(),
+            "the host, or from your inventory). Only if they match, type the".into(),
+            "host's name to record the key in known_hosts and connect.".into(),
+        ],
     }
 }
 
@@ -498,5 +506,6 @@ pub fn effect_sentence(request: &OpRequest, state: &State) -> String {
             backends.len()
         ),
         OpKind::SshOpen { host } => format!("open an interactive shell on {host}"),
+        OpKind::TrustHostKey { host, .. } => format!("trust {host}'s SSH host key and connect"),
     }
 }

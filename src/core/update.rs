@@ -102,6 +102,25 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             // Observe again at once so the screen shows the new fleet.
             vec![Effect::Refresh(PanelId::ALL.to_vec())]
         }
+        Msg::SshHostUnknown { host, fingerprint } => {
+            operations::ask_trust(state, host, fingerprint);
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::SshHostTrusted { host, result } => match result {
+            Ok(()) => {
+                say(
+                    state,
+                    MessageLevel::Info,
+                    format!("trusted {host}'s host key; connecting"),
+                );
+                vec![Effect::OpenSsh { host }]
+            }
+            Err(e) => {
+                say(state, MessageLevel::Error, format!("{host}: {e}"));
+                Vec::new()
+            }
+        },
         Msg::SshEnded { host, result } => {
             match result {
                 Ok(()) => say(

@@ -11,6 +11,10 @@ pub enum ProviderError {
     Failed { origin: String, detail: String },
     #[error("{origin}: refused: {detail}")]
     Refused { origin: String, detail: String },
+    /// The host presented an SSH key no known_hosts file has: the console
+    /// asks the operator to compare the fingerprint before trusting it.
+    #[error("{origin}: unknown host key {fingerprint}")]
+    UnknownHostKey { origin: String, fingerprint: String },
 }
 
 impl ProviderError {
@@ -20,7 +24,8 @@ impl ProviderError {
             ProviderError::Timeout { origin, .. }
             | ProviderError::Unreachable { origin, .. }
             | ProviderError::Failed { origin, .. }
-            | ProviderError::Refused { origin, .. } => origin,
+            | ProviderError::Refused { origin, .. }
+            | ProviderError::UnknownHostKey { origin, .. } => origin,
         }
     }
 }

@@ -156,6 +156,17 @@ impl App {
                 }
                 Flow::Continue
             }
+            Effect::TrustHost { host } => {
+                let Some(shell) = self.shell.clone() else {
+                    return Flow::Continue;
+                };
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = shell.trust_host(&host).await.map_err(|e| e.to_string());
+                    let _ = tx.send(Msg::SshHostTrusted { host, result }).await;
+                });
+                Flow::Continue
+            }
             Effect::OpenSsh { host } => {
                 if self.shell.is_some() {
                     Flow::Shell(host)

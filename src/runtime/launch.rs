@@ -13,10 +13,10 @@ use crate::core::state::{MessageLevel, StatusMessage};
 use crate::core::{PanelId, Timestamp};
 use crate::diagnostic::Diagnostic;
 use crate::keymap::keymap_loader::LoadedKeymap;
-use crate::providers::ShellProvider;
 use crate::providers::demo::{DemoConfig, DemoProvider, Scenario};
 use crate::providers::selfhosted::SelfHostedProvider;
 use crate::providers::{ObserveProvider, OperateProvider};
+use crate::providers::{ProviderError, ShellProvider};
 use crate::theme::{ColorDepth, LoadedTheme};
 
 use super::app::{App, AppParts};
@@ -454,6 +454,26 @@ async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
         .await;
         match exit {
             Ok(event_loop::Exit::Shell(host)) => {
+                // Connect (and check the host key) while the console still
+                // owns the screen, so an unknown key can be asked about.
+                if let Some(shell) = session.app.shell.clone() {
+                    match shell.prepare(&host).await {
+                        Ok(()) => {}
+                        Err(ProviderError::UnknownHostKey { fingerprint, .. }) => {
+                            session
+                                .app
+                                .dispatch(crate::core::Msg::SshHostUnknown { host, fingerprint });
+                            continue;
+                        }
+                        Err(e) => {
+                            session.app.dispatch(crate::core::Msg::SshEnded {
+                                host,
+                                result: Err(e.to_string()),
+                            });
+                            continue;
+                        }
+                    }
+                }
                 let result = run_shell(&mut guard, &session.app, &host).await;
                 // A new terminal redraws everything and, unlike `clear()`, does
                 // not ask the terminal for the cursor position (the reply could

@@ -742,3 +742,73 @@ fn lab_a_frozen_az_costs_one_timeout_and_is_named() {
     assert!(node(&s, "databases", "db-replica")["lag_seconds"].is_null());
     assert_eq!(node(&s, "databases", "db-primary")["role"], "primary");
 }
+
+#[test]
+fn lab_an_unknown_host_key_is_asked_about_in_the_console() {
+    let Some(lab) = lab_or_skip("lab_an_unknown_host_key_is_asked_about_in_the_console") else {
+        return;
+    };
+    let Some(t) = tmux_or_skip("lab-trust") else {
+        return;
+    };
+    // A known_hosts that knows every host but web-a1.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let known = dir.path().join("known_hosts");
+    let all = std::fs::read_to_string(lab.var("LAB_KNOWN_HOSTS")).expect("known_hosts");
+    let without: String = all
+        .lines()
+        .filter(|l| !l.starts_with("[127.0.1.11]:2222"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&known, without).expect("write");
+    let ssh_config = dir.path().join("ssh_config");
+    let text = std::fs::read_to_string(lab.var("LAB_SSH_CONFIG"))
+        .expect("ssh config")
+        .replace(lab.var("LAB_KNOWN_HOSTS"), known.to_str().expect("utf-8"));
+    std::fs::write(&ssh_config, text).expect("write");
+    let config = dir.path().join("opsdeck.toml");
+    let toml = std::fs::read_to_string(lab.config())
+        .expect("lab config")
+        .replace(
+            lab.var("LAB_SSH_CONFIG"),
+            ssh_config.to_str().expect("utf-8"),
+        );
+    std::fs::write(&config, toml).expect("write");
+    let fingerprint = lab.sh(&format!(
+        "ssh-keygen -lf {}/ssh/host_keys/web-a1.pub | awk '{{print $2}}'",
+        lab.var("LAB_ROOT")
+    ));
+
+    t.start_shell(100, 30);
+    t.type_text(&format!(
+        "XDG_DATA_HOME={d}/data XDG_STATE_HOME={d}/state {} --config {}",
+        binary(),
+        config.display(),
+        d = dir.path().display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("web-c2", Duration::from_secs(20));
+    t.type_text("s");
+    t.wait_for("ssh-open web-a1", Duration::from_secs(5));
+    t.type_text("y");
+    let screen = t.wait_for("Unknown SSH host key", Duration::from_secs(10));
+    assert!(
+        screen.contains(fingerprint.trim()),
+        "the dialog shows the fingerprint:\n{screen}"
+    );
+    t.type_text("web-a1");
+    t.keys(&["Enter"]);
+    t.type_text("echo $((6*7))-trusted");
+    t.keys(&["Enter"]);
+    t.wait_for("42-trusted", Duration::from_secs(10));
+    t.type_text("exit");
+    t.keys(&["Enter"]);
+    t.wait_for("SSH session on web-a1 ended", Duration::from_secs(10));
+    t.type_text("q");
+    t.wait_for("E2E$ ", Duration::from_secs(10));
+    let recorded = std::fs::read_to_string(&known).expect("known_hosts");
+    assert!(
+        recorded.lines().any(|l| l.starts_with("[127.0.1.11]:2222")),
+        "the key was recorded:\n{recorded}"
+    );
+}

@@ -180,6 +180,9 @@ fn confirm(state: &mut State) -> Vec<Effect> {
     if let OpKind::SshOpen { host } = &request.kind {
         return vec![Effect::OpenSsh { host: host.clone() }];
     }
+    if let OpKind::TrustHostKey { host, .. } = &request.kind {
+        return vec![Effect::TrustHost { host: host.clone() }];
+    }
     let id = state.next_operation_id;
     state.next_operation_id += 1;
     let steps = plan::steps(&request, &state.policy);
@@ -196,6 +199,27 @@ fn confirm(state: &mut State) -> Vec<Effect> {
         format!("started {}", request.summary()),
     );
     vec![Effect::RunOperation { id, request, steps }]
+}
+
+/// A host presented an unknown SSH key: ask before trusting it, with the
+/// fingerprint to compare and the name to type.
+pub(super) fn ask_trust(state: &mut State, host: String, fingerprint: String) {
+    let request = super::super::operation::OpRequest::new(
+        ActionId::SshOpen,
+        OpKind::TrustHostKey {
+            host: host.clone(),
+            fingerprint,
+        },
+    );
+    state.dialog = Some(Dialog {
+        title: format!("Unknown SSH host key: {host}"),
+        lines: plan::preview(&request, state),
+        refusal: None,
+        require_typed: Some(host),
+        typed: String::new(),
+        focus: DialogButton::Cancel,
+        request,
+    });
 }
 
 /// Esc with the operations panel open: cancel the running operation.

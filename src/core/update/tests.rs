@@ -684,3 +684,49 @@ mod dialogs {
         );
     }
 }
+
+#[test]
+fn an_unknown_host_key_is_asked_about_and_trusting_it_connects() {
+    let mut s = state();
+    update(
+        &mut s,
+        Msg::SshHostUnknown {
+            host: "web-a1".into(),
+            fingerprint: "SHA256:abc".into(),
+        },
+    );
+    let d = s.dialog.clone().expect("dialog");
+    assert_eq!(d.require_typed.as_deref(), Some("web-a1"));
+    assert!(
+        d.lines.iter().any(|l| l.contains("SHA256:abc")),
+        "{:?}",
+        d.lines
+    );
+    for c in "web-a1".chars() {
+        update(&mut s, Msg::Input(Key::char(c)));
+    }
+    let effects = update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
+    assert_eq!(
+        effects,
+        vec![Effect::TrustHost {
+            host: "web-a1".into()
+        }]
+    );
+    let effects = update(
+        &mut s,
+        Msg::SshHostTrusted {
+            host: "web-a1".into(),
+            result: Ok(()),
+        },
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::OpenSsh {
+            host: "web-a1".into()
+        }]
+    );
+    assert!(
+        s.operations.is_empty(),
+        "trusting a key is not a fleet operation"
+    );
+}

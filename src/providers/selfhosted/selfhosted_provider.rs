@@ -18,7 +18,7 @@ use crate::core::fleet::{
     HostState, HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole,
     ReplicationObservation, RunningVersion, Target, TargetState,
 };
-use crate::providers::ssh::{SshConfig, SshPool, SshShell};
+use crate::providers::ssh::{PresentedKey, SshConfig, SshError, SshPool, SshShell};
 use crate::providers::{
     ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider, SourceInfo,
 };
@@ -72,6 +72,8 @@ pub struct SelfHostedProvider {
     traffic_since: Arc<Mutex<Option<std::time::Instant>>>,
     logs: Arc<Mutex<VecDeque<LogLine>>>,
     tails_started: Mutex<bool>,
+    /// Host keys hosts presented that are not known yet, until trusted.
+    presented: Mutex<HashMap<String, PresentedKey>>,
     /// Last observed role and reachability of database and cache nodes, so
     /// the hosts view can show them between replication polls.
     nodes_seen: Mutex<HashMap<String, (ReplicaRole, bool)>>,
@@ -155,6 +157,7 @@ impl SelfHostedProvider {
             traffic_since: Arc::new(Mutex::new(None)),
             logs: Arc::new(Mutex::new(VecDeque::new())),
             tails_started: Mutex::new(false),
+            presented: Mutex::new(HashMap::new()),
             nodes_seen: Mutex::new(HashMap::new()),
             cfg,
         })
@@ -913,6 +916,45 @@ impl ShellProvider for SelfHostedProvider {
     async fn interactive(&self, host: &str) -> Result<(), ProviderError> {
         // The PTY session shares the host's pooled connection.
         SshShell::new(self.pool.clone()).interactive(host).await
+    }
+
+    async fn prepare(&self, host: &str) -> Result<(), ProviderError> {
+        let result = with_deadline(host, self.timeout * 2, async {
+            Ok(self.pool.get(host).await)
+        })
+        .await?;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SshError::UnknownHostKey {
+                presented,
+                fingerprint,
+                ..
+            }) => {
+                lock(&self.presented).insert(host.to_string(), *presented);
+                Err(ProviderError::UnknownHostKey {
+                    origin: host.to_string(),
+                    fingerprint,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn trust_host(&self, host: &str) -> Result<(), ProviderError> {
+        let presented =
+            lock(&self.presented)
+                .remove(host)
+                .ok_or_else(|| ProviderError::Failed {
+                    origin: host.to_string(),
+                    detail: "no unknown key was presented by this host in this session".into(),
+                })?;
+        presented.trust().map_err(|e| ProviderError::Failed {
+            origin: presented.known_hosts.display().to_string(),
+            detail: format!("cannot record the host key: {e}"),
+        })?;
+        self.pool.forget(host);
+        tracing::info!(host, known_hosts = %presented.known_hosts.display(), "host key trusted");
+        Ok(())
     }
 }
 

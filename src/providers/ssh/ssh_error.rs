@@ -134,8 +134,11 @@ impl From<SshError> for ProviderError {
         match e {
             SshError::Timeout { after_ms, .. } => ProviderError::Timeout { origin, after_ms },
             SshError::Connect { .. } => ProviderError::Unreachable { origin, detail },
+            SshError::UnknownHostKey { fingerprint, .. } => ProviderError::UnknownHostKey {
+                origin,
+                fingerprint,
+            },
             SshError::Auth { .. }
-            | SshError::UnknownHostKey { .. }
             | SshError::ChangedHostKey { .. }
             | SshError::RevokedHostKey { .. } => ProviderError::Refused { origin, detail },
             SshError::Channel { .. } | SshError::Terminal { .. } | SshError::Config { .. } => {
