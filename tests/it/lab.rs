@@ -667,7 +667,8 @@ fn lab_an_az_outage_shows_within_one_poll_and_the_console_stays_responsive() {
     ));
     t.keys(&["Enter"]);
     t.wait_for("web-c2", Duration::from_secs(20));
-    lab.sh("$LAB_SCRIPTS/az.sh down az-c >/dev/null");
+    // Cut az-c off the network (nftables drops every packet to 127.0.2.0/24).
+    lab.sh("$LAB_SCRIPTS/az.sh cut az-c >/dev/null");
     let start = Instant::now();
     // One poll interval (2 s) plus the call timeout (2.5 s).
     let seen = std::panic::catch_unwind(|| t.wait_for("✖ web-c1", Duration::from_secs(6)));
@@ -675,7 +676,7 @@ fn lab_an_az_outage_shows_within_one_poll_and_the_console_stays_responsive() {
     // Still responsive while az-c hangs: switch views and back.
     t.type_text("2");
     let responsive = std::panic::catch_unwind(|| t.wait_for("LATENCY", Duration::from_secs(2)));
-    lab.sh("$LAB_SCRIPTS/az.sh up az-c >/dev/null");
+    lab.sh("$LAB_SCRIPTS/az.sh heal az-c >/dev/null");
     t.type_text("q");
     let screen = seen.expect("the outage showed in the overview");
     assert!(screen.contains("db-replica"), "{screen}");

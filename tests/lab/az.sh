@@ -6,6 +6,9 @@
 #   tests/lab/az.sh down az-a|az-c|HOST...   freeze (SIGSTOP)
 #   tests/lab/az.sh up   az-a|az-c|HOST...   thaw (SIGCONT)
 #   tests/lab/az.sh status                   one line per host: up / DOWN (stopped) / dead
+#   tests/lab/az.sh cut  az-a|az-c           cut the AZ off the network (nftables drops
+#                                            every packet to its 127.0.x.0/24)
+#   tests/lab/az.sh heal az-a|az-c           remove the cut
 #
 # A frozen host looks like a network partition, not a crash: the kernel still accepts
 # TCP connections into the listen backlog, but nothing answers, so clients hit their
@@ -19,7 +22,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage() { sed -n '2,17p' "$0"; }
+usage() { sed -n '2,20p' "$0"; }
 
 targets_to_hosts() { # AZ|HOST... -> host names
   local t
@@ -90,6 +93,34 @@ case $cmd in
   status)
     for h in $(host_names); do printf '%-14s %-6s %s\n' "$h" "$(host_az "$h")" "$(host_state "$h")"; done
     ;;
+  cut | heal)
+    [ $# = 1 ] || die "az.sh $cmd needs one AZ (az-a or az-c)"
+    case $1 in
+      az-a) net=127.0.1.0/24 ;;
+      az-c) net=127.0.2.0/24 ;;
+      *) die "unknown AZ: $1 (az-a or az-c)" ;;
+    esac
+    command -v nft >/dev/null || die "nft is missing (apt-get install nftables)"
+    # One table per AZ, owned by the lab: healing deletes exactly it. A packet
+    # to the AZ is dropped on its way out, so replies into the AZ are lost too:
+    # a partition in both directions, like a link going down.
+    table=opsdeck_lab_${1//-/_}
+    if [ "$cmd" = cut ]; then
+      nft delete table inet "$table" 2>/dev/null || true
+      nft -f - <<NFT
+table inet $table {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    ip daddr $net drop
+  }
+}
+NFT
+      log "cut $1 off the network ($net)"
+    else
+      nft delete table inet "$table" 2>/dev/null || true
+      log "healed $1 ($net)"
+    fi
+    ;;
   -h | --help) usage ;;
-  *) die "unknown command: $cmd (down|up|status)" ;;
+  *) die "unknown command: $cmd (down|up|status|cut|heal)" ;;
 esac

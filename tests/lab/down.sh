@@ -52,4 +52,8 @@ if [ "$CLEAN" = 1 ]; then
   rm -f "$LAB_DIR/lab.env" "$LAB_DIR/opsdeck.toml"
   log "removed $RUN, lab.env and opsdeck.toml"
 fi
+# Heal any AZ cut (az.sh cut): the lab's own nftables tables only.
+if command -v nft >/dev/null; then
+  for t in opsdeck_lab_az_a opsdeck_lab_az_c; do nft delete table inet "$t" 2>/dev/null || true; done
+fi
 log "lab is down"

@@ -70,6 +70,7 @@ install_packages() {
   command -v tmux >/dev/null || need+=(tmux)
   [ -x /usr/bin/python3 ] || need+=(python3)
   command -v curl >/dev/null || need+=(curl)
+  command -v nft >/dev/null || need+=(nftables)
   # Prometheus: the Debian package depends on ~218 MB of JavaScript (libjs-moment-timezone)
   # for its console pages. Unless LAB_PROMETHEUS_FROM_APT=1, unpack just the binary.
   if ! command -v prometheus >/dev/null && [ "${LAB_PROMETHEUS_FROM_APT:-0}" = 1 ]; then
