@@ -31,7 +31,8 @@ cargo test --all-targets --no-run
 echo "==> the lab (tests/lab/up.sh)"
 started_lab=0
 if [ "$(id -u)" = 0 ]; then
-  tests/lab/up.sh
+  # --wait-targets: Prometheus has scraped every target before tests ask it.
+  tests/lab/up.sh --wait-targets
   started_lab=1
   trap 'tests/lab/down.sh || true' EXIT
   export OPSDECK_REQUIRE_LAB=1

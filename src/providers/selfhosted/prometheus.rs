@@ -510,7 +510,16 @@ mod tests {
             return;
         }
         let timeout = Duration::from_secs(5);
-        let targets = client.targets_up(timeout).await.expect("targets");
+        // A Prometheus that just started has no scrape results yet: give it
+        // a few scrape intervals.
+        let mut targets = Vec::new();
+        for _ in 0..60 {
+            targets = client.targets_up(timeout).await.expect("targets");
+            if targets.iter().any(|t| t.2) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
         println!("targets: {targets:?}");
         assert!(!targets.is_empty());
         assert!(targets.iter().any(|t| t.2), "some target is up");
