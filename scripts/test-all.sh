@@ -31,7 +31,9 @@ cargo test --all-targets --no-run
 echo "==> the lab (tests/lab/up.sh)"
 started_lab=0
 if [ "$(id -u)" = 0 ]; then
-  # --wait-targets: Prometheus has scraped every target before tests ask it.
+  # From a clean lab, so no state of an earlier run leaks in; --wait-targets:
+  # Prometheus has scraped every target before tests ask it.
+  tests/lab/down.sh --clean
   tests/lab/up.sh --wait-targets
   started_lab=1
   trap 'tests/lab/down.sh || true' EXIT
