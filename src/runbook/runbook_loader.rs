@@ -72,10 +72,7 @@ pub fn render(text: &str, file: &str, keymap: &Keymap) -> (String, Vec<Diagnosti
 
 fn doc(name: &str, text: &str, file: &str, keymap: &Keymap) -> (RunbookDoc, Vec<Diagnostic>) {
     let (rendered, diags) = render(text, file, keymap);
-    let lines: Vec<String> = rendered
-        .lines()
-        .map(crate::core::sanitize::sanitize)
-        .collect();
+    let lines = join_wrapped_items(rendered.lines().map(crate::core::sanitize::sanitize));
     let title = lines
         .iter()
         .find_map(|l| l.strip_prefix("# "))
@@ -90,6 +87,26 @@ fn doc(name: &str, text: &str, file: &str, keymap: &Keymap) -> (RunbookDoc, Vec<
         },
         diags,
     )
+}
+
+/// Joins the hard-wrapped continuation lines of a list item (indented lines
+/// right after it) into the item, so a step is one line the pane can wrap.
+fn join_wrapped_items(lines: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut in_item = false;
+    for line in lines {
+        let is_item = !crate::core::runbook::step_lines(std::slice::from_ref(&line)).is_empty();
+        let continues =
+            in_item && !is_item && line.starts_with([' ', '\t']) && !line.trim().is_empty();
+        if continues && let Some(last) = out.last_mut() {
+            last.push(' ');
+            last.push_str(line.trim());
+            continue;
+        }
+        in_item = is_item;
+        out.push(line);
+    }
+    out
 }
 
 /// The shipped runbooks plus every `*.md` in `dir` (a user file with the same
@@ -182,6 +199,26 @@ mod tests {
             "rb.md:3:9: unknown action 'drain-backnd' in {{…}}"
         );
         assert!(out.contains("{{drain-backnd}}"));
+    }
+
+    #[test]
+    fn wrapped_list_items_become_one_line() {
+        let (docs, _) = load(None, &Keymap::builtin());
+        let db = docs
+            .iter()
+            .find(|d| d.name == "database-failover")
+            .expect("shipped");
+        let first = &db.lines[db.steps[0]];
+        assert!(
+            first.contains("read the replica's lag, IO/SQL thread state and last error."),
+            "{first}"
+        );
+        let joined = join_wrapped_items(
+            ["1. a", "   b", "", "   c", "2. d"]
+                .into_iter()
+                .map(String::from),
+        );
+        assert_eq!(joined, vec!["1. a b", "", "   c", "2. d"]);
     }
 
     #[test]
