@@ -102,6 +102,23 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Waits until the screen no longer contains `needle` (the console has
+    /// handed the terminal to a session, say).
+    pub fn wait_gone(&self, needle: &str, timeout: Duration) {
+        let start = Instant::now();
+        while self.screen().contains(needle) {
+            if start.elapsed() > timeout {
+                panic!(
+                    "timed out waiting for {needle:?} to go; screen:\n{}",
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);

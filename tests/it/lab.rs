@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::e2e_tmux::{binary, tmux_or_skip};
+use super::e2e_tmux::{Tmux, binary, tmux_or_skip};
 
 /// The lab is shared: one test at a time.
 static LAB: Mutex<()> = Mutex::new(());
@@ -232,6 +232,19 @@ impl Load {
             .clone();
         (self.sent.load(Ordering::SeqCst), failed)
     }
+}
+
+/// Starts the console on `config` in a fresh shell of `t` and waits for the fleet.
+fn console(t: &Tmux, (width, height): (u16, u16), config: &Path, data: &Path) {
+    t.start_shell(width, height);
+    t.type_text(&format!(
+        "XDG_DATA_HOME={d}/data XDG_STATE_HOME={d}/state {} --config {}",
+        binary(),
+        config.display(),
+        d = data.display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("web-c2", Duration::from_secs(20));
 }
 
 fn mariadb(lab: &Lab, cnf_var: &str, sql: &str) -> String {
@@ -658,15 +671,7 @@ fn lab_an_az_outage_shows_within_one_poll_and_the_console_stays_responsive() {
     let Some(t) = tmux_or_skip("lab-az") else {
         return;
     };
-    t.start_shell(120, 36);
-    t.type_text(&format!(
-        "XDG_DATA_HOME={d}/data XDG_STATE_HOME={d}/state {} --config {}",
-        binary(),
-        lab.config().display(),
-        d = lab.data.path().display()
-    ));
-    t.keys(&["Enter"]);
-    t.wait_for("web-c2", Duration::from_secs(20));
+    console(&t, (120, 36), &lab.config(), lab.data.path());
     // Cut az-c off the network (nftables drops every packet to 127.0.2.0/24).
     lab.sh("$LAB_SCRIPTS/az.sh cut az-c >/dev/null");
     let start = Instant::now();
@@ -692,24 +697,20 @@ fn lab_ssh_open_is_a_real_pty_session() {
     let Some(t) = tmux_or_skip("lab-ssh") else {
         return;
     };
-    t.start_shell(100, 30);
-    t.type_text(&format!(
-        "XDG_DATA_HOME={d}/data XDG_STATE_HOME={d}/state {} --config {}",
-        binary(),
-        lab.config().display(),
-        d = lab.data.path().display()
-    ));
-    t.keys(&["Enter"]);
-    t.wait_for("web-c2", Duration::from_secs(20));
+    console(&t, (100, 30), &lab.config(), lab.data.path());
     t.type_text("s");
     t.wait_for("ssh-open web-a1", Duration::from_secs(5));
     t.type_text("y");
+    // The console hands the terminal over; type only once the shell has it.
+    t.wait_gone("1 Overview", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
     t.type_text("echo $((6*7))-on-$LAB_HOST; stty size");
     t.keys(&["Enter"]);
-    let screen = t.wait_for("42-on-web-a1", Duration::from_secs(10));
+    // `stty size` answers after the echo: wait for it, then check both.
+    let screen = t.wait_for("30 100", Duration::from_secs(10));
     assert!(
-        screen.contains("30 100"),
-        "the PTY has the terminal's size:\n{screen}"
+        screen.contains("42-on-web-a1"),
+        "the session runs on web-a1 with the terminal's size:\n{screen}"
     );
     t.type_text("exit");
     t.keys(&["Enter"]);
@@ -780,15 +781,7 @@ fn lab_an_unknown_host_key_is_asked_about_in_the_console() {
         lab.var("LAB_ROOT")
     ));
 
-    t.start_shell(100, 30);
-    t.type_text(&format!(
-        "XDG_DATA_HOME={d}/data XDG_STATE_HOME={d}/state {} --config {}",
-        binary(),
-        config.display(),
-        d = dir.path().display()
-    ));
-    t.keys(&["Enter"]);
-    t.wait_for("web-c2", Duration::from_secs(20));
+    console(&t, (100, 30), &config, dir.path());
     t.type_text("s");
     t.wait_for("ssh-open web-a1", Duration::from_secs(5));
     t.type_text("y");
@@ -799,6 +792,8 @@ fn lab_an_unknown_host_key_is_asked_about_in_the_console() {
     );
     t.type_text("web-a1");
     t.keys(&["Enter"]);
+    t.wait_gone("1 Overview", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
     t.type_text("echo $((6*7))-trusted");
     t.keys(&["Enter"]);
     t.wait_for("42-trusted", Duration::from_secs(10));
