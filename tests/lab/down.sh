@@ -39,6 +39,25 @@ stop_wave() { # PATTERN...: stop every recorded NAME matching a glob, in paralle
   for f in "${pids[@]}"; do wait "$f" || true; done
 }
 
+# Sessions the lab's sshds started (a console's `tail -F` over SSH, a shell)
+# belong to the lab too, and outlive their sshd: collect them while the sshd
+# still has them as descendants, and stop them with the rest.
+descendants() { # PID: every descendant PID
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    echo "$c"
+    descendants "$c"
+  done
+}
+session_pids=()
+if [ -d "$PIDS" ]; then
+  for f in "$PIDS"/*.sshd.pid; do
+    [ -e "$f" ] || continue
+    # shellcheck disable=SC2207 # PIDs are plain numbers
+    session_pids+=($(descendants "$(cat "$f")"))
+  done
+fi
+
 if [ -d "$PIDS" ]; then
   stop_wave '*.exporter' 'mon.*' 'lb.*'
   stop_wave '*.app' 'cache-replica.*' 'db-replica.*'
@@ -46,6 +65,7 @@ if [ -d "$PIDS" ]; then
   stop_wave '*'
   rm -f "$PIDS"/*.start
 fi
+for p in "${session_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 
 if [ "$CLEAN" = 1 ]; then
   rm -rf "$RUN"
