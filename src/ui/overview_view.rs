@@ -18,7 +18,6 @@ use crate::core::fleet::{Health, Host, HostRole, ReplicaRole, Target};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{ObjectRef, State};
 use crate::core::time::format_age;
-use crate::theme::theme::LAG_HIGH_SECONDS;
 use crate::theme::{Role, Theme};
 
 /// Inner width from which a backend fits on one line.
@@ -431,51 +430,7 @@ fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let cols = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(area);
     let border = theme.style(Role::Border);
     for ((name, series), col) in lag_series.iter().zip(cols.iter()) {
-        let now = series.last().flatten();
-        let unknown_seen = series.points().any(|(_, v)| v.is_none());
-        let mut title = vec![
-            Span::styled(
-                format!(" {} lag ", sanitize(name)),
-                theme.style(Role::Title),
-            ),
-            Span::styled(lag(now), theme.lag(now)),
-        ];
-        if let Some(max) = series.max() {
-            title.push(Span::styled(
-                format!(" max {}", lag_short(Some(max))),
-                theme.style(Role::TextDim),
-            ));
-        }
-        title.push(Span::raw(" "));
-        let mut block = Block::bordered()
-            .border_style(border)
-            .title(Line::from(title));
-        if unknown_seen {
-            block = block.title_bottom(Line::from(Span::styled(
-                " ░ unknown ",
-                theme.style(Role::SparkUnknown),
-            )));
-        }
-        if series.is_empty() {
-            let inner = block.inner(*col);
-            frame.render_widget(block, *col);
-            frame.render_widget(
-                Paragraph::new(Span::styled(
-                    "waiting for data…",
-                    theme.style(Role::Waiting),
-                )),
-                inner,
-            );
-            continue;
-        }
-        let spec = SparkSpec {
-            series,
-            scale: 10.0,
-            floor_max: LAG_HIGH_SECONDS,
-            style: theme.style(Role::SparkLag),
-            high: Some((LAG_HIGH_SECONDS, theme.style(Role::LagHigh))),
-        };
-        spark::draw(frame, *col, block, &spec, theme);
+        spark::draw_lag(frame, *col, name, series, theme);
     }
     let Some(col) = cols.last() else { return };
     let lb = state
@@ -509,18 +464,6 @@ fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let block = Block::bordered()
         .border_style(border)
         .title(Line::from(title));
-    if state.history.error_rate.is_empty() {
-        let inner = block.inner(*col);
-        frame.render_widget(block, *col);
-        frame.render_widget(
-            Paragraph::new(Span::styled(
-                "waiting for data…",
-                theme.style(Role::Waiting),
-            )),
-            inner,
-        );
-        return;
-    }
     let spec = SparkSpec {
         series: &state.history.error_rate,
         scale: 10_000.0,

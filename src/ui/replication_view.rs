@@ -12,12 +12,11 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use super::fleet_summary::{cache_health, db_health};
 use super::format::{bytes, lag, lag_short, pad, pad_left, thousands, truncate, width};
 use super::panel_status::PanelStatus;
-use super::spark::{self, SparkSpec};
+use super::spark;
 use crate::core::fleet::{CacheNode, DbNode, Health, ReplicaRole, ThreadState};
 use crate::core::sanitize::sanitize;
 use crate::core::series::Series;
 use crate::core::state::{ObjectRef, State};
-use crate::theme::theme::LAG_HIGH_SECONDS;
 use crate::theme::{Role, Theme};
 
 /// Width of the IO/SQL column: `connecting/running`.
@@ -353,37 +352,6 @@ fn draw_charts(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     ])
     .split(area);
     for ((name, s), col) in series.into_iter().zip(cols.iter()) {
-        let now = s.last().flatten();
-        let mut title = vec![
-            Span::styled(
-                format!(" {} lag ", sanitize(name)),
-                theme.style(Role::Title),
-            ),
-            Span::styled(lag(now), theme.lag(now)),
-        ];
-        if let Some(max) = s.max() {
-            title.push(Span::styled(
-                format!(" max {}", lag_short(Some(max))),
-                theme.style(Role::TextDim),
-            ));
-        }
-        title.push(Span::raw(" "));
-        let mut block = Block::bordered()
-            .border_style(theme.style(Role::Border))
-            .title(Line::from(title));
-        if s.points().any(|(_, v)| v.is_none()) {
-            block = block.title_bottom(Line::from(Span::styled(
-                " ░ unknown ",
-                theme.style(Role::SparkUnknown),
-            )));
-        }
-        let spec = SparkSpec {
-            series: s,
-            scale: 10.0,
-            floor_max: LAG_HIGH_SECONDS,
-            style: theme.style(Role::SparkLag),
-            high: Some((LAG_HIGH_SECONDS, theme.style(Role::LagHigh))),
-        };
-        spark::draw(frame, *col, block, &spec, theme);
+        spark::draw_lag(frame, *col, name, s, theme);
     }
 }

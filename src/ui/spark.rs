@@ -6,9 +6,13 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::symbols;
-use ratatui::widgets::{Block, RenderDirection, Sparkline, SparklineBar};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, RenderDirection, Sparkline, SparklineBar};
 
+use super::format::{lag, lag_short};
+use crate::core::sanitize::sanitize;
 use crate::core::series::Series;
+use crate::theme::theme::LAG_HIGH_SECONDS;
 use crate::theme::{Role, Theme};
 
 /// How one series is drawn.
@@ -23,8 +27,20 @@ pub struct SparkSpec<'a> {
     pub high: Option<(f64, Style)>,
 }
 
+/// Draws `spec` in `block`; an empty series says it is waiting for data.
 pub fn draw(frame: &mut Frame, area: Rect, block: Block<'_>, spec: &SparkSpec<'_>, theme: &Theme) {
     let inner = block.inner(area);
+    if spec.series.is_empty() {
+        frame.render_widget(block, area);
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "waiting for data…",
+                theme.style(Role::Waiting),
+            )),
+            inner,
+        );
+        return;
+    }
     let n = usize::from(inner.width);
     let data: Vec<SparklineBar> = spec
         .series
@@ -54,4 +70,41 @@ pub fn draw(frame: &mut Frame, area: Rect, block: Block<'_>, spec: &SparkSpec<'_
         .absent_value_symbol(symbols::shade::LIGHT)
         .absent_value_style(theme.style(Role::SparkUnknown));
     frame.render_widget(spark, area);
+}
+
+/// One replica's lag: now and max in the title, unknown samples marked in
+/// the bottom border.
+pub fn draw_lag(frame: &mut Frame, area: Rect, name: &str, series: &Series, theme: &Theme) {
+    let now = series.last().flatten();
+    let mut title = vec![
+        Span::styled(
+            format!(" {} lag ", sanitize(name)),
+            theme.style(Role::Title),
+        ),
+        Span::styled(lag(now), theme.lag(now)),
+    ];
+    if let Some(max) = series.max() {
+        title.push(Span::styled(
+            format!(" max {}", lag_short(Some(max))),
+            theme.style(Role::TextDim),
+        ));
+    }
+    title.push(Span::raw(" "));
+    let mut block = Block::bordered()
+        .border_style(theme.style(Role::Border))
+        .title(Line::from(title));
+    if series.points().any(|(_, v)| v.is_none()) {
+        block = block.title_bottom(Line::from(Span::styled(
+            " ░ unknown ",
+            theme.style(Role::SparkUnknown),
+        )));
+    }
+    let spec = SparkSpec {
+        series,
+        scale: 10.0,
+        floor_max: LAG_HIGH_SECONDS,
+        style: theme.style(Role::SparkLag),
+        high: Some((LAG_HIGH_SECONDS, theme.style(Role::LagHigh))),
+    };
+    draw(frame, area, block, &spec, theme);
 }
