@@ -3,11 +3,13 @@
 //! terminal; time arrives as data in `Msg::Tick` and observation timestamps.
 
 pub mod action;
+pub mod capabilities;
 pub mod dialog;
 pub mod effect;
 pub mod fleet;
 pub mod guard;
 pub mod key;
+pub mod lock;
 pub mod log_buffer;
 pub mod msg;
 pub mod operation;

@@ -11,6 +11,6 @@ pub mod shell;
 pub mod ssh;
 
 pub use observe::{ObserveProvider, SourceInfo};
-pub use operate::{OperateProvider, PromoteMode};
+pub use operate::{LockError, OperateProvider, PromoteMode};
 pub use provider_error::ProviderError;
 pub use shell::ShellProvider;

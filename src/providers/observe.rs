@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 
 use crate::core::Timestamp;
+use crate::core::capabilities::Capabilities;
 use crate::core::fleet::{
     Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation,
 };
+use crate::core::lock::LockHolder;
 
 use super::provider_error::ProviderError;
 
@@ -25,10 +27,19 @@ pub struct SourceInfo {
 #[async_trait]
 pub trait ObserveProvider: Send + Sync {
     fn info(&self) -> SourceInfo;
+    /// What this provider's operations can do; plans follow it.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::default()
+    }
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError>;
     async fn replication(&self, now: Timestamp) -> Result<ReplicationObservation, ProviderError>;
     async fn deploys(&self, now: Timestamp) -> Result<DeploysObservation, ProviderError>;
     async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError>;
     /// Log lines that arrived since the previous call, oldest first.
     async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError>;
+    /// Who holds the fleet-wide operation lock now, if anyone. Read-only: every
+    /// console (read-only ones included) shows the holder.
+    async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {
+        Ok(None)
+    }
 }

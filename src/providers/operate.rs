@@ -4,10 +4,22 @@
 use async_trait::async_trait;
 
 use crate::core::Timestamp;
+use crate::core::lock::LockHolder;
 
 use super::provider_error::ProviderError;
 
 pub use crate::core::operation::PromoteMode;
+
+/// Why the fleet-wide operation lock was not taken.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LockError {
+    /// Someone else holds it.
+    #[error("the fleet is locked by {}", .0.operator)]
+    Held(LockHolder),
+    /// The lock could not be read or written (host down, permissions).
+    #[error("the operation lock is unavailable: {0}")]
+    Unavailable(ProviderError),
+}
 
 /// Changes the fleet. Each call returns once the provider has issued the change;
 /// the caller verifies the outcome by observing again.
@@ -46,4 +58,20 @@ pub trait OperateProvider: Send + Sync {
         version: &str,
         now: Timestamp,
     ) -> Result<(), ProviderError>;
+    /// Takes the fleet-wide operation lock for `me`, or says who holds it.
+    /// The default (a provider without a fleet-wide lock) always succeeds;
+    /// such a provider's `capabilities().fleet_lock` is false and the runner
+    /// says so.
+    async fn acquire_lock(&self, _me: &LockHolder, _now: Timestamp) -> Result<(), LockError> {
+        Ok(())
+    }
+    /// Gives the lock back (only if `me` holds it).
+    async fn release_lock(&self, _me: &LockHolder, _now: Timestamp) -> Result<(), ProviderError> {
+        Ok(())
+    }
+    /// Breaks a stale lock held by `stale` (after a typed confirmation), only
+    /// if it is still that holder's.
+    async fn break_lock(&self, _stale: &LockHolder, _now: Timestamp) -> Result<(), ProviderError> {
+        Ok(())
+    }
 }
