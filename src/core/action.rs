@@ -69,6 +69,7 @@ actions! {
     PageUp = "page-up", "Move one page up", [Global], false;
     ShowDetails = "show-details", "Show details of the selection", [Global], false;
     Refresh = "refresh", "Poll every source now", [Global], false;
+    BreakLock = "break-lock", "Break a stale fleet-wide operation lock (typed confirmation; not in read-only)", [Global], false;
     ShowLogsForSelection = "show-logs", "Open the logs filtered to the selected host", [View(Overview), View(Instances), View(Replication)], false;
     StartFilter = "filter", "Filter rows (instances) or lines by regex (logs)", [View(Instances), View(Logs)], false;
     ClearFilter = "clear-filter", "Clear every filter of this view", [View(Instances), View(Logs)], false;

@@ -1,6 +1,7 @@
 //! Effects: what the reducer asks the runtime to do. The runtime carries them
 //! out through providers and reports back with `Msg`s.
 
+use super::lock::LockHolder;
 use super::msg::PanelId;
 use super::operation::{OpRequest, StepSpec};
 
@@ -23,4 +24,9 @@ pub enum Effect {
     OpenSsh { host: String },
     /// Record the host key `host` presented (the operator compared it).
     TrustHost { host: String },
+    /// Stop the running operation where it is, and write its audit result
+    /// with outcome `Failed(reason)` (quit and leave it, a signal's deadline).
+    AbandonOperation { id: u64, reason: String },
+    /// Break this stale fleet lock (typed confirmation given).
+    BreakLock { holder: LockHolder },
 }

@@ -3,8 +3,11 @@
 use super::action::ActionId;
 use super::fleet::{Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation};
 use super::key::Key;
+use super::lock_status::LockReport;
 use super::operation::{StepStatus, Verdict};
+use super::quit::Signal;
 use super::time::Timestamp;
+use super::unfinished::UnfinishedOperation;
 
 /// The independently polled sources of data. A failing one degrades only its
 /// own panel.
@@ -114,4 +117,15 @@ pub enum Msg {
         host: String,
         result: Result<(), String>,
     },
+    /// The process got SIGTERM, SIGHUP or SIGINT (or lost its terminal).
+    Signal(Signal),
+    /// The fleet-wide lock was read: its holder (or nobody), or why not.
+    LockObserved {
+        at: Timestamp,
+        result: Result<Option<LockReport>, String>,
+    },
+    /// A stale lock was broken (or not).
+    LockBroken { result: Result<(), String> },
+    /// Operations the audit log has an intent for and no result (found at start).
+    UnfinishedFound(Vec<UnfinishedOperation>),
 }

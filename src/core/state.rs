@@ -8,13 +8,16 @@ use super::dialog::Dialog;
 use super::fleet::{Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation};
 use super::guard::OpsPolicy;
 use super::key::Key;
+use super::lock_status::LockStatus;
 use super::log_buffer::{LogBuffer, LogFilter};
 use super::msg::PanelId;
 use super::operation::Operation;
 use super::palette::PaletteState;
+use super::quit::QuitState;
 use super::runbook::{RunbookDoc, RunbookPane};
 use super::series::Series;
 use super::time::Timestamp;
+use super::unfinished::UnfinishedOperation;
 use super::view::ViewId;
 
 /// How long charts remember: 15 minutes.
@@ -265,6 +268,14 @@ pub struct State {
     /// Set when something visible changed; the runtime draws and clears it.
     pub dirty: bool,
     pub quit: bool,
+    /// Quitting while an operation runs: the dialog, the wind-down, the exit status.
+    pub quitting: QuitState,
+    /// The quit dialog, when open.
+    pub quit_dialog: Option<super::dialog::QuitDialog>,
+    /// Who holds the fleet-wide operation lock, as last observed.
+    pub lock: LockStatus,
+    /// Operations a previous session left without a result.
+    pub unfinished: Vec<UnfinishedOperation>,
 }
 
 impl State {
@@ -306,6 +317,10 @@ impl State {
             ssh_in_read_only: false,
             dirty: true,
             quit: false,
+            quitting: QuitState::default(),
+            quit_dialog: None,
+            lock: LockStatus::default(),
+            unfinished: Vec::new(),
         }
     }
 
@@ -452,6 +467,7 @@ impl State {
                 .dialog
                 .as_ref()
                 .is_some_and(|d| d.require_typed.is_some())
+            || self.lock.break_dialog.is_some()
     }
 
     /// Host names the logs have seen, sorted, for host filtering.

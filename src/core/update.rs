@@ -18,7 +18,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Tick { now } => {
             tick(state, now);
-            Vec::new()
+            quit::tick(state)
         }
         Msg::Resize { width, height } => {
             state.width = width;
@@ -33,6 +33,9 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Input(key) => {
             state.dirty = true;
+            if state.lock.break_dialog.is_some() {
+                return quit::lock_break_input(state, key);
+            }
             if state.palette.is_some() {
                 return palette::input(state, key);
             }
@@ -99,8 +102,22 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::OperationFinished { id, verdict, at } => {
             operations::finished(state, id, verdict, at);
+            let quitting = quit::after_finished(state);
+            if !quitting.is_empty() {
+                return quitting;
+            }
             // Observe again at once so the screen shows the new fleet.
             vec![Effect::Refresh(PanelId::ALL.to_vec())]
+        }
+        Msg::Signal(sig) => quit::signal(state, sig),
+        Msg::LockObserved { at, result } => {
+            quit::lock_observed(state, at, result);
+            Vec::new()
+        }
+        Msg::LockBroken { result } => quit::lock_broken(state, result),
+        Msg::UnfinishedFound(found) => {
+            quit::unfinished_found(state, found);
+            Vec::new()
         }
         Msg::SshHostUnknown { host, fingerprint } => {
             operations::ask_trust(state, host, fingerprint);
@@ -250,18 +267,22 @@ fn page_rows(state: &State) -> usize {
 
 pub(crate) fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
     use ActionId as A;
+    if state.quit_dialog.is_some() {
+        return quit::dialog_action(state, action);
+    }
     let spec = action.spec();
     if spec.mutates {
+        if quit::refused_by_lock(state, action) {
+            return Vec::new();
+        }
         return operations::start(state, action, None);
     }
     if state.dialog.is_some() {
         return operations::dialog_action(state, action);
     }
     match action {
-        A::Quit => {
-            state.quit = true;
-            return vec![Effect::Quit];
-        }
+        A::Quit => return quit::quit_pressed(state),
+        A::BreakLock => return quit::break_lock(state),
         A::ShowHelp => {
             state.overlay = match state.overlay {
                 Some(Overlay::Help) => None,
@@ -560,5 +581,6 @@ fn apply_filter_text(state: &mut State, purpose: InputPurpose, text: &str) -> Re
 
 mod operations;
 mod palette;
+mod quit;
 #[cfg(test)]
 mod tests;

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::core::key::Key;
-use crate::core::operation::Verdict;
+use crate::core::operation::{OpRequest, Verdict};
 use crate::core::state::EnvInfo;
 use crate::core::{Effect, Msg, PanelId, State, Timestamp, update};
 use crate::keymap::{KeyResult, Keymap};
@@ -37,10 +38,29 @@ pub struct App {
     /// Messages from pollers and operation runners.
     pub tx: mpsc::Sender<Msg>,
     pub rx: mpsc::Receiver<Msg>,
-    cancels: HashMap<u64, CancelFlag>,
+    /// Operations started by this session and not yet awaited: the session
+    /// does not end before they have written their result.
+    running: HashMap<u64, RunningOp>,
+    /// Operations to record as abandoned (with the reason) once stopped.
+    abandoned: Vec<(u64, String)>,
+    /// The audit log (read at start for unfinished operations).
+    pub audit_path: PathBuf,
     /// Keys typed so far of an unfinished sequence.
     pending: Vec<Key>,
 }
+
+/// An operation's task, with what is needed to stop it and to record it.
+struct RunningOp {
+    handle: JoinHandle<Verdict>,
+    request: OpRequest,
+    cancel: CancelFlag,
+    /// When it was spawned; its intent is written after this.
+    started: Timestamp,
+}
+
+/// Margin for the intent's own clock reading when matching it to this
+/// session's operation (the same clock, read a moment apart).
+const INTENT_CLOCK_SLACK_MS: i64 = 1_000;
 
 /// What the event loop does after an effect.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +120,7 @@ impl App {
                 observe: observe.clone(),
                 operate: operate.clone(),
                 clock,
-                audit: AuditLog::new(audit_path),
+                audit: AuditLog::new(audit_path.clone()),
                 webhook,
                 environment: state.env.name.clone(),
             })
@@ -119,7 +139,9 @@ impl App {
             ops,
             tx,
             rx,
-            cancels: HashMap::new(),
+            running: HashMap::new(),
+            abandoned: Vec::new(),
+            audit_path,
             pending: Vec::new(),
         }
     }
@@ -143,17 +165,59 @@ impl App {
                     return Flow::Continue;
                 };
                 let cancel = CancelFlag::default();
-                self.cancels.insert(id, cancel.clone());
                 let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    run_operation(&ctx, &tx, id, request, steps, cancel).await;
-                });
+                let flag = cancel.clone();
+                let req = request.clone();
+                let handle =
+                    tokio::spawn(
+                        async move { run_operation(&ctx, &tx, id, req, steps, flag).await },
+                    );
+                self.running.insert(
+                    id,
+                    RunningOp {
+                        handle,
+                        request,
+                        cancel,
+                        started: self.clock.now(),
+                    },
+                );
                 Flow::Continue
             }
             Effect::CancelOperation(id) => {
-                if let Some(c) = self.cancels.get(&id) {
-                    c.cancel();
+                if let Some(op) = self.running.get(&id) {
+                    op.cancel.cancel();
                 }
+                Flow::Continue
+            }
+            Effect::AbandonOperation { id, reason } => {
+                // Stopped where it is: no compensation, by the operator's
+                // choice or a signal's deadline. The result is written once
+                // the task has stopped (see `wind_down`).
+                if let Some(op) = self.running.get(&id) {
+                    op.handle.abort();
+                }
+                self.abandoned.push((id, reason));
+                Flow::Continue
+            }
+            Effect::BreakLock { holder } => {
+                let Some(operate) = self.operate.clone() else {
+                    self.dispatch(Msg::LockBroken {
+                        result: Err("read-only session: nothing was sent".into()),
+                    });
+                    return Flow::Continue;
+                };
+                let tx = self.tx.clone();
+                let now = self.clock.now();
+                let timeout = self.plan.timeout;
+                tokio::spawn(async move {
+                    let result =
+                        match tokio::time::timeout(timeout, operate.break_lock(&holder, now)).await
+                        {
+                            Ok(r) => r.map_err(|e| e.to_string()),
+                            Err(_) => Err(format!("no answer within {}s", timeout.as_secs())),
+                        };
+                    let _ = tx.send(Msg::LockBroken { result }).await;
+                });
                 Flow::Continue
             }
             Effect::TrustHost { host } => {
@@ -199,7 +263,7 @@ impl App {
         self.pending.push(key);
         let sections = Keymap::sections_for(
             self.state.view,
-            self.state.dialog.is_some(),
+            self.state.dialog.is_some() || self.state.quit_dialog.is_some(),
             self.state.runbook.is_some(),
         );
         match self.keymap.resolve_in(&sections, &self.pending) {
@@ -251,5 +315,111 @@ impl App {
         }
         self.observe_all_at(end, &PanelId::ALL).await;
         self.dispatch(Msg::Tick { now: end });
+    }
+
+    /// Whether an operation task of this session has not been awaited yet.
+    pub fn has_running_operations(&self) -> bool {
+        self.running.values().any(|op| !op.handle.is_finished())
+    }
+
+    /// Ends the session's operations before it exits: waits up to `limit`
+    /// for each to finish (an operation winding down writes its own result),
+    /// stops any still running after that, and writes the result of every
+    /// operation stopped mid-step ("abandoned: …") that has none yet.
+    pub async fn wind_down(&mut self, limit: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        let ids: Vec<u64> = self.running.keys().copied().collect();
+        for id in ids {
+            let Some(mut op) = self.running.remove(&id) else {
+                continue;
+            };
+            let verdict = match tokio::time::timeout_at(deadline, &mut op.handle).await {
+                Ok(Ok(v)) => Some(v),
+                Ok(Err(_)) => None,
+                Err(_) => {
+                    op.handle.abort();
+                    let _ = op.handle.await;
+                    if !self.abandoned.iter().any(|(a, _)| *a == id) {
+                        let reason = self
+                            .state
+                            .operations
+                            .iter()
+                            .find(|o| o.id == id)
+                            .map(|o| {
+                                crate::core::quit::abandon_reason(
+                                    o,
+                                    "opsdeck stopped waiting for it to wind down",
+                                )
+                            })
+                            .unwrap_or_else(|| "abandoned: opsdeck exited".into());
+                        self.abandoned.push((id, reason));
+                    }
+                    None
+                }
+            };
+            let Some(reason) = self
+                .abandoned
+                .iter()
+                .find(|(a, _)| *a == id)
+                .map(|(_, r)| r.clone())
+            else {
+                continue;
+            };
+            if verdict.is_some() {
+                // It finished (and wrote its result) before it could be stopped.
+                continue;
+            }
+            let Some(ctx) = self.ops.clone() else {
+                continue;
+            };
+            let steps = self
+                .state
+                .operations
+                .iter()
+                .find(|o| o.id == id)
+                .map(|o| o.steps.clone())
+                .unwrap_or_default();
+            let at = self.clock.now();
+            let owner = super::audit_log::IntentOwner {
+                user: super::audit_log::os_user(),
+                host: super::audit_log::hostname(),
+                id,
+                not_before: op.started.plus_millis(-INTENT_CLOCK_SLACK_MS),
+            };
+            match ctx.audit.write_abandoned(
+                &ctx.environment,
+                &op.request,
+                &owner,
+                steps,
+                &reason,
+                at,
+            ) {
+                Ok(true) => tracing::warn!(id, %reason, "operation abandoned; result recorded"),
+                Ok(false) => tracing::info!(id, "operation already had a result"),
+                Err(e) => {
+                    tracing::error!(id, error = %e, "could not record the abandoned operation");
+                    eprintln!("opsdeck: {e}: the abandoned operation has no result record");
+                }
+            }
+        }
+    }
+
+    /// Shows operations a previous session left without a result (in this
+    /// environment): a warning and entries in the operations panel.
+    pub fn report_unfinished(&mut self) {
+        let log = AuditLog::new(self.audit_path.clone());
+        match log.read_all() {
+            Ok(records) => {
+                let env = self.state.env.name.clone();
+                let found: Vec<_> = super::audit_log::unfinished(&records)
+                    .into_iter()
+                    .filter(|u| u.environment == env)
+                    .collect();
+                if !found.is_empty() {
+                    self.dispatch(Msg::UnfinishedFound(found));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the audit log"),
+        }
     }
 }

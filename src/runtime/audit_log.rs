@@ -1,6 +1,8 @@
 //! The audit log: an append-only JSON-lines file in the data directory. Each
-//! operation writes a record of intent (fsynced) before its first step and a
-//! result record after its last, so a kill mid-operation leaves the intent.
+//! operation writes a record of intent (fsynced) before its first step, a
+//! "step" record as each step that changes the fleet starts, and a result
+//! record after its last, so a kill mid-operation leaves the intent and what
+//! it was doing; `unfinished` finds those at the next start.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -9,6 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::core::operation::{OpRequest, Step, Verdict};
+use crate::core::time::Timestamp;
+use crate::core::unfinished::UnfinishedOperation;
 
 /// `$XDG_DATA_HOME/opsdeck/audit.jsonl` (or the platform's data dir).
 pub fn default_path() -> Option<PathBuf> {
@@ -20,7 +24,7 @@ pub fn default_path() -> Option<PathBuf> {
 pub struct AuditRecord {
     /// RFC 3339.
     pub time: String,
-    /// `intent`, `result` or `note`.
+    /// `intent`, `step`, `result` or `note`.
     pub phase: String,
     /// Shared by the records of one operation.
     pub operation: String,
@@ -95,7 +99,8 @@ pub fn os_user() -> String {
         .unwrap_or(format!("uid:{uid}"))
 }
 
-fn hostname() -> String {
+/// This machine's host name (lock holders and audit records name it).
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))
@@ -154,6 +159,40 @@ impl AuditLog {
         f.sync_all().map_err(io)
     }
 
+    /// Writes the result of an operation stopped mid-step: outcome
+    /// `Failed(reason)`, the steps as far as they got. Returns `false` (and
+    /// writes nothing) when the operation has no open intent: it already has
+    /// its result, or its intent was never written.
+    pub fn write_abandoned(
+        &self,
+        environment: &str,
+        request: &OpRequest,
+        owner: &IntentOwner,
+        steps: Vec<Step>,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<bool, AuditError> {
+        let records = self.read_all()?;
+        let Some(intent) = open_intent(&records, environment, request, owner) else {
+            return Ok(false);
+        };
+        let mut result = AuditRecord::new(
+            "result",
+            &intent.operation,
+            environment,
+            request,
+            at.to_rfc3339(),
+        );
+        result.steps = steps;
+        result.outcome = Some(Verdict::Failed(reason.to_string()));
+        result.notes.push(reason.to_string());
+        if let Some(step) = last_step(&records, &intent.operation) {
+            result.notes.push(format!("last step recorded: {step}"));
+        }
+        self.append(&result)?;
+        Ok(true)
+    }
+
     /// Every record, oldest first. A torn last line (a kill mid-write) is
     /// skipped; other bad lines are errors that name the line.
     pub fn read_all(&self) -> Result<Vec<AuditRecord>, AuditError> {
@@ -189,6 +228,89 @@ impl AuditLog {
     }
 }
 
+/// Operations with an intent and no result, oldest first, each with the
+/// note of its last "step" record (what it was doing when it stopped).
+pub fn unfinished(records: &[AuditRecord]) -> Vec<UnfinishedOperation> {
+    records
+        .iter()
+        .filter(|r| r.phase == "intent")
+        .filter(|i| {
+            !records
+                .iter()
+                .any(|r| r.phase == "result" && r.operation == i.operation)
+        })
+        .map(|i| UnfinishedOperation {
+            operation: i.operation.clone(),
+            action: i.action.clone(),
+            target: i.target.clone(),
+            environment: i.environment.clone(),
+            user: i.user.clone(),
+            host: i.host.clone(),
+            started: i.time.clone(),
+            last_step: last_step(records, &i.operation),
+        })
+        .collect()
+}
+
+/// The note of the operation's last "step" record.
+pub fn last_step(records: &[AuditRecord], operation: &str) -> Option<String> {
+    records
+        .iter()
+        .rev()
+        .find(|r| r.phase == "step" && r.operation == operation)
+        .and_then(|r| r.notes.last().cloned())
+}
+
+/// Who started an operation, where, and not before when: what tells this
+/// session's intent from an older one of the same operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntentOwner {
+    pub user: String,
+    pub host: String,
+    /// The session's id of the operation (the runner's key ends in `-{id}`).
+    pub id: u64,
+    /// Intents written earlier belong to another session.
+    pub not_before: Timestamp,
+}
+
+/// The intent, without a result, of the operation `request` that `owner`
+/// started in `environment`: the latest whose key ends in `-{id}`, else the
+/// latest that matches. Never one written before `owner.not_before`, so a
+/// killed older session's intent stays unfinished (and shown as such).
+pub fn open_intent<'a>(
+    records: &'a [AuditRecord],
+    environment: &str,
+    request: &OpRequest,
+    owner: &IntentOwner,
+) -> Option<&'a AuditRecord> {
+    let not_before = owner.not_before.to_rfc3339();
+    let (user, host, id) = (&owner.user, &owner.host, owner.id);
+    let open: Vec<&AuditRecord> = records
+        .iter()
+        .filter(|r| {
+            r.phase == "intent"
+                // Both written by `Timestamp::to_rfc3339`: text order is time order.
+                && r.time >= not_before
+                && r.environment == environment
+                && r.action == request.action
+                && r.target == request.target()
+                && r.user == *user
+                && r.host == *host
+        })
+        .filter(|i| {
+            !records
+                .iter()
+                .any(|r| r.phase == "result" && r.operation == i.operation)
+        })
+        .collect();
+    let suffix = format!("-{id}");
+    open.iter()
+        .rev()
+        .find(|r| r.operation.ends_with(&suffix))
+        .or(open.last())
+        .copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +344,127 @@ mod tests {
         assert_eq!(all, vec![rec]);
         assert_eq!(all[0].target, "web-a1");
         assert_eq!(all[0].parameters["kind"], "drain");
+    }
+
+    fn drain(target: &str) -> OpRequest {
+        OpRequest::new(
+            ActionId::DrainBackend,
+            OpKind::Drain {
+                backend: target.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn an_intent_without_a_result_is_unfinished_with_its_last_step() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        let t = "2026-12-02T05:00:00.000Z".to_string();
+        // Finished: intent, step, result.
+        let done = drain("web-a2");
+        log.append(&AuditRecord::new("intent", "1-1", "prod", &done, t.clone()))
+            .expect("append");
+        let mut step = AuditRecord::new("step", "1-1", "prod", &done, t.clone());
+        step.notes
+            .push("started: drain web-a2 (no new requests)".into());
+        log.append(&step).expect("append");
+        let mut result = AuditRecord::new("result", "1-1", "prod", &done, t.clone());
+        result.outcome = Some(Verdict::Succeeded);
+        log.append(&result).expect("append");
+        // Killed mid-wait: intent and two steps, no result.
+        let killed = drain("web-a1");
+        log.append(&AuditRecord::new(
+            "intent",
+            "2-1",
+            "prod",
+            &killed,
+            t.clone(),
+        ))
+        .expect("append");
+        for label in [
+            "started: drain web-a1 (no new requests)",
+            "started: wait for web-a1's in-flight requests to finish (≤ 30s)",
+        ] {
+            let mut step = AuditRecord::new("step", "2-1", "prod", &killed, t.clone());
+            step.notes.push(label.into());
+            log.append(&step).expect("append");
+        }
+        // Killed before any step.
+        log.append(&AuditRecord::new(
+            "intent",
+            "3-1",
+            "staging",
+            &drain("web-c1"),
+            t,
+        ))
+        .expect("append");
+
+        let found = unfinished(&log.read_all().expect("read"));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].operation, "2-1");
+        assert_eq!(found[0].target, "web-a1");
+        assert_eq!(
+            found[0].last_step.as_deref(),
+            Some("started: wait for web-a1's in-flight requests to finish (≤ 30s)")
+        );
+        assert_eq!(found[1].operation, "3-1");
+        assert_eq!(found[1].last_step, None);
+        assert!(found[0].describe().contains("last step: started: wait for"));
+    }
+
+    #[test]
+    fn an_abandoned_result_closes_the_open_intent_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = AuditLog::new(dir.path().join("audit.jsonl"));
+        let req = drain("web-a1");
+        let start = Timestamp::from_millis(1_795_000_000_000);
+        // A killed older session's open intent of the same operation (also
+        // its #4), and this session's #4.
+        let old = start.plus_millis(-3_600_000).to_rfc3339();
+        log.append(&AuditRecord::new("intent", "100-4", "prod", &req, old))
+            .expect("append");
+        log.append(&AuditRecord::new(
+            "intent",
+            "200-4",
+            "prod",
+            &req,
+            start.plus_millis(300).to_rfc3339(),
+        ))
+        .expect("append");
+        let owner = IntentOwner {
+            user: os_user(),
+            host: hostname(),
+            id: 4,
+            not_before: start,
+        };
+        let at = start.plus_millis(9_000);
+        let wrote = log
+            .write_abandoned(
+                "prod",
+                &req,
+                &owner,
+                Vec::new(),
+                "abandoned: quit at step 2/3",
+                at,
+            )
+            .expect("write");
+        assert!(wrote);
+        let all = log.read_all().expect("read");
+        let results: Vec<&AuditRecord> = all.iter().filter(|r| r.phase == "result").collect();
+        assert_eq!(results.len(), 1);
+        assert_eq!(results[0].operation, "200-4");
+        assert_eq!(
+            results[0].outcome,
+            Some(Verdict::Failed("abandoned: quit at step 2/3".into()))
+        );
+        // Already closed: nothing more is written, and the older session's
+        // intent is left open (it is that session's unfinished operation).
+        let again = log
+            .write_abandoned("prod", &req, &owner, Vec::new(), "abandoned: again", at)
+            .expect("write");
+        assert!(!again);
+        let left = unfinished(&log.read_all().expect("read"));
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].operation, "100-4");
     }
 }

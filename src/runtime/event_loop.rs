@@ -1,7 +1,9 @@
 //! The event loop, generic over the input stream and the terminal backend so
 //! tests drive the same code with a channel of events and a `TestBackend`.
 //! It draws only when the state changed or the terminal resized, at most 30
-//! frames a second.
+//! frames a second. Losing the terminal (input closed, drawing fails) while
+//! an operation runs is a hangup: the loop keeps running, without a screen,
+//! until the operation has wound down.
 
 use std::future::Future;
 use std::io;
@@ -13,6 +15,7 @@ use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::time::Instant;
 
+use crate::core::quit::Signal;
 use crate::core::{Effect, Msg};
 
 use super::app::{App, Flow};
@@ -31,9 +34,11 @@ pub enum Exit {
     /// Open a shell on this host; the caller hands over the terminal and then
     /// runs the loop again.
     Shell(String),
-    /// The input stream ended (terminal closed).
+    /// The input stream ended (terminal closed) with no operation running.
     InputClosed,
-    /// `shutdown` resolved (SIGTERM, SIGHUP).
+    /// A signal (or `shutdown`, or losing the terminal mid-operation) ended
+    /// the session, after the running operation wound down; the exit status
+    /// is in `state.quitting`.
     Signal,
 }
 
@@ -56,11 +61,16 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
     F: Future<Output = ()>,
 {
+    // `shutdown` resolving is a SIGTERM: the session winds down as for one.
     let pollers = Pollers::spawn(app.observe.clone(), app.clock, &app.plan, app.tx.clone());
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_frame: Option<Instant> = None;
     tokio::pin!(shutdown);
+    let mut shutdown_seen = false;
+    // Set once the terminal is gone: no more input, no more frames.
+    let mut input_closed = false;
+    let mut screen_lost = false;
 
     if let Ok(size) = terminal.size() {
         app.dispatch(Msg::Resize {
@@ -71,17 +81,34 @@ where
 
     loop {
         let next_frame = last_frame.map_or_else(Instant::now, |t| t + FRAME);
-        let dirty = app.state.dirty;
+        let dirty = app.state.dirty && !screen_lost;
         let mut msgs: Vec<Msg> = Vec::new();
         tokio::select! {
             () = tokio::time::sleep_until(next_frame), if dirty => {
-                terminal.draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap)).map_err(|e| io::Error::other(e.to_string()))?;
+                let drawn = terminal.draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap));
                 app.state.dirty = false;
                 last_frame = Some(Instant::now());
-                stats.frames += 1;
-                continue;
+                match drawn {
+                    Ok(_) => stats.frames += 1,
+                    Err(e) if app.state.running_operation().is_some() => {
+                        tracing::warn!(error = %e, "the terminal is gone; winding down without a screen");
+                        screen_lost = true;
+                        msgs.push(Msg::Signal(Signal::Hangup));
+                    }
+                    Err(e) => return Err(io::Error::other(e.to_string())),
+                }
+                if msgs.is_empty() {
+                    continue;
+                }
             }
-            ev = events.next() => match ev {
+            ev = events.next(), if !input_closed => match ev {
+                None | Some(Err(_)) if app.state.running_operation().is_some() => {
+                    // The terminal went away (a hangup) mid-operation: wind
+                    // down as for SIGHUP instead of dropping the runner.
+                    tracing::warn!("input closed while an operation runs; winding down");
+                    input_closed = true;
+                    msgs.push(Msg::Signal(Signal::Hangup));
+                }
                 None => return Ok(Exit::InputClosed),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(Event::Key(k))) => {
@@ -97,7 +124,10 @@ where
             },
             Some(msg) = app.rx.recv() => msgs.push(msg),
             _ = tick.tick() => msgs.push(Msg::Tick { now: app.clock.now() }),
-            () = &mut shutdown => return Ok(Exit::Signal),
+            () = &mut shutdown, if !shutdown_seen => {
+                shutdown_seen = true;
+                msgs.push(Msg::Signal(Signal::Terminate));
+            }
         }
         for msg in msgs {
             stats.messages += 1;
@@ -107,6 +137,9 @@ where
                 }
                 match app.apply(effect) {
                     Flow::Continue => {}
+                    Flow::Quit if app.state.quitting.exit_status.is_some() => {
+                        return Ok(Exit::Signal);
+                    }
                     Flow::Quit => return Ok(Exit::Quit),
                     Flow::Shell(host) => return Ok(Exit::Shell(host)),
                 }

@@ -335,8 +335,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `run_cli` returns only after every operation it started has ended and
+    // written its audit result (or been recorded as abandoned), so what the
+    // short shutdown below cuts off is pollers waiting on a slow source,
+    // never an operation winding down.
     let result = runtime.block_on(run_cli(cli));
-    // Pollers may still be waiting on a slow source: don't wait for them.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(code) => code,
@@ -433,12 +436,23 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
     }
 }
 
+/// After the loop ends, how long the session still waits for an operation
+/// task to end before recording it as abandoned. The loop itself only ends
+/// once the operation wound down (or was abandoned), so this is a backstop.
+const WIND_DOWN_BACKSTOP: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
+    // Signals from the start: one that arrives while the first data loads
+    // is handled as soon as the loop runs (no operation can run before).
+    let signals = super::signals::Signals::install()?;
+    let _forward = signals.forward(session.app.tx.clone());
     prime(&mut session).await;
+    session.app.report_unfinished();
     let mut guard = TerminalGuard::enter()?;
     let mut terminal = fresh_terminal()?;
     let mut stats = LoopStats::default();
-    let shutdown = shutdown_signal();
+    // Signals arrive as messages (above); nothing else ends the loop from outside.
+    let shutdown = std::future::pending::<()>();
     tokio::pin!(shutdown);
     let exit = loop {
         // A fresh input stream each time: the old one must not read keys
@@ -487,8 +501,12 @@ async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
             other => break other,
         }
     };
+    // Give the terminal back first: what follows draws nothing.
     guard.suspend();
     drop(guard);
+    // No operation task outlives the session unrecorded: a wound-down one has
+    // written its result; an abandoned one gets its result written here.
+    session.app.wind_down(WIND_DOWN_BACKSTOP).await;
     let exit = exit?;
     tracing::info!(
         ?exit,
@@ -496,7 +514,12 @@ async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
         messages = stats.messages,
         "console closed"
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(session
+        .app
+        .state
+        .quitting
+        .exit_status
+        .map_or(ExitCode::SUCCESS, ExitCode::from))
 }
 
 /// A ratatui terminal on stdout over a cleared screen.
@@ -520,25 +543,6 @@ async fn run_shell(guard: &mut TerminalGuard, app: &App, host: &str) -> Result<(
     match guard.resume() {
         Ok(()) => result,
         Err(e) => Err(format!("could not take the terminal back: {e}")),
-    }
-}
-
-/// Resolves on SIGTERM, SIGHUP or SIGINT, so the loop returns and the guard
-/// restores the terminal.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
-        _ = int.recv() => {}
     }
 }
 

@@ -28,6 +28,7 @@ pub mod launch;
 pub mod logging;
 pub mod operation_runner;
 pub mod poller;
+pub mod signals;
 pub mod terminal_guard;
 pub mod webhook;
 

@@ -1,5 +1,7 @@
-//! One polling task per panel. Each call has a timeout; failures back off; a
-//! slow or dead source only delays and degrades its own panel.
+//! One polling task per panel, and one for the fleet-wide lock's holder
+//! (every console shows it, read-only ones included). Each call has a
+//! timeout; failures back off; a slow or dead source only delays and
+//! degrades its own panel.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +9,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
+use crate::core::lock::LockHolder;
+use crate::core::lock_status::LockReport;
 use crate::core::{Msg, Observation, PanelId, Timestamp};
 use crate::providers::{ObserveProvider, ProviderError};
 
@@ -20,6 +24,9 @@ pub struct PollPlan {
     pub deploys: Duration,
     pub alerts: Duration,
     pub logs: Duration,
+    /// The fleet lock's holder: often enough that the age in the status bar
+    /// and a refusal naming the holder are current.
+    pub lock: Duration,
     pub timeout: Duration,
     /// Longest wait between attempts after repeated failures.
     pub max_backoff: Duration,
@@ -33,6 +40,7 @@ impl Default for PollPlan {
             deploys: Duration::from_secs(10),
             alerts: Duration::from_secs(5),
             logs: Duration::from_millis(250),
+            lock: Duration::from_secs(2),
             timeout: Duration::from_secs(5),
             max_backoff: Duration::from_secs(60),
         }
@@ -98,6 +106,7 @@ impl Pollers {
                 }
             }));
         }
+        handles.push(spawn_lock_poller(provider, clock, plan.clone(), tx));
         Pollers { handles, refresh }
     }
 
@@ -117,6 +126,61 @@ impl Drop for Pollers {
             h.abort();
         }
     }
+}
+
+/// Polls the lock's holder every `plan.lock`, backing off on failure.
+fn spawn_lock_poller(
+    provider: Arc<dyn ObserveProvider>,
+    clock: Clock,
+    plan: PollPlan,
+    tx: mpsc::Sender<Msg>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut failures: u32 = 0;
+        loop {
+            let msg = poll_lock(provider.as_ref(), clock.now(), plan.timeout).await;
+            failures = match &msg {
+                Msg::LockObserved { result: Err(_), .. } => failures.saturating_add(1),
+                _ => 0,
+            };
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(backoff(plan.lock, failures, plan.max_backoff)).await;
+        }
+    })
+}
+
+/// Reads the lock's holder once, with a timeout, as a message.
+pub async fn poll_lock(provider: &dyn ObserveProvider, now: Timestamp, timeout: Duration) -> Msg {
+    let result = match tokio::time::timeout(timeout, provider.lock_holder(now)).await {
+        Ok(Ok(holder)) => Ok(holder.map(|h| judge_lock(h, &super::audit_log::hostname()))),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "reading the fleet lock: no answer within {}s",
+            timeout.as_secs()
+        )),
+    };
+    Msg::LockObserved { at: now, result }
+}
+
+/// Judges a holder from this machine: this process holds it (`ours`), or
+/// the process that took it on this machine is gone (`stale`). A holder on
+/// another machine cannot be judged from here and is taken as live.
+pub fn judge_lock(holder: LockHolder, this_machine: &str) -> LockReport {
+    let here = holder.machine == this_machine;
+    let ours = here && holder.pid == std::process::id();
+    let stale = here && !ours && !pid_alive(holder.pid);
+    LockReport {
+        holder,
+        stale,
+        ours,
+    }
+}
+
+/// Whether a process with this pid exists on this machine.
+fn pid_alive(pid: u32) -> bool {
+    pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Interval doubled per consecutive failure, capped.
@@ -179,5 +243,35 @@ mod tests {
         assert_eq!(backoff(s(2), 1, s(60)), s(4));
         assert_eq!(backoff(s(2), 3, s(60)), s(16));
         assert_eq!(backoff(s(2), 30, s(60)), s(60));
+    }
+
+    fn holder(machine: &str, pid: u32) -> LockHolder {
+        LockHolder {
+            operator: "alice".into(),
+            machine: machine.into(),
+            pid,
+            operation: "drain-backend web-a1".into(),
+            environment: "prod".into(),
+            started_at: Timestamp::from_millis(0),
+        }
+    }
+
+    #[test]
+    fn a_lock_held_by_a_dead_process_on_this_machine_is_stale() {
+        // A child that has exited and been reaped: its pid is gone.
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let r = judge_lock(holder("here", dead), "here");
+        assert!(r.stale && !r.ours, "{r:?}");
+        // The same pid on another machine cannot be judged from here.
+        let r = judge_lock(holder("elsewhere", dead), "here");
+        assert!(!r.stale && !r.ours, "{r:?}");
+        // This process: ours, not stale.
+        let r = judge_lock(holder("here", std::process::id()), "here");
+        assert!(r.ours && !r.stale, "{r:?}");
+        // A live process that is not this one (pid 1): live, not ours.
+        let r = judge_lock(holder("here", 1), "here");
+        assert!(!r.stale && !r.ours, "{r:?}");
     }
 }

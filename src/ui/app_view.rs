@@ -74,6 +74,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     if let Some(dialog) = &state.dialog {
         dialog_view::draw(frame, area, dialog, theme, keymap);
     }
+    super::quit_dialog_view::draw(frame, area, state, theme);
     palette_view::draw(frame, body, state, theme, keymap);
 }
 

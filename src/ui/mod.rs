@@ -18,6 +18,7 @@ pub mod overview_view;
 pub mod palette_view;
 pub mod panel_status;
 pub mod popup;
+pub mod quit_dialog_view;
 pub mod replication_view;
 pub mod runbook_view;
 pub mod spark;

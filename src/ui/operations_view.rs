@@ -1,7 +1,9 @@
 //! The operations panel, docked under the view (not modal: the view above
 //! stays visible and usable): the latest operation's steps with their status,
 //! elapsed time and live detail, the verdict when it has finished, its notes,
-//! and how many earlier operations this session ran.
+//! and how many earlier operations this session ran. Operations an earlier
+//! session left without a result are listed too, marked UNFINISHED, with the
+//! last step they recorded and when they started.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -35,6 +37,7 @@ pub fn dock(body: Rect, state: &State) -> (Rect, Option<Rect>) {
             });
             op.steps.len() + usize::from(detail_line) + extra_lines(op, state, w) + 2
         }
+        None if !state.unfinished.is_empty() => state.unfinished.len() * 2 + 2,
         None => 3,
     } as u16;
     // The view keeps at least half the body.
@@ -52,6 +55,34 @@ fn extra_lines(op: &Operation, state: &State, w: usize) -> usize {
         + usize::from(op.cancel_requested && op.is_running())
         + op.notes.len()
         + usize::from(state.operations.len() > 1)
+        + 2 * usize::from(!state.unfinished.is_empty())
+}
+
+/// `UNFINISHED drain-backend web-a1 · alice@laptop · started … · last step: …`.
+fn unfinished_lines(state: &State, theme: &Theme, w: usize, max: usize) -> Vec<Line<'static>> {
+    let warn = theme.style(Role::HealthDegraded);
+    let dim = theme.style(Role::TextDim);
+    let mut out = Vec::new();
+    for u in state.unfinished.iter().take(max) {
+        let head = format!(
+            " UNFINISHED {} {} · {}@{} · started {}",
+            sanitize(&u.action),
+            sanitize(&u.target),
+            sanitize(&u.user),
+            sanitize(&u.host),
+            sanitize(&u.started)
+        );
+        out.push(Line::from(Span::styled(truncate(&head, w), warn)));
+        let step = u.last_step.as_deref().map_or_else(
+            || "no step had started".to_string(),
+            |s| format!("last step: {}", sanitize(s)),
+        );
+        out.push(Line::from(Span::styled(
+            truncate(&format!("   ↳ {step}; no result recorded"), w),
+            dim,
+        )));
+    }
+    out
 }
 
 /// The step to keep in view: the running one, else the failed one, else the
@@ -246,6 +277,31 @@ fn verdict_lines(op: &Operation, theme: &Theme, w: usize) -> Vec<Line<'static>> 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
     let key = |a: ActionId| primary_key(keymap, a, state.view).unwrap_or_default();
     let Some(op) = state.operations.last() else {
+        if !state.unfinished.is_empty() {
+            let block = Block::bordered()
+                .border_style(theme.style(Role::BorderError))
+                .title(
+                    Line::from(
+                        " Unfinished operations (an earlier session stopped mid-operation) ",
+                    )
+                    .style(theme.style(Role::Title)),
+                )
+                .title_bottom(
+                    Line::from(format!(" {} hide ", key(ActionId::ShowOperations)))
+                        .style(theme.style(Role::TextDim))
+                        .right_aligned(),
+                );
+            let inner = block.inner(area);
+            frame.render_widget(block, area);
+            let lines = unfinished_lines(
+                state,
+                theme,
+                usize::from(inner.width),
+                usize::from(inner.height / 2).max(1),
+            );
+            frame.render_widget(Paragraph::new(lines), inner);
+            return;
+        }
         let block = Block::bordered()
             .border_style(theme.style(Role::Border))
             .title(Line::from(" Operations ").style(theme.style(Role::Title)));
@@ -341,6 +397,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
             format!(" {earlier} earlier operations this session")
         };
         tail.push(Line::from(Span::styled(text, theme.style(Role::TextDim))));
+    }
+    for l in unfinished_lines(state, theme, w, 1) {
+        tail.push(l);
     }
     tail.truncate(rows.saturating_sub(1).max(usize::from(rows == 1)));
     let step_rows = rows - tail.len().min(rows);

@@ -1,6 +1,9 @@
 //! The bottom two lines. First: environment, region, data source, mode, data
-//! age (STALE when old) and the clock. Second: every failing source with its
-//! error, the status message, and key hints for the current view on the right.
+//! age (STALE when old) and the clock. Second: a wind-down in progress (with
+//! its deadline), the fleet lock's holder (on every console, read-only ones
+//! included), operations a previous session left unfinished, every failing
+//! source with its error, the status message, and key hints for the current
+//! view on the right.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,8 +13,11 @@ use ratatui::widgets::Paragraph;
 use super::format::{truncate, width};
 use crate::core::action::ActionId;
 use crate::core::key::format_sequence;
+use crate::core::lock_status::LockReport;
+use crate::core::quit::QuitReason;
 use crate::core::sanitize::sanitize;
 use crate::core::state::{MESSAGE_TTL_MS, MessageLevel, State};
+use crate::core::time::Timestamp;
 use crate::core::time::format_age;
 use crate::core::view::ViewId;
 use crate::keymap::Keymap;
@@ -76,7 +82,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
 
     // Line 2: what is failing, the message, and the keys.
     let mut hints = hint_spans(state, theme, keymap);
-    let mut left: Vec<Span> = Vec::new();
+    let mut left: Vec<Span> = standing_spans(state, theme);
     for (panel, err) in state.failing_panels() {
         left.push(Span::styled(
             format!(
@@ -126,6 +132,66 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     if show_hints {
         frame.render_widget(Paragraph::new(Line::from(hints)).style(bar), hints_area);
     }
+}
+
+/// What stays on the second line while it is true: the wind-down, the lock
+/// holder, unfinished operations.
+fn standing_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
+    let warn = theme.style(Role::StatusWarning);
+    let mut out = Vec::new();
+    if let Some(pending) = &state.quitting.pending {
+        let what = state
+            .operations
+            .iter()
+            .find(|o| o.id == pending.operation)
+            .map(|o| sanitize(&o.request.summary()))
+            .unwrap_or_default();
+        let text = match (pending.reason, state.quitting.seconds_left(state.now)) {
+            (QuitReason::Signal(sig), Some(left)) => format!(
+                " ⏳ {}: winding down {what}, then exit {} (abandoned in {left}s)",
+                sig.name(),
+                sig.exit_status()
+            ),
+            _ => format!(" ⏳ quitting once {what} has wound down"),
+        };
+        out.push(Span::styled(text, warn));
+    }
+    if let Some(report) = &state.lock.current {
+        out.push(Span::styled(lock_text(report, state.now), warn));
+    }
+    if let Some(first) = state.unfinished.first() {
+        let more = match state.unfinished.len() - 1 {
+            0 => String::new(),
+            n => format!(" +{n}"),
+        };
+        out.push(Span::styled(
+            format!(
+                " ⚠ UNFINISHED: {} {}{more}",
+                sanitize(&first.action),
+                sanitize(&first.target)
+            ),
+            warn,
+        ));
+    }
+    out
+}
+
+/// `🔒 alice@host: drain-backend web-a1 · 1m05s` (`(stale)` when it is).
+pub fn lock_text(report: &LockReport, now: Timestamp) -> String {
+    let h = &report.holder;
+    let secs = (now.since(h.started_at) / 1000).max(0);
+    let age = if secs >= 60 {
+        format!("{}m{:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{secs}s")
+    };
+    let stale = if report.stale { " (stale)" } else { "" };
+    format!(
+        " 🔒 {}@{}: {} · {age}{stale}",
+        sanitize(&h.operator),
+        sanitize(&h.machine),
+        sanitize(&h.operation)
+    )
 }
 
 /// The key hints for the current view: `? help  / filter  q quit`.
