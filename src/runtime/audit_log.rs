@@ -252,6 +252,27 @@ pub fn unfinished(records: &[AuditRecord]) -> Vec<UnfinishedOperation> {
         .collect()
 }
 
+/// `opsdeck audit`'s outcome for an intent with no result: INCOMPLETE, and
+/// what it was doing when it stopped.
+pub fn incomplete_text<R: std::borrow::Borrow<AuditRecord>>(
+    records: &[R],
+    operation: &str,
+) -> String {
+    let last = records
+        .iter()
+        .rev()
+        .map(std::borrow::Borrow::borrow)
+        .find(|r| r.phase == "step" && r.operation == operation)
+        .and_then(|r| r.notes.last().cloned());
+    match last {
+        Some(step) => format!(
+            "INCOMPLETE: no result recorded (stopped mid-operation, or still running); last step: {step}"
+        ),
+        None => "INCOMPLETE: no result recorded (stopped before its first step, or still running)"
+            .to_string(),
+    }
+}
+
 /// The note of the operation's last "step" record.
 pub fn last_step(records: &[AuditRecord], operation: &str) -> Option<String> {
     records

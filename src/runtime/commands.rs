@@ -11,7 +11,7 @@ use crate::cli::KeysFormat;
 use crate::core::action::{ActionId, REGISTRY, Scope};
 use crate::core::guard;
 use crate::core::key::format_sequence;
-use crate::core::operation::{OpKind, OpRequest, PromoteMode, StepStatus, Verdict};
+use crate::core::operation::{OpKind, OpRequest, Operation, PromoteMode, StepStatus, Verdict};
 use crate::core::view::ViewId;
 use crate::core::{Msg, PanelId, plan};
 use crate::keymap::Keymap;
@@ -341,18 +341,22 @@ pub async fn do_operation(
     }
     let steps = plan::steps(&request, &state.policy);
     let labels: Vec<String> = steps.iter().map(|s| s.label()).collect();
+    // From here on SIGTERM/SIGHUP/SIGINT cancel safely instead of killing.
+    let signals = super::signals::Signals::install()?;
     let (tx, mut rx) = mpsc::channel(256);
-    let runner = tokio::spawn(async move {
-        run_operation(&ctx, &tx, 1, request, steps.clone(), CancelFlag::default()).await
-    });
-    while let Some(msg) = rx.recv().await {
-        print_progress(&msg, &labels);
-    }
-    let verdict = runner
-        .await
-        .unwrap_or_else(|e| Verdict::Failed(format!("the operation task ended abnormally: {e}")));
-    Ok(match verdict {
-        Verdict::Succeeded => ExitCode::SUCCESS,
+    let cancel = CancelFlag::default();
+    let op = Operation::new(1, request.clone(), steps.clone(), ctx.clock.now());
+    let runner = {
+        let (ctx, cancel) = (ctx.clone(), cancel.clone());
+        tokio::spawn(async move { run_operation(&ctx, &tx, 1, request, steps, cancel).await })
+    };
+    let end = super::signals::supervise(&ctx, op, runner, cancel, &mut rx, signals, |msg| {
+        print_progress(msg, &labels)
+    })
+    .await;
+    Ok(match (end.signal, end.verdict) {
+        (Some(sig), _) => ExitCode::from(sig.exit_status()),
+        (None, Some(Verdict::Succeeded)) => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_FAILED),
     })
 }
@@ -457,7 +461,7 @@ pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchErro
             Some(Verdict::Succeeded) => "succeeded".to_string(),
             Some(Verdict::Failed(why)) => format!("FAILED: {why}"),
             Some(Verdict::Cancelled(left)) => format!("cancelled: {left}"),
-            None => "INCOMPLETE: no result recorded (opsdeck stopped mid-operation?)".to_string(),
+            None => super::audit_log::incomplete_text(&records, &r.operation),
         };
         let overrides = if r.guard_overrides.is_empty() {
             String::new()

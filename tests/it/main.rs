@@ -7,6 +7,7 @@ mod e2e_tmux;
 mod keymap_remap;
 mod lab;
 mod operations;
+mod quit_paths;
 mod scenario;
 mod support;
 mod theme_tests;
