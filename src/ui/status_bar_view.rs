@@ -82,7 +82,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
 
     // Line 2: what is failing, the message, and the keys.
     let mut hints = hint_spans(state, theme, keymap);
-    let mut left: Vec<Span> = standing_spans(state, theme);
+    let standing = standing_spans(state, theme);
+    let mut left: Vec<Span> = Vec::new();
     for (panel, err) in state.failing_panels() {
         left.push(Span::styled(
             format!(
@@ -107,7 +108,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
             theme.style(role),
         ));
     }
-    let left_width: usize = left.iter().map(|s| s.width()).sum();
+    let standing_width: usize = standing.iter().map(|s| s.width()).sum();
+    let left_width: usize = standing_width + left.iter().map(|s| s.width()).sum::<usize>();
     let total = usize::from(bottom.width);
     // Problems win over hints: drop hints from the middle (help and quit stay)
     // until both fit, else show none.
@@ -120,14 +122,33 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     let hint_len = if show_hints { hints_width as u16 } else { 0 };
     let [left_area, hints_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(hint_len)]).areas(bottom);
-    if left_width > usize::from(left_area.width) {
+    let room = usize::from(left_area.width);
+    // A wind-down and the lock holder stay whole while they fit: they are
+    // what this line must say. The rest shares what is left.
+    let (standing, room) = if standing_width < room {
+        (standing, room - standing_width)
+    } else {
+        (Vec::new(), room)
+    };
+    if left_width > usize::from(left_area.width) && !left.is_empty() {
         // Keep every failure visible in part rather than the first one whole.
-        let per = (usize::from(left_area.width) / left.len().max(1)).max(8);
+        let per = (room / left.len()).max(8);
         left = left
             .into_iter()
             .map(|s| Span::styled(truncate(&s.content, per), s.style))
             .collect();
     }
+    let left = if standing.is_empty() && standing_width > 0 {
+        // Too narrow even for those alone: show them cut, before the rest.
+        let per = (usize::from(left_area.width) / 2).max(8);
+        standing_spans(state, theme)
+            .into_iter()
+            .map(|s| Span::styled(truncate(&s.content, per), s.style))
+            .chain(left)
+            .collect()
+    } else {
+        standing.into_iter().chain(left).collect::<Vec<_>>()
+    };
     frame.render_widget(Paragraph::new(Line::from(left)).style(bar), left_area);
     if show_hints {
         frame.render_widget(Paragraph::new(Line::from(hints)).style(bar), hints_area);

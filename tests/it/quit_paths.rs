@@ -56,30 +56,21 @@ fn script(steps: &[(f64, &str)]) -> mpsc::UnboundedReceiver<std::io::Result<Even
 /// for SIGTERM), then winds the session down as the binary does. Returns
 /// the exit and the last screen.
 async fn session(
-    d: &mut DemoApp,
+    app: &mut opsdeck::runtime::App,
     steps: &[(f64, &str)],
     shutdown: impl std::future::Future<Output = ()>,
-    mut on_screen: impl FnMut(&str),
 ) -> (Exit, String) {
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     let mut stats = LoopStats::default();
-    // Watch the screen while the loop runs: the dialog is gone by the end.
     let exit = {
-        let run = run(
-            &mut terminal,
-            script(steps),
-            &mut d.app,
-            shutdown,
-            &mut stats,
-        );
+        let run = run(&mut terminal, script(steps), app, shutdown, &mut stats);
         tokio::time::timeout(Duration::from_secs(600), run)
             .await
             .expect("the console ended")
             .expect("loop")
     };
     let screen = buffer_to_text(terminal.backend().buffer());
-    on_screen(&screen);
-    d.app.wind_down(Duration::from_secs(5)).await;
+    app.wind_down(Duration::from_secs(5)).await;
     (exit, screen)
 }
 
@@ -140,7 +131,7 @@ async fn q_during_a_drain_opens_the_quit_dialog_focused_on_keep_watching() {
 async fn keep_watching_lets_the_drain_finish_and_the_console_stays() {
     let mut d = calm();
     let (exit, _) = session(
-        &mut d,
+        &mut d.app,
         // Dialog, keep watching (the focused default), then q once it is done.
         &[
             (3.0, "d"),
@@ -150,7 +141,6 @@ async fn keep_watching_lets_the_drain_finish_and_the_console_stays() {
             (20.0, "q"),
         ],
         std::future::pending(),
-        |_| {},
     )
     .await;
     assert_eq!(exit, Exit::Quit);
@@ -167,7 +157,7 @@ async fn cancel_safely_then_quit_writes_exactly_one_result_then_exits() {
     let mut d = calm();
     let mut steps = DRAIN_THEN_Q.to_vec();
     steps.push((0.2, "<tab> <enter>"));
-    let (exit, screen) = session(&mut d, &steps, std::future::pending(), |_| {}).await;
+    let (exit, screen) = session(&mut d.app, &steps, std::future::pending()).await;
     assert_eq!(exit, Exit::Quit, "{screen}");
     assert_eq!(d.app.state.quitting.exit_status, None);
     let op = d.app.state.operations.last().expect("operation");
@@ -198,7 +188,7 @@ async fn quit_and_leave_writes_the_abandoned_result() {
     let mut steps = DRAIN_THEN_Q.to_vec();
     // S-tab from "keep watching" wraps to "quit and leave it".
     steps.push((0.2, "S-tab <enter>"));
-    let (exit, screen) = session(&mut d, &steps, std::future::pending(), |_| {}).await;
+    let (exit, screen) = session(&mut d.app, &steps, std::future::pending()).await;
     assert_eq!(exit, Exit::Quit, "{screen}");
     let r = results(&d.audit_path);
     assert_eq!(r.len(), 1, "{r:#?}");
@@ -222,10 +212,9 @@ async fn quit_and_leave_writes_the_abandoned_result() {
 async fn c_c_asks_like_q() {
     let mut d = calm();
     let (exit, _) = session(
-        &mut d,
+        &mut d.app,
         &[(3.0, "d"), (0.5, "y"), (0.5, "C-c"), (0.2, "l <enter>")],
         std::future::pending(),
-        |_| {},
     )
     .await;
     assert_eq!(exit, Exit::Quit);
@@ -239,31 +228,69 @@ async fn c_c_asks_like_q() {
 
 #[tokio::test(start_paused = true)]
 async fn sigterm_during_a_promote_winds_down_and_leaves_one_writable_primary() {
+    // The promote is confirmed at ~3.05 s; SIGTERM comes at each of these
+    // moments (before, between and during its steps), one console each.
+    for at_ms in [3_060, 3_200, 3_500, 3_800, 4_200, 5_000, 7_000] {
+        let mut d = calm();
+        let (exit, screen) = session(
+            &mut d.app,
+            &[(3.0, "P y")],
+            tokio::time::sleep(Duration::from_millis(at_ms)),
+        )
+        .await;
+        let r = results(&d.audit_path);
+        assert_eq!(r.len(), 1, "SIGTERM at {at_ms} ms: {r:#?}");
+        if d.app.state.operations.is_empty() {
+            // The signal came before the confirmation: nothing ran.
+            continue;
+        }
+        assert_eq!(exit, Exit::Signal, "{screen}");
+        assert_eq!(d.app.state.quitting.exit_status, Some(143));
+        let rep = d
+            .demo
+            .replication(d.app.clock.now())
+            .await
+            .expect("replication");
+        let writable: Vec<&str> = rep
+            .databases
+            .iter()
+            .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(
+            writable.len(),
+            1,
+            "SIGTERM at {at_ms} ms: one writable primary: {rep:#?}\n{r:#?}"
+        );
+        let text = format!("{:?} {:?}", r[0].outcome, r[0].notes);
+        assert!(
+            !text.contains("is read-only") && !text.contains("still READ-ONLY"),
+            "SIGTERM at {at_ms} ms left a primary read-only: {text}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn sigterm_during_a_rollback_winds_down_with_one_result() {
     let mut d = calm();
-    // The promote is confirmed at ~3.1 s; SIGTERM comes 0.4 s later.
+    // The rollback is confirmed at ~3.1 s and runs its first wave at 6 s.
     let (exit, screen) = session(
-        &mut d,
-        &[(3.0, "P y")],
-        tokio::time::sleep(Duration::from_millis(3_500)),
-        |_| {},
+        &mut d.app,
+        &[(3.0, "R y")],
+        tokio::time::sleep(Duration::from_secs(6)),
     )
     .await;
     assert_eq!(exit, Exit::Signal, "{screen}");
     assert_eq!(d.app.state.quitting.exit_status, Some(143));
+    let op = d.app.state.operations.last().expect("operation");
+    assert!(op.cancel_requested, "{op:#?}");
     let r = results(&d.audit_path);
     assert_eq!(r.len(), 1, "{r:#?}");
-    let rep = d
-        .demo
-        .replication(d.app.clock.now())
-        .await
-        .expect("replication");
-    let writable: Vec<&str> = rep
-        .databases
-        .iter()
-        .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
-        .map(|x| x.name.as_str())
-        .collect();
-    assert_eq!(writable.len(), 1, "one writable primary: {rep:#?}\n{r:#?}");
+    assert_eq!(r[0].action, "rollback-deploy");
+    assert!(
+        !matches!(r[0].outcome, Some(Verdict::Succeeded)),
+        "the rollback stopped early: {r:#?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -374,6 +401,12 @@ fn sigterm_during_a_drain_in_a_real_terminal_exits_143_with_a_result() {
     assert_eq!(r.len(), 1, "{r:#?}");
     assert_eq!(r[0].target, "web-a1");
     assert!(r[0].outcome.is_some());
+    // The terminal was given back: canonical mode and echo are on again.
+    t.type_text("stty -a | tr ' ' '\\n' | grep -cE '^(icanon|echo)$'; echo $((40+2))-done");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("42-done", Duration::from_secs(5));
+    let after = screen.rsplit("grep").next().unwrap_or("");
+    assert!(after.lines().any(|l| l.trim() == "2"), "{screen}");
 }
 
 #[test]
@@ -453,4 +486,309 @@ fn do_drain_then_sigterm_exits_143_with_a_result() {
     let r = results(&iso.audit());
     assert_eq!(r.len(), 1, "{r:#?}");
     assert_eq!(r[0].target, "web-a1");
+}
+
+// ---- what the screen says ----
+
+mod screen {
+    use opsdeck::core::action::ActionId;
+    use opsdeck::core::lock::LockHolder;
+    use opsdeck::core::lock_status::LockReport;
+    use opsdeck::core::operation::{OpKind, OpRequest, Operation, StepSpec, StepStatus};
+    use opsdeck::core::quit::Signal;
+    use opsdeck::core::state::State;
+    use opsdeck::core::unfinished::UnfinishedOperation;
+    use opsdeck::core::{Msg, update};
+    use opsdeck::theme::{Role, Theme};
+
+    use crate::support::{NOW, buffer_text, fixture, render};
+
+    fn lock(state: &mut State) {
+        update(
+            state,
+            Msg::LockObserved {
+                at: NOW,
+                result: Ok(Some(LockReport {
+                    holder: LockHolder {
+                        operator: "alice".into(),
+                        machine: "ops-laptop".into(),
+                        pid: 4242,
+                        operation: "drain-backend web-a1".into(),
+                        environment: "prod".into(),
+                        started_at: NOW.plus_millis(-65_000),
+                    },
+                    stale: false,
+                    ours: false,
+                })),
+            },
+        );
+    }
+
+    #[test]
+    fn a_read_only_console_shows_the_lock_holder_in_the_warning_role() {
+        let mut s = fixture();
+        s.read_only = true;
+        lock(&mut s);
+        for (w, h) in [(80, 24), (120, 36)] {
+            let buf = render(&s, w, h);
+            let text = buffer_text(&buf);
+            let needle = "🔒 alice@ops-laptop: drain-backend web-a1 · 1m05s";
+            let row = text
+                .lines()
+                .position(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("{w}x{h}:\n{text}"));
+            // The lock's cells are drawn in the theme's warning role.
+            let warn = Theme::builtin().style(Role::StatusWarning);
+            let line: Vec<_> = (0..buf.area.width)
+                .map(|x| &buf[(x, row as u16)])
+                .filter(|c| c.symbol() == "🔒")
+                .collect();
+            assert_eq!(line.len(), 1, "{text}");
+            assert_eq!(line[0].fg, warn.fg.unwrap_or_default(), "{w}x{h}");
+        }
+    }
+
+    fn draining() -> State {
+        let mut s = fixture();
+        let request = OpRequest::new(
+            ActionId::DrainBackend,
+            OpKind::Drain {
+                backend: "web-a1".into(),
+            },
+        );
+        let steps = vec![
+            StepSpec::Drain {
+                backend: "web-a1".into(),
+            },
+            StepSpec::WaitDrained {
+                backend: "web-a1".into(),
+                timeout_ms: 30_000,
+            },
+            StepSpec::VerifyNoTraffic {
+                backend: "web-a1".into(),
+            },
+        ];
+        s.operations.push(Operation::new(1, request, steps, NOW));
+        s.operations_panel = true;
+        for (index, status) in [(0, StepStatus::Done), (1, StepStatus::Running)] {
+            update(
+                &mut s,
+                Msg::OperationStep {
+                    id: 1,
+                    index,
+                    status,
+                    detail: None,
+                    at: NOW,
+                },
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn the_quit_dialog_fits_80x24_with_every_choice() {
+        let mut s = draining();
+        update(&mut s, Msg::Action(ActionId::Quit));
+        let text = buffer_text(&render(&s, 80, 24));
+        for needle in [
+            "Quit while drain-backend web-a1 runs?",
+            "▶[ Keep watching ]",
+            "[ Cancel safely, then quit ]",
+            "[ Quit and leave it… ]",
+            "ABANDONED",
+        ] {
+            assert!(text.contains(needle), "{needle}:\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_wind_down_after_sigterm_shows_its_deadline() {
+        let mut s = draining();
+        update(&mut s, Msg::Signal(Signal::Terminate));
+        let text = buffer_text(&render(&s, 120, 36));
+        assert!(
+            text.contains(
+                "⏳ SIGTERM: winding down drain-backend web-a1, then exit 143 (abandoned in 30s)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("cancelling"), "{text}");
+    }
+
+    #[test]
+    fn an_unfinished_operation_is_marked_in_the_operations_panel() {
+        let mut s = fixture();
+        update(
+            &mut s,
+            Msg::UnfinishedFound(vec![UnfinishedOperation {
+                operation: "1795313000000-1".into(),
+                action: "drain-backend".into(),
+                target: "web-a1".into(),
+                environment: "prod".into(),
+                user: "bob".into(),
+                host: "jump-1".into(),
+                started: "2026-11-22T02:05:00.000Z".into(),
+                last_step: Some("started: drain web-a1 (no new requests)".into()),
+            }]),
+        );
+        let text = buffer_text(&render(&s, 120, 36));
+        assert!(
+            text.contains(
+                "UNFINISHED drain-backend web-a1 · bob@jump-1 · started 2026-11-22T02:05:00.000Z"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("last step: started: drain web-a1 (no new requests)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("⚠ UNFINISHED: drain-backend web-a1"),
+            "{text}"
+        );
+    }
+}
+
+// ---- a signal between a switchover's steps ----
+
+mod between_steps {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use opsdeck::core::Timestamp;
+    use opsdeck::core::fleet::ReplicaRole;
+    use opsdeck::keymap::Keymap;
+    use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
+    use opsdeck::providers::{ObserveProvider, OperateProvider, PromoteMode, ProviderError};
+    use opsdeck::runtime::event_loop::Exit;
+    use opsdeck::runtime::poller::PollPlan;
+    use opsdeck::runtime::{App, AppParts, Clock};
+    use opsdeck::theme::Theme;
+
+    use crate::demo_app::START;
+
+    struct SlowApp {
+        app: App,
+        demo: DemoProvider,
+        audit_path: std::path::PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    /// Fault injection, in process: the demo provider, except that making a
+    /// node read-only (or writable) takes `delay`, as a slow SSH round trip
+    /// does. A signal then lands while the step runs.
+    struct SlowReadOnly {
+        demo: DemoProvider,
+        delay: Duration,
+    }
+
+    #[async_trait]
+    impl OperateProvider for SlowReadOnly {
+        async fn drain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
+            self.demo.drain(backend, now).await
+        }
+        async fn undrain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
+            self.demo.undrain(backend, now).await
+        }
+        async fn set_read_only(
+            &self,
+            node: &str,
+            read_only: bool,
+            now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            tokio::time::sleep(self.delay).await;
+            self.demo.set_read_only(node, read_only, now).await
+        }
+        async fn promote(
+            &self,
+            replica: &str,
+            mode: PromoteMode,
+            now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            self.demo.promote(replica, mode, now).await
+        }
+        async fn rejoin(
+            &self,
+            old_primary: &str,
+            new_primary: &str,
+            now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            self.demo.rejoin(old_primary, new_primary, now).await
+        }
+        async fn deploy_version(
+            &self,
+            backend: &str,
+            version: &str,
+            now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            self.demo.deploy_version(backend, version, now).await
+        }
+    }
+
+    fn slow_app() -> SlowApp {
+        let demo = DemoProvider::new(DemoConfig {
+            seed: 11,
+            scenario: Scenario::Calm,
+            log_rate: 20.0,
+            start: START,
+        });
+        let dir = tempfile::tempdir().expect("tempdir");
+        let audit_path = dir.path().join("audit.jsonl");
+        let app = App::new(AppParts {
+            observe: Arc::new(demo.clone()),
+            operate: Some(Arc::new(SlowReadOnly {
+                demo: demo.clone(),
+                delay: Duration::from_secs(1),
+            })),
+            keymap: Keymap::builtin(),
+            theme: Theme::builtin(),
+            clock: Clock::starting_at(START),
+            plan: PollPlan::default(),
+            source_label: "demo (slow read-only)".into(),
+            production: false,
+            shell: None,
+            audit_path: audit_path.clone(),
+            webhook: None,
+        });
+        SlowApp {
+            app,
+            demo,
+            audit_path,
+            _dir: dir,
+        }
+    }
+
+    /// SIGTERM while the old primary is being made read-only: the runner
+    /// stops before the next step, and must not leave it read-only.
+    #[tokio::test(start_paused = true)]
+    async fn sigterm_while_the_primary_goes_read_only_leaves_it_writable() {
+        let mut d = slow_app();
+        let (exit, screen) = super::session(
+            &mut d.app,
+            &[(3.0, "P y")],
+            tokio::time::sleep(Duration::from_millis(3_500)),
+        )
+        .await;
+        assert_eq!(exit, Exit::Signal, "{screen}");
+        assert_eq!(d.app.state.quitting.exit_status, Some(143));
+        let r = super::results(&d.audit_path);
+        assert_eq!(r.len(), 1, "{r:#?}");
+        let rep = d
+            .demo
+            .replication(d.app.clock.now())
+            .await
+            .expect("replication");
+        let writable: Vec<&str> = rep
+            .databases
+            .iter()
+            .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(
+            writable,
+            ["db-primary"],
+            "the switchover did not happen, so db-primary must be writable again: {r:#?}"
+        );
+    }
 }
