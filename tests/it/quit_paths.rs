@@ -792,3 +792,230 @@ mod between_steps {
         );
     }
 }
+
+// ---- the fleet lock's holder on every console ----
+
+mod lock_holder {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use opsdeck::core::Timestamp;
+    use opsdeck::core::fleet::ReplicationObservation;
+    use opsdeck::core::fleet::{Alert, DeploysObservation, HostsObservation, LogLine};
+    use opsdeck::core::lock::LockHolder;
+    use opsdeck::keymap::Keymap;
+    use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
+    use opsdeck::providers::{
+        ObserveProvider, OperateProvider, PromoteMode, ProviderError, SourceInfo,
+    };
+    use opsdeck::runtime::audit_log::hostname;
+    use opsdeck::runtime::poller::PollPlan;
+    use opsdeck::runtime::{App, AppParts, Clock};
+    use opsdeck::theme::Theme;
+
+    use crate::demo_app::START;
+
+    /// The demo fleet with a fleet lock, in process: it reports `holder` as
+    /// a provider that keeps the lock where the fleet is would, and
+    /// `break_lock` clears it (only if it is still that holder's).
+    #[derive(Clone)]
+    struct LockedDemo {
+        demo: DemoProvider,
+        holder: Arc<Mutex<Option<LockHolder>>>,
+    }
+
+    #[async_trait]
+    impl ObserveProvider for LockedDemo {
+        fn info(&self) -> SourceInfo {
+            self.demo.info()
+        }
+        async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
+            self.demo.hosts(now).await
+        }
+        async fn replication(
+            &self,
+            now: Timestamp,
+        ) -> Result<ReplicationObservation, ProviderError> {
+            self.demo.replication(now).await
+        }
+        async fn deploys(&self, now: Timestamp) -> Result<DeploysObservation, ProviderError> {
+            self.demo.deploys(now).await
+        }
+        async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError> {
+            self.demo.alerts(now).await
+        }
+        async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError> {
+            self.demo.logs(now).await
+        }
+        async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {
+            Ok(self.holder.lock().expect("lock").clone())
+        }
+    }
+
+    #[async_trait]
+    impl OperateProvider for LockedDemo {
+        async fn drain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
+            self.demo.drain(backend, now).await
+        }
+        async fn undrain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
+            self.demo.undrain(backend, now).await
+        }
+        async fn set_read_only(
+            &self,
+            node: &str,
+            read_only: bool,
+            now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            self.demo.set_read_only(node, read_only, now).await
+        }
+        async fn promote(
+            &self,
+            replica: &str,
+            mode: PromoteMode,
+            now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            self.demo.promote(replica, mode, now).await
+        }
+        async fn rejoin(
+            &self,
+            old_primary: &str,
+            new_primary: &str,
+            now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            self.demo.rejoin(old_primary, new_primary, now).await
+        }
+        async fn deploy_version(
+            &self,
+            backend: &str,
+            version: &str,
+            now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            self.demo.deploy_version(backend, version, now).await
+        }
+        async fn break_lock(
+            &self,
+            stale: &LockHolder,
+            _now: Timestamp,
+        ) -> Result<(), ProviderError> {
+            let mut held = self.holder.lock().expect("lock");
+            if held.as_ref().is_some_and(|h| h.same_as(stale)) {
+                *held = None;
+            }
+            Ok(())
+        }
+    }
+
+    fn holder(machine: &str, pid: u32) -> LockHolder {
+        LockHolder {
+            operator: "alice".into(),
+            machine: machine.into(),
+            pid,
+            operation: "drain-backend web-c1".into(),
+            environment: "demo".into(),
+            started_at: START.plus_millis(-65_000),
+        }
+    }
+
+    fn app(read_only: bool, held: LockHolder) -> (App, LockedDemo, tempfile::TempDir) {
+        let demo = DemoProvider::new(DemoConfig {
+            seed: 11,
+            scenario: Scenario::Calm,
+            log_rate: 20.0,
+            start: START,
+        });
+        let locked = LockedDemo {
+            demo,
+            holder: Arc::new(Mutex::new(Some(held))),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let operate: Option<Arc<dyn OperateProvider>> =
+            (!read_only).then(|| Arc::new(locked.clone()) as Arc<dyn OperateProvider>);
+        let app = App::new(AppParts {
+            observe: Arc::new(locked.clone()),
+            operate,
+            keymap: Keymap::builtin(),
+            theme: Theme::builtin(),
+            clock: Clock::starting_at(START),
+            plan: PollPlan::default(),
+            source_label: "demo (with a fleet lock)".into(),
+            production: false,
+            shell: None,
+            audit_path: dir.path().join("audit.jsonl"),
+            webhook: None,
+        });
+        (app, locked, dir)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_only_console_shows_who_holds_the_lock() {
+        let (mut app, _locked, _dir) = app(true, holder("ops-laptop", 4242));
+        let (_, screen) = super::session(&mut app, &[(3.0, "q")], std::future::pending()).await;
+        assert!(
+            screen.contains("🔒 alice@ops-laptop: drain-backend web-c1 · 1m0"),
+            "{screen}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_mutating_key_names_the_holder_and_sends_nothing() {
+        let (mut app, _locked, _dir) = app(false, holder("ops-laptop", 4242));
+        let mut terminal =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
+        let mut stats = opsdeck::runtime::event_loop::LoopStats::default();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(4),
+            opsdeck::runtime::event_loop::run(
+                &mut terminal,
+                super::script(&[(3.0, "d")]),
+                &mut app,
+                std::future::pending(),
+                &mut stats,
+            ),
+        )
+        .await;
+        assert!(app.state.operations.is_empty());
+        assert!(app.state.dialog.is_none());
+        let msg = app
+            .state
+            .message
+            .as_ref()
+            .map(|m| m.text.clone())
+            .unwrap_or_default();
+        assert!(
+            msg.contains("drain-backend not started: the fleet lock is held by alice@ops-laptop (pid 4242): drain-backend web-c1"),
+            "{msg}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stale_lock_from_this_machine_is_broken_from_the_palette() {
+        // A pid that is gone: a child that has exited and been reaped.
+        let mut child = std::process::Command::new("true").spawn().expect("spawn");
+        let dead = child.id();
+        child.wait().expect("wait");
+        let (mut app, locked, _dir) = app(false, holder(&hostname(), dead));
+        let expected = format!("alice@{}", hostname());
+        let keys: String = expected
+            .chars()
+            .map(|c| match c {
+                ' ' => "<space>".to_string(),
+                c => c.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let open = ": b r e a k - l o c k <enter>".to_string();
+        let (_, screen) = super::session(
+            &mut app,
+            &[(3.0, &open), (0.5, &keys), (0.2, "<enter>"), (3.0, "q")],
+            std::future::pending(),
+        )
+        .await;
+        assert!(
+            locked.holder.lock().expect("lock").is_none(),
+            "the stale lock was broken: {screen}"
+        );
+        assert!(app.state.lock.current.is_none(), "{screen}");
+        assert!(!screen.contains("🔒"), "{screen}");
+    }
+}

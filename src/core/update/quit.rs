@@ -210,8 +210,17 @@ pub(super) fn tick(state: &mut State) -> Vec<Effect> {
     )
 }
 
-/// An operation ended: a quit waiting for it goes ahead.
+/// An operation ended: a quit waiting for it goes ahead, and a quit dialog
+/// asking about it has nothing left to ask.
 pub(super) fn after_finished(state: &mut State) -> Vec<Effect> {
+    if let Some(d) = &state.quit_dialog
+        && !state
+            .operations
+            .iter()
+            .any(|o| o.id == d.operation && o.is_running())
+    {
+        state.quit_dialog = None;
+    }
     if state.quitting.pending.is_none() || state.running_operation().is_some() {
         return Vec::new();
     }
@@ -629,6 +638,18 @@ mod tests {
             "{effects:?}"
         );
         assert_eq!(s.quitting.exit_status, Some(143));
+    }
+
+    #[test]
+    fn the_quit_dialog_closes_when_its_operation_ends() {
+        let mut s = draining();
+        act(&mut s, ActionId::Quit);
+        let effects = finish(&mut s, Verdict::Succeeded);
+        assert!(s.quit_dialog.is_none());
+        assert!(!s.quit, "finishing is not quitting");
+        assert!(!effects.contains(&Effect::Quit), "{effects:?}");
+        // Now q quits at once.
+        assert_eq!(act(&mut s, ActionId::Quit), vec![Effect::Quit]);
     }
 
     #[test]
