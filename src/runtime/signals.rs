@@ -14,34 +14,44 @@ use crate::core::{Msg, Timestamp};
 use super::audit_log::{IntentOwner, hostname, os_user};
 use super::operation_runner::{CancelFlag, OpContext};
 
-/// The three signals that end a session.
-pub struct Signals {
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
+/// The three signals that end a session: from the OS, or (in tests) from a
+/// channel, so the wind-down can be driven without signalling the test run.
+pub enum Signals {
+    Os {
+        term: tokio::signal::unix::Signal,
+        hup: tokio::signal::unix::Signal,
+        int: tokio::signal::unix::Signal,
+    },
+    Channel(mpsc::Receiver<Signal>),
 }
 
 impl Signals {
     /// Installs the handlers (from here on the default action no longer applies).
     pub fn install() -> std::io::Result<Signals> {
-        Ok(Signals {
+        Ok(Signals::Os {
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
             int: signal(SignalKind::interrupt())?,
         })
     }
 
-    /// The next signal.
+    /// The next signal; never resolves once a channel's senders are gone.
     pub async fn recv(&mut self) -> Signal {
-        loop {
-            let got = tokio::select! {
-                s = self.term.recv() => s.map(|()| Signal::Terminate),
-                s = self.hup.recv() => s.map(|()| Signal::Hangup),
-                s = self.int.recv() => s.map(|()| Signal::Interrupt),
-            };
-            if let Some(sig) = got {
-                return sig;
-            }
+        match self {
+            Signals::Os { term, hup, int } => loop {
+                let got = tokio::select! {
+                    s = term.recv() => s.map(|()| Signal::Terminate),
+                    s = hup.recv() => s.map(|()| Signal::Hangup),
+                    s = int.recv() => s.map(|()| Signal::Interrupt),
+                };
+                if let Some(sig) = got {
+                    return sig;
+                }
+            },
+            Signals::Channel(rx) => match rx.recv().await {
+                Some(sig) => sig,
+                None => std::future::pending().await,
+            },
         }
     }
 
@@ -190,5 +200,169 @@ fn track(op: &mut Operation, msg: &Msg) {
             step.started_at = Some(*at);
         }
         step.status = status.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::core::action::ActionId;
+    use crate::core::operation::{OpKind, OpRequest, StepSpec};
+    use crate::providers::demo::{DemoConfig, DemoProvider};
+    use crate::runtime::audit_log::{AuditLog, AuditRecord};
+    use crate::runtime::clock::Clock;
+
+    const START: Timestamp = Timestamp::from_millis(1_795_000_000_000);
+
+    fn context(dir: &std::path::Path) -> OpContext {
+        let demo = DemoProvider::new(DemoConfig {
+            start: START,
+            ..DemoConfig::default()
+        });
+        OpContext {
+            observe: Arc::new(demo.clone()),
+            operate: Arc::new(demo),
+            clock: Clock::starting_at(START),
+            audit: AuditLog::new(dir.join("audit.jsonl")),
+            webhook: None,
+            environment: "demo".into(),
+        }
+    }
+
+    fn drain() -> (OpRequest, Vec<StepSpec>) {
+        let request = OpRequest::new(
+            ActionId::DrainBackend,
+            OpKind::Drain {
+                backend: "web-a1".into(),
+            },
+        );
+        let steps = vec![
+            StepSpec::Drain {
+                backend: "web-a1".into(),
+            },
+            StepSpec::WaitDrained {
+                backend: "web-a1".into(),
+                timeout_ms: 600_000,
+            },
+        ];
+        (request, steps)
+    }
+
+    /// A runner that wrote its intent and then never ends (hung on a peer),
+    /// ignoring the cancel flag.
+    fn hung(ctx: &OpContext, request: &OpRequest, tx: mpsc::Sender<Msg>) -> JoinHandle<Verdict> {
+        let key = format!("{}-1", ctx.clock.now().millis());
+        let intent = AuditRecord::new(
+            "intent",
+            &key,
+            &ctx.environment,
+            request,
+            ctx.clock.now().to_rfc3339(),
+        );
+        ctx.audit.append(&intent).expect("intent");
+        tokio::spawn(async move {
+            let _tx = tx;
+            std::future::pending::<Verdict>().await
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn do_abandons_a_hung_operation_at_the_signal_deadline_and_records_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = context(dir.path());
+        let (request, steps) = drain();
+        let (tx, mut rx) = mpsc::channel(16);
+        let handle = hung(&ctx, &request, tx.clone());
+        let op = Operation::new(1, request.clone(), steps, ctx.clock.now());
+        // The first step is done and the wait runs when SIGTERM comes.
+        for (index, status) in [(0, StepStatus::Done), (1, StepStatus::Running)] {
+            tx.send(Msg::OperationStep {
+                id: 1,
+                index,
+                status,
+                detail: None,
+                at: ctx.clock.now(),
+            })
+            .await
+            .expect("send");
+        }
+        let (sig_tx, sig_rx) = mpsc::channel(4);
+        sig_tx.send(Signal::Terminate).await.expect("signal");
+        let cancel = CancelFlag::default();
+        let started = tokio::time::Instant::now();
+        let end = supervise(
+            &ctx,
+            op,
+            handle,
+            cancel.clone(),
+            &mut rx,
+            Signals::Channel(sig_rx),
+            |_| {},
+        )
+        .await;
+        assert!(cancel.is_set(), "asked to wind down first");
+        assert_eq!(
+            started.elapsed().as_millis() as i64,
+            SIGNAL_DEADLINE_MS,
+            "waited exactly the deadline"
+        );
+        assert_eq!(end.signal, Some(Signal::Terminate));
+        assert!(end.verdict.is_none());
+        let records = ctx.audit.read_all().expect("read");
+        let results: Vec<&AuditRecord> = records.iter().filter(|r| r.phase == "result").collect();
+        assert_eq!(results.len(), 1, "{records:#?}");
+        let Some(Verdict::Failed(why)) = &results[0].outcome else {
+            panic!("{results:#?}");
+        };
+        assert!(
+            why.starts_with(
+                "abandoned: at the signal deadline (30 s after SIGTERM), at step 2/2 \"wait for web-a1"
+            ),
+            "{why}"
+        );
+        assert!(
+            why.contains("step 1 \"drain web-a1 (no new requests)\" done"),
+            "{why}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn do_waits_for_a_runner_that_winds_down_and_keeps_its_result() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ctx = Arc::new(context(dir.path()));
+        let (request, steps) = drain();
+        let (tx, mut rx) = mpsc::channel(64);
+        let cancel = CancelFlag::default();
+        let handle = {
+            let (ctx, cancel, request, steps) =
+                (ctx.clone(), cancel.clone(), request.clone(), steps.clone());
+            tokio::spawn(async move {
+                crate::runtime::operation_runner::run_operation(
+                    &ctx, &tx, 1, request, steps, cancel,
+                )
+                .await
+            })
+        };
+        let (sig_tx, sig_rx) = mpsc::channel(4);
+        let op = Operation::new(1, request, steps, ctx.clock.now());
+        let signals = Signals::Channel(sig_rx);
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let _ = sig_tx.send(Signal::Hangup).await;
+            std::future::pending::<()>().await
+        });
+        let end = supervise(&ctx, op, handle, cancel, &mut rx, signals, |_| {}).await;
+        assert_eq!(end.signal, Some(Signal::Hangup));
+        assert!(
+            matches!(end.verdict, Some(Verdict::Cancelled(_))),
+            "{:?}",
+            end.verdict
+        );
+        let records = ctx.audit.read_all().expect("read");
+        let results: Vec<&AuditRecord> = records.iter().filter(|r| r.phase == "result").collect();
+        assert_eq!(results.len(), 1, "{records:#?}");
+        assert!(matches!(results[0].outcome, Some(Verdict::Cancelled(_))));
     }
 }
