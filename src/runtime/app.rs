@@ -322,12 +322,18 @@ impl App {
         self.running.values().any(|op| !op.handle.is_finished())
     }
 
-    /// Ends the session's operations before it exits: waits up to `limit`
-    /// for each to finish (an operation winding down writes its own result),
+    /// Ends the session's operations before it exits: asks any still running
+    /// to stop at their next safe point, waits up to `limit` for each to
+    /// finish (an operation winding down writes its own result),
     /// stops any still running after that, and writes the result of every
     /// operation stopped mid-step ("abandoned: …") that has none yet.
     pub async fn wind_down(&mut self, limit: std::time::Duration) {
         let deadline = tokio::time::Instant::now() + limit;
+        // Normally nothing is still running here (the loop ends after the
+        // wind-down); after an error it may be: stop it safely first.
+        for op in self.running.values() {
+            op.cancel.cancel();
+        }
         let ids: Vec<u64> = self.running.keys().copied().collect();
         for id in ids {
             let Some(mut op) = self.running.remove(&id) else {

@@ -437,9 +437,11 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
 }
 
 /// After the loop ends, how long the session still waits for an operation
-/// task to end before recording it as abandoned. The loop itself only ends
-/// once the operation wound down (or was abandoned), so this is a backstop.
-const WIND_DOWN_BACKSTOP: std::time::Duration = std::time::Duration::from_secs(5);
+/// task to end before recording it as abandoned. The loop normally ends only
+/// once the operation wound down (or was abandoned), so this is a backstop
+/// for an error path, as long as a signal's deadline.
+const WIND_DOWN_BACKSTOP: std::time::Duration =
+    std::time::Duration::from_millis(crate::core::quit::SIGNAL_DEADLINE_MS as u64);
 
 async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
     // Signals from the start: one that arrives while the first data loads

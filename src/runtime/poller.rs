@@ -27,6 +27,9 @@ pub struct PollPlan {
     /// The fleet lock's holder: often enough that the age in the status bar
     /// and a refusal naming the holder are current.
     pub lock: Duration,
+    /// Longest one read of the lock may take (shorter than `lock` plus a
+    /// poll, so a hung lock host never hides a newer holder for long).
+    pub lock_timeout: Duration,
     pub timeout: Duration,
     /// Longest wait between attempts after repeated failures.
     pub max_backoff: Duration,
@@ -41,6 +44,7 @@ impl Default for PollPlan {
             alerts: Duration::from_secs(5),
             logs: Duration::from_millis(250),
             lock: Duration::from_secs(2),
+            lock_timeout: Duration::from_secs(3),
             timeout: Duration::from_secs(5),
             max_backoff: Duration::from_secs(60),
         }
@@ -138,7 +142,7 @@ fn spawn_lock_poller(
     tokio::spawn(async move {
         let mut failures: u32 = 0;
         loop {
-            let msg = poll_lock(provider.as_ref(), clock.now(), plan.timeout).await;
+            let msg = poll_lock(provider.as_ref(), clock.now(), plan.lock_timeout).await;
             failures = match &msg {
                 Msg::LockObserved { result: Err(_), .. } => failures.saturating_add(1),
                 _ => 0,

@@ -209,6 +209,28 @@ async fn quit_and_leave_writes_the_abandoned_result() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn q_during_a_rollback_then_cancel_safely_stops_between_waves() {
+    let mut d = calm();
+    let (exit, screen) = session(
+        &mut d.app,
+        &[(3.0, "R y"), (2.0, "q"), (0.2, "<tab> <enter>")],
+        std::future::pending(),
+    )
+    .await;
+    assert_eq!(exit, Exit::Quit, "{screen}");
+    let op = d.app.state.operations.last().expect("operation");
+    assert!(op.cancel_requested);
+    assert!(
+        matches!(op.verdict, Some(Verdict::Cancelled(_) | Verdict::Failed(_))),
+        "{:?}",
+        op.verdict
+    );
+    let r = results(&d.audit_path);
+    assert_eq!(r.len(), 1, "{r:#?}");
+    assert_eq!(r[0].outcome, op.verdict);
+}
+
+#[tokio::test(start_paused = true)]
 async fn c_c_asks_like_q() {
     let mut d = calm();
     let (exit, _) = session(
