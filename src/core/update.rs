@@ -34,7 +34,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Input(key) => {
             state.dirty = true;
             if state.lock.break_dialog.is_some() {
-                return quit::lock_break_input(state, key);
+                return lock::lock_break_input(state, key);
             }
             if state.palette.is_some() {
                 return palette::input(state, key);
@@ -111,10 +111,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Signal(sig) => quit::signal(state, sig),
         Msg::LockObserved { at, result } => {
-            quit::lock_observed(state, at, result);
+            lock::lock_observed(state, at, result);
             Vec::new()
         }
-        Msg::LockBroken { result } => quit::lock_broken(state, result),
+        Msg::LockBroken { result } => lock::lock_broken(state, result),
         Msg::UnfinishedFound(found) => {
             quit::unfinished_found(state, found);
             Vec::new()
@@ -272,7 +272,7 @@ pub(crate) fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
     }
     let spec = action.spec();
     if spec.mutates {
-        if quit::refused_by_lock(state, action) {
+        if lock::refused_by_lock(state, action) {
             return Vec::new();
         }
         return operations::start(state, action, None);
@@ -282,7 +282,7 @@ pub(crate) fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
     }
     match action {
         A::Quit => return quit::quit_pressed(state),
-        A::BreakLock => return quit::break_lock(state),
+        A::BreakLock => return lock::break_lock(state),
         A::ShowHelp => {
             state.overlay = match state.overlay {
                 Some(Overlay::Help) => None,
@@ -579,6 +579,7 @@ fn apply_filter_text(state: &mut State, purpose: InputPurpose, text: &str) -> Re
     }
 }
 
+mod lock;
 mod operations;
 mod palette;
 mod quit;
