@@ -16,7 +16,7 @@ use crate::theme::Theme;
 
 use super::audit_log::AuditLog;
 use super::clock::Clock;
-use super::operation_runner::{CancelFlag, OpContext, run_operation};
+use super::operation_runner::{CancelFlag, OpContext, OpJob, Progress, run_operation};
 use super::poller::{PollPlan, poll_once};
 use super::webhook::Webhook;
 
@@ -144,9 +144,26 @@ impl App {
                 };
                 let cancel = CancelFlag::default();
                 self.cancels.insert(id, cancel.clone());
+                // The runner reports into an unbounded channel and never
+                // waits; this forwarder is what waits when the screen stalls.
+                let (op_tx, mut op_rx) = mpsc::unbounded_channel();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    run_operation(&ctx, &tx, id, request, steps, cancel).await;
+                    while let Some(msg) = op_rx.recv().await {
+                        if tx.send(msg).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let job = OpJob {
+                    id,
+                    request,
+                    plan: steps,
+                    policy: self.state.policy.clone(),
+                    cancel,
+                };
+                tokio::spawn(async move {
+                    run_operation(&ctx, &Progress::channel(op_tx), job).await;
                 });
                 Flow::Continue
             }

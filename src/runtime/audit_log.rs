@@ -95,7 +95,8 @@ pub fn os_user() -> String {
         .unwrap_or(format!("uid:{uid}"))
 }
 
-fn hostname() -> String {
+/// The machine's host name (audit records, the lock holder).
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .or_else(|_| std::env::var("HOSTNAME"))

@@ -18,7 +18,7 @@ use crate::keymap::Keymap;
 
 use super::audit_log::{AuditLog, AuditRecord};
 use super::launch::{LaunchError, Resolved, Session};
-use super::operation_runner::{CancelFlag, OpContext, run_operation};
+use super::operation_runner::{CancelFlag, OpContext, OpJob, Progress, run_operation};
 
 /// One row of `opsdeck keys`.
 struct KeyRow {
@@ -341,9 +341,17 @@ pub async fn do_operation(
     }
     let steps = plan::steps(&request, &state.policy);
     let labels: Vec<String> = steps.iter().map(|s| s.label()).collect();
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let policy = state.policy.clone();
     let runner = tokio::spawn(async move {
-        run_operation(&ctx, &tx, 1, request, steps.clone(), CancelFlag::default()).await
+        let job = OpJob {
+            id: 1,
+            request,
+            plan: steps,
+            policy,
+            cancel: CancelFlag::default(),
+        };
+        run_operation(&ctx, &Progress::channel(tx), job).await
     });
     while let Some(msg) = rx.recv().await {
         print_progress(&msg, &labels);
@@ -353,6 +361,7 @@ pub async fn do_operation(
         .unwrap_or_else(|e| Verdict::Failed(format!("the operation task ended abnormally: {e}")));
     Ok(match verdict {
         Verdict::Succeeded => ExitCode::SUCCESS,
+        Verdict::Refused(_) => ExitCode::from(EXIT_REFUSED),
         _ => ExitCode::from(EXIT_FAILED),
     })
 }
@@ -397,6 +406,7 @@ fn print_progress(msg: &Msg, labels: &[String]) {
             Verdict::Succeeded => outln!("✔ succeeded (verified)"),
             Verdict::Failed(why) => outln!("✖ failed: {why}"),
             Verdict::Cancelled(left) => outln!("cancelled: {left}"),
+            Verdict::Refused(why) => outln!("refused: {why}"),
         },
         _ => {}
     }
@@ -457,6 +467,7 @@ pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchErro
             Some(Verdict::Succeeded) => "succeeded".to_string(),
             Some(Verdict::Failed(why)) => format!("FAILED: {why}"),
             Some(Verdict::Cancelled(left)) => format!("cancelled: {left}"),
+            Some(Verdict::Refused(why)) => format!("refused: {why}"),
             None => "INCOMPLETE: no result recorded (opsdeck stopped mid-operation?)".to_string(),
         };
         let overrides = if r.guard_overrides.is_empty() {
