@@ -104,7 +104,10 @@ async fn drain_cancel_then_confirm_is_verified_and_audited() {
     assert_eq!(phases, ["intent", "step", "result"]);
     assert_eq!(records[0].action, "drain-backend");
     assert_eq!(records[0].target, "web-a1");
-    assert_eq!(records[1].notes, ["started: drain web-a1 (no new requests)"]);
+    assert_eq!(
+        records[1].notes,
+        ["started: drain web-a1 (no new requests)"]
+    );
     assert_eq!(records[2].outcome, Some(Verdict::Succeeded));
     assert!(records[2].steps.len() >= 3);
     assert!(!records[0].user.is_empty());

@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use crate::core::fleet::{
-    DeploysObservation, HostsObservation, ReplicationObservation, Target,
-};
+use crate::core::fleet::{DeploysObservation, HostsObservation, ReplicationObservation, Target};
 use crate::core::operation::StepStatus;
 use crate::core::{Msg, Timestamp};
 use crate::providers::ProviderError;
@@ -70,8 +68,7 @@ impl FleetIo<'_> {
     }
 
     pub async fn replication(&self) -> Result<ReplicationObservation, StepError> {
-        match tokio::time::timeout(CALL_TIMEOUT, self.ctx.observe.replication(self.now())).await
-        {
+        match tokio::time::timeout(CALL_TIMEOUT, self.ctx.observe.replication(self.now())).await {
             Ok(r) => r.map_err(StepError::from),
             Err(_) => Err(StepError::Failed("observing replication timed out".into())),
         }

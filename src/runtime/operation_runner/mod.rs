@@ -20,4 +20,3 @@ pub use op_context::OpContext;
 pub use op_job::OpJob;
 pub use progress::Progress;
 pub use run_operation::run_operation;
-

@@ -37,7 +37,8 @@ pub async fn run_operation(ctx: &OpContext, progress: &Progress, job: OpJob) -> 
     };
     // The lock comes first: nothing is recorded or checked for an operation
     // that may not run.
-    let locked = tokio::time::timeout(CALL_TIMEOUT, ctx.operate.acquire_lock(&holder, started)).await;
+    let locked =
+        tokio::time::timeout(CALL_TIMEOUT, ctx.operate.acquire_lock(&holder, started)).await;
     let refusal = match locked {
         Ok(Ok(())) => None,
         Ok(Err(LockError::Held(other))) => Some(Verdict::Refused(format!(
@@ -104,8 +105,11 @@ pub async fn run_operation(ctx: &OpContext, progress: &Progress, job: OpJob) -> 
         runner.note(format!("audit log: the result was not recorded: {e}"));
     }
     // Given back after the result is on disk, on every path.
-    match tokio::time::timeout(CALL_TIMEOUT, ctx.operate.release_lock(&holder, ctx.clock.now()))
-        .await
+    match tokio::time::timeout(
+        CALL_TIMEOUT,
+        ctx.operate.release_lock(&holder, ctx.clock.now()),
+    )
+    .await
     {
         Ok(Ok(())) => {}
         Ok(Err(e)) => runner.note(format!(

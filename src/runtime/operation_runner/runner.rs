@@ -260,9 +260,7 @@ impl<'a> Runner<'a> {
         } = &self.request.kind
         {
             for b in maintenance_drained.iter().filter(|b| backends.contains(b)) {
-                parts.push(format!(
-                    "{b} was drained for maintenance and stays drained"
-                ));
+                parts.push(format!("{b} was drained for maintenance and stays drained"));
             }
         }
         match &self.request.kind {
@@ -309,7 +307,11 @@ impl<'a> Runner<'a> {
         }
     }
 
-    async fn execute(&mut self, index: usize, spec: &StepSpec) -> Result<Option<String>, StepError> {
+    async fn execute(
+        &mut self,
+        index: usize,
+        spec: &StepSpec,
+    ) -> Result<Option<String>, StepError> {
         let now = self.io.now();
         let op = self.io.ctx.operate.clone();
         match spec {

@@ -69,7 +69,10 @@ pub(super) fn node_phrase(reachable: bool, writable: bool, source: Option<&str>)
 
 /// The nodes of one kind, `first` ones first (the promoted replica, then
 /// the old primary), each with its phrase, joined by "; ".
-pub(super) fn topology_sentence(views: &[(String, bool, bool, Option<String>)], first: &[&str]) -> String {
+pub(super) fn topology_sentence(
+    views: &[(String, bool, bool, Option<String>)],
+    first: &[&str],
+) -> String {
     let mut ordered: Vec<&(String, bool, bool, Option<String>)> = Vec::new();
     for f in first {
         ordered.extend(views.iter().filter(|v| v.0 == *f));
@@ -141,7 +144,12 @@ mod tests {
         assert!(!still_replica_of(&views, "db-replica", "db-primary"));
         let before = vec![
             v("db-primary", true, ReplicaRole::Primary, None),
-            v("db-replica", false, ReplicaRole::Replica, Some("db-primary")),
+            v(
+                "db-replica",
+                false,
+                ReplicaRole::Replica,
+                Some("db-primary"),
+            ),
         ];
         assert!(still_replica_of(&before, "db-replica", "db-primary"));
         // A writable replica is not "still a read-only replica".

@@ -70,7 +70,8 @@ impl Runner<'_> {
                     self.note(said);
                 }
                 Err(StepError::Failed(e)) => {
-                    let said = format!("{n} may still be READ-ONLY: making it writable failed: {e}");
+                    let said =
+                        format!("{n} may still be READ-ONLY: making it writable failed: {e}");
                     self.wound_down.push(said.clone());
                     self.note(said);
                 }
@@ -92,9 +93,8 @@ impl Runner<'_> {
             if self.made_read_only.iter().any(|n| n == primary)
                 && observed.is_none_or(|v| v.role == crate::core::fleet::ReplicaRole::Primary)
             {
-                let said = format!(
-                    "{primary} stays read-only (fenced): {replica} may have been promoted"
-                );
+                let said =
+                    format!("{primary} stays read-only (fenced): {replica} may have been promoted");
                 self.wound_down.push(said.clone());
                 self.note(said);
             }
@@ -107,9 +107,9 @@ impl Runner<'_> {
             self.made_read_only.push(primary.to_string());
         }
         let said = match self.io.call(op.set_read_only(primary, true, now)).await {
-            Ok(()) => format!(
-                "{primary} made read-only (fenced): {replica} may have been promoted"
-            ),
+            Ok(()) => {
+                format!("{primary} made read-only (fenced): {replica} may have been promoted")
+            }
             Err(StepError::Failed(e)) => {
                 self.made_read_only.retain(|n| n != primary);
                 format!("{primary} could NOT be fenced (made read-only): {e}")
@@ -122,7 +122,12 @@ impl Runner<'_> {
 
     /// The topology as a fresh observation shows it, or what is known when
     /// it cannot be observed.
-    pub(super) async fn topology_now(&self, replica: &str, primary: &str, node: NodeKind) -> String {
+    pub(super) async fn topology_now(
+        &self,
+        replica: &str,
+        primary: &str,
+        node: NodeKind,
+    ) -> String {
         match self.io.replication().await {
             Ok(rep) => {
                 let views = topology::nodes(&rep, node, &self.made_read_only);
@@ -134,7 +139,9 @@ impl Runner<'_> {
                 } else {
                     format!("{primary}'s state is unknown")
                 };
-                format!("unknown, replication could not be observed ({e}); {known}; check before sending writes anywhere")
+                format!(
+                    "unknown, replication could not be observed ({e}); {known}; check before sending writes anywhere"
+                )
             }
             Err(StepError::Cancelled) => "unknown".to_string(),
         }
