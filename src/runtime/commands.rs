@@ -485,7 +485,8 @@ pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchErro
         );
         for note in records
             .iter()
-            .filter(|x| x.operation == r.operation)
+            // "step" records are the trail of an unfinished operation, not notes.
+            .filter(|x| x.operation == r.operation && x.phase != "step")
             .flat_map(|x| x.notes.iter())
         {
             outln!("{:<24} note: {note}", "");

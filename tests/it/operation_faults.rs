@@ -920,3 +920,81 @@ async fn the_plan_counts_what_the_runner_reports() {
     assert_eq!(r.plan.len(), 5);
     assert!(matches!(r.verdict, Verdict::Cancelled(_)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_backend_drained_by_someone_else_during_a_rollback_stays_drained() {
+    // While web-a1's wave runs, someone drains web-c1. Its wave then finds it
+    // drained: it gets the version but is not undrained; web-c2 is then the
+    // last healthy backend of its AZ, so the rollback stops before it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit_path = dir.path().join("audit.jsonl");
+    let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
+    let clock = Clock::starting_at(START);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ctx = OpContext {
+        observe: fleet.clone(),
+        operate: fleet.clone(),
+        clock,
+        audit: AuditLog::new(audit_path.clone()),
+        webhook: None,
+        environment: "demo".into(),
+    };
+    let request = rollback_request(Vec::new());
+    let policy = OpsPolicy::default();
+    let steps = plan::steps(&request, &policy);
+    let progress = {
+        let demo = fleet.demo.clone();
+        Progress::new(move |m: Msg| {
+            if let Msg::OperationStep {
+                index: 2,
+                status: StepStatus::Running,
+                detail: None,
+                ..
+            } = m
+            {
+                // The demo's calls are synchronous inside.
+                use opsdeck::providers::OperateProvider;
+                futures::executor::block_on(demo.drain("web-c1", clock.now()))
+                    .expect("someone else's drain");
+            }
+        })
+    };
+    let verdict = run_operation(
+        &ctx,
+        &progress,
+        OpJob {
+            id: 1,
+            request,
+            plan: steps.clone(),
+            policy,
+            cancel: CancelFlag::default(),
+        },
+    )
+    .await;
+    let Verdict::Failed(why) = &verdict else {
+        panic!("{verdict:?}");
+    };
+    assert!(
+        why.starts_with(
+            "stopped before drain web-c2 (no new requests): guard 'last-healthy-backend' refused: \
+             web-c2 is the last healthy backend in ap-northeast-2c"
+        ),
+        "{why}"
+    );
+    assert!(
+        why.ends_with(
+            "web-a1 runs v1.42.1; web-a2 runs v1.42.1; web-c1 runs v1.42.1; \
+             web-c1 was drained by someone else during the rollback and stays drained; \
+             pool left: web-a1 active, web-a2 active, web-c1 drained, web-c2 active"
+        ),
+        "{why}"
+    );
+    let calls = fleet.calls();
+    assert!(calls.contains(&"deploy web-c1 v1.42.1".to_string()));
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c == "drain web-c1" || c == "undrain web-c1"),
+        "{calls:?}"
+    );
+}

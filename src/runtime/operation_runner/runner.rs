@@ -46,6 +46,11 @@ pub(super) struct Runner<'a> {
     pub touched: bool,
     /// What the wind-down did, for the verdict.
     pub wound_down: Vec<String>,
+    /// Overridden guards that objected again (said once).
+    pub overrides_said: Vec<String>,
+    /// Backends a rollback found drained by someone else when their wave
+    /// came (after it was planned): they stay drained.
+    pub found_drained: Vec<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -77,6 +82,8 @@ impl<'a> Runner<'a> {
             promote_issued: false,
             touched: false,
             wound_down: Vec::new(),
+            overrides_said: Vec::new(),
+            found_drained: Vec::new(),
         }
     }
 
@@ -238,10 +245,15 @@ impl<'a> Runner<'a> {
         match guard::check(&kind, &state, self.policy) {
             Ok(()) => Ok(()),
             Err(r) if self.request.overridden_guards.iter().any(|g| g == r.guard) => {
-                self.note(format!(
-                    "guard '{}' still objects ({}); it stays overridden",
-                    r.guard, r.reason
-                ));
+                // Shown once on the console; the audit records carry the
+                // override already.
+                if !self.overrides_said.iter().any(|g| g == r.guard) {
+                    self.overrides_said.push(r.guard.to_string());
+                    self.io.note(format!(
+                        "guard '{}' still objects ({}); it stays overridden",
+                        r.guard, r.reason
+                    ));
+                }
                 Ok(())
             }
             Err(r) => Err(format!("guard '{}' refused: {}", r.guard, r.reason)),
@@ -261,6 +273,11 @@ impl<'a> Runner<'a> {
         {
             for b in maintenance_drained.iter().filter(|b| backends.contains(b)) {
                 parts.push(format!("{b} was drained for maintenance and stays drained"));
+            }
+            for b in &self.found_drained {
+                parts.push(format!(
+                    "{b} was drained by someone else during the rollback and stays drained"
+                ));
             }
         }
         match &self.request.kind {
@@ -316,6 +333,18 @@ impl<'a> Runner<'a> {
         let op = self.io.ctx.operate.clone();
         match spec {
             StepSpec::Drain { backend } => {
+                if matches!(self.request.kind, OpKind::DeployVersion { .. }) {
+                    // Drained by someone else since the plan was made: it is
+                    // theirs, and it stays drained after its wave.
+                    let t = self.io.target(backend).await?;
+                    if t.state != TargetState::Active {
+                        self.found_drained.push(backend.clone());
+                        return Ok(Some(format!(
+                            "{backend} was already {} (drained by someone else): it stays drained",
+                            t.state.label()
+                        )));
+                    }
+                }
                 self.io.call(op.drain(backend, now)).await?;
                 self.changed.push(format!(
                     "{backend} is drained (undrain-backend puts it back)"
@@ -323,6 +352,11 @@ impl<'a> Runner<'a> {
                 Ok(None)
             }
             StepSpec::Undrain { backend } => {
+                if self.found_drained.contains(backend) {
+                    return Ok(Some(format!(
+                        "not undrained: {backend} was drained by someone else and stays drained"
+                    )));
+                }
                 self.io.call(op.undrain(backend, now)).await?;
                 self.changed
                     .retain(|c| !c.starts_with(&format!("{backend} is drained")));
@@ -479,8 +513,7 @@ impl<'a> Runner<'a> {
                 .await
             }
             StepSpec::Deploy { backend, version } => {
-                self.changed
-                    .push(format!("{backend} is being given {version}"));
+                self.changed.push(format!("{backend} was given {version}"));
                 self.io
                     .call(op.deploy_version(backend, version, now))
                     .await?;
@@ -518,7 +551,7 @@ impl<'a> Runner<'a> {
                         },
                     )
                     .await?;
-                let giving = format!("{backend} is being given {version}");
+                let giving = format!("{backend} was given {version}");
                 self.changed.retain(|c| *c != giving);
                 self.changed.push(format!("{backend} runs {version}"));
                 Ok(detail)
@@ -535,7 +568,7 @@ impl<'a> Runner<'a> {
                         let host = h.host(b)?;
                         let target = h.load_balancer.as_ref().and_then(|lb| lb.target(b));
                         // A backend drained for maintenance is right drained.
-                        let placed = if kept_drained.contains(b) {
+                        let placed = if kept_drained.contains(b) || self.found_drained.contains(b) {
                             target.is_none_or(|t| t.state != TargetState::Active)
                         } else {
                             target.is_none_or(|t| t.state == TargetState::Active)
@@ -557,10 +590,17 @@ impl<'a> Runner<'a> {
                     self.changed.clear();
                     let mut detail = format!(
                         "all {} on {version}, healthy, in the pool",
-                        backends.len() - kept_drained.len()
+                        backends.len() - kept_drained.len() - self.found_drained.len()
                     );
                     for b in kept_drained {
                         let said = format!("{b} was drained for maintenance and stays drained");
+                        detail.push_str(&format!("; {said}"));
+                        self.note(said);
+                    }
+                    for b in self.found_drained.clone() {
+                        let said = format!(
+                            "{b} was drained by someone else during the rollback and stays drained"
+                        );
                         detail.push_str(&format!("; {said}"));
                         self.note(said);
                     }

@@ -45,7 +45,7 @@ pub(super) fn nodes(
                 reachable: c.reachable,
                 writable: c.reachable
                     && c.role == ReplicaRole::Primary
-                    && !paused.iter().any(|p| *p == c.name),
+                    && !paused.contains(&c.name),
                 role: c.role,
                 source: c.source.clone(),
             })
