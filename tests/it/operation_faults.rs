@@ -348,6 +348,26 @@ async fn a_cache_switchover_cancelled_anywhere_never_leaves_two_writable_primari
 }
 
 #[tokio::test(start_paused = true)]
+async fn cancel_before_the_first_step_changes_nothing_and_says_so() {
+    let r = run(
+        promote_request(NodeKind::Database, PromoteMode::Planned),
+        CancelAt::Before(0),
+        |_| {},
+    )
+    .await;
+    assert_eq!(
+        r.verdict,
+        Verdict::Cancelled(
+            "nothing was changed; \
+             topology left: db-replica: read-only, follows db-primary; db-primary: writable primary"
+                .into()
+        )
+    );
+    assert!(r.fleet.calls().is_empty(), "{:?}", r.fleet.calls());
+    assert_switchover_safe(&r, NodeKind::Database, "before the first step").await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn cancel_before_the_promotion_makes_the_old_primary_writable_again() {
     // Before step 2 (the promotion): read-only and catch-up are done.
     let r = run(

@@ -263,7 +263,12 @@ impl<'a> Runner<'a> {
     /// What the operation leaves, exactly: the wind-down's actions, what it
     /// changed, and a fresh look at the pool or the replication topology.
     pub async fn left_behind(&mut self) -> String {
-        let mut parts = self.wound_down.clone();
+        let mut parts = if self.touched {
+            Vec::new()
+        } else {
+            vec!["nothing was changed".to_string()]
+        };
+        parts.extend(self.wound_down.iter().cloned());
         parts.extend(self.changed.iter().cloned());
         if let OpKind::DeployVersion {
             maintenance_drained,
@@ -298,11 +303,7 @@ impl<'a> Runner<'a> {
             }
             OpKind::SshOpen { .. } | OpKind::TrustHostKey { .. } => {}
         }
-        if parts.is_empty() {
-            "nothing was changed".to_string()
-        } else {
-            parts.join("; ")
-        }
+        parts.join("; ")
     }
 
     /// Every target of the pool with its state, on a fresh observation.
