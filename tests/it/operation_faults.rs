@@ -24,6 +24,7 @@ use opsdeck::runtime::audit_log::{AuditLog, AuditRecord};
 use opsdeck::runtime::operation_runner::{CancelFlag, OpContext, OpJob, Progress, run_operation};
 
 use crate::support::fault_provider::{FaultProvider, ObserveFault, PromoteFault};
+use opsdeck::providers::demo::Scenario;
 
 const START: Timestamp = Timestamp::from_millis(1_795_000_000_000);
 
@@ -1017,4 +1018,77 @@ async fn a_backend_drained_by_someone_else_during_a_rollback_stays_drained() {
             .any(|c| c == "drain web-c1" || c == "undrain web-c1"),
         "{calls:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_console_does_not_stall_a_switchover() {
+    // The console's queue is full and nobody reads it (a terminal stopped
+    // with Ctrl-S stalls the event loop): the switchover still runs to its
+    // end and records its result; the messages wait for the console.
+    let mut d = crate::demo_app::demo_app(
+        Scenario::Calm,
+        11,
+        false,
+        opsdeck::runtime::poller::PollPlan::default(),
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut filled = 0;
+    while d
+        .app
+        .tx
+        .try_send(Msg::Tick {
+            now: d.app.clock.now(),
+        })
+        .is_ok()
+    {
+        filled += 1;
+    }
+    assert!(filled > 0, "the console's queue is full");
+    let request = promote_request(NodeKind::Database, PromoteMode::Planned);
+    let steps = plan::steps(&request, &OpsPolicy::default());
+    let _ = d.app.apply(opsdeck::core::Effect::RunOperation {
+        id: 1,
+        request,
+        steps,
+    });
+    let mut result = None;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        result = AuditLog::new(d.audit_path.clone())
+            .read_all()
+            .expect("audit")
+            .into_iter()
+            .find(|r| r.phase == "result");
+        if result.is_some() {
+            break;
+        }
+    }
+    let result = result.expect("the operation finished while the console was stalled");
+    assert_eq!(result.outcome, Some(Verdict::Succeeded));
+    let rep = d
+        .demo
+        .replication(d.app.clock.now())
+        .await
+        .expect("replication");
+    let primary = rep
+        .databases
+        .iter()
+        .find(|x| !x.read_only)
+        .map(|x| x.name.as_str());
+    assert_eq!(primary, Some("db-replica"), "the switchover happened");
+    // Once the console reads again, every step transition is there.
+    let mut done = 0;
+    let mut finished = 0;
+    while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(5), d.app.rx.recv()).await {
+        match m {
+            Msg::OperationStep {
+                status: StepStatus::Done,
+                ..
+            } => done += 1,
+            Msg::OperationFinished { .. } => finished += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(done, 5, "every step's transition reached the console");
+    assert_eq!(finished, 1);
 }
