@@ -67,36 +67,25 @@ pub(super) fn node_phrase(reachable: bool, writable: bool, source: Option<&str>)
     }
 }
 
-/// The nodes of one kind, `first` ones first (the promoted replica, then
-/// the old primary), each with its phrase, joined by "; ".
-pub(super) fn topology_sentence(
-    views: &[(String, bool, bool, Option<String>)],
-    first: &[&str],
-) -> String {
-    let mut ordered: Vec<&(String, bool, bool, Option<String>)> = Vec::new();
+/// The nodes, `first` ones first (the promoted replica, then the old
+/// primary), each with its phrase, joined by "; ".
+pub(super) fn describe(views: &[NodeView], first: &[&str]) -> String {
+    let mut ordered: Vec<&NodeView> = Vec::new();
     for f in first {
-        ordered.extend(views.iter().filter(|v| v.0 == *f));
+        ordered.extend(views.iter().filter(|v| v.name == *f));
     }
-    ordered.extend(views.iter().filter(|v| !first.contains(&v.0.as_str())));
+    ordered.extend(views.iter().filter(|v| !first.contains(&v.name.as_str())));
     ordered
         .iter()
-        .map(|(name, reachable, writable, source)| {
+        .map(|v| {
             format!(
-                "{name}: {}",
-                node_phrase(*reachable, *writable, source.as_deref())
+                "{}: {}",
+                v.name,
+                node_phrase(v.reachable, v.writable, v.source.as_deref())
             )
         })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// The sentence for observed nodes.
-pub(super) fn describe(views: &[NodeView], first: &[&str]) -> String {
-    let flat: Vec<(String, bool, bool, Option<String>)> = views
-        .iter()
-        .map(|v| (v.name.clone(), v.reachable, v.writable, v.source.clone()))
-        .collect();
-    topology_sentence(&flat, first)
 }
 
 /// Whether the observation positively shows `replica` still a read-only
