@@ -489,6 +489,59 @@ async fn a_promotion_that_fails_cleanly_gives_writes_back_to_the_old_primary() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_cancel_while_an_accepted_promotion_is_under_way_lets_it_finish_and_says_so() {
+    // The demo promotes asynchronously (like Redis FAILOVER): the promotion
+    // completes two seconds after the call. Cancelled at once, the wind-down
+    // keeps the old primary read-only and watches; the promotion lands.
+    for node in [NodeKind::Database, NodeKind::Cache] {
+        let (replica, primary) = names(node);
+        let r = run(
+            promote_request(node, PromoteMode::Planned),
+            CancelAt::Start(2),
+            |_| {},
+        )
+        .await;
+        assert_eq!(
+            r.verdict,
+            Verdict::Cancelled(format!(
+                "the accepted promotion of {replica} took effect during the wind-down; \
+                 topology left: {replica}: writable primary; {primary}: read-only, follows {replica}"
+            )),
+            "{node:?}"
+        );
+        assert!(
+            !r.fleet
+                .calls()
+                .contains(&format!("set-read-only {primary} false")),
+            "{node:?}: writes were never given back to the old primary: {:?}",
+            r.fleet.calls()
+        );
+        assert_switchover_safe(&r, node, &format!("{node:?} accepted, cancelled")).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_accepted_promotion_that_never_lands_gives_writes_back_after_watching() {
+    let r = run(
+        promote_request(NodeKind::Database, PromoteMode::Planned),
+        CancelAt::Never,
+        |f| f.set_promote_fault(PromoteFault::AcceptedNeverTakesEffect),
+    )
+    .await;
+    assert_eq!(
+        r.verdict,
+        Verdict::Failed(
+            "promote db-replica: the new topology did not show: db-replica is replica; \
+             db-primary made writable again (the promotion did not take effect: db-replica is still \
+             a read-only replica of db-primary 10s after the promotion was accepted); \
+             topology left: db-replica: read-only, follows db-primary; db-primary: writable primary"
+                .into()
+        )
+    );
+    assert_switchover_safe(&r, NodeKind::Database, "accepted, never lands").await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn observation_lost_during_the_promote_wait_fences_and_says_so() {
     for node in [NodeKind::Database, NodeKind::Cache] {
         let (replica, primary) = names(node);

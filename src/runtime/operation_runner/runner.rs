@@ -42,6 +42,9 @@ pub(super) struct Runner<'a> {
     /// A Promote call was issued, even if it errored: it may have half
     /// happened (the replica reset, then the call failed).
     pub promote_issued: bool,
+    /// The provider accepted the Promote call: a provider that promotes
+    /// asynchronously may still complete it after a cancel.
+    pub promote_accepted: bool,
     /// Whether any step that changes the fleet has started.
     pub touched: bool,
     /// What the wind-down did, for the verdict.
@@ -80,6 +83,7 @@ impl<'a> Runner<'a> {
             notes: Vec::new(),
             made_read_only: Vec::new(),
             promote_issued: false,
+            promote_accepted: false,
             touched: false,
             wound_down: Vec::new(),
             overrides_said: Vec::new(),
@@ -470,6 +474,7 @@ impl<'a> Runner<'a> {
                 // Issued from here on, whatever the call answers.
                 self.promote_issued = true;
                 self.io.call(op.promote(replica, *mode, now)).await?;
+                self.promote_accepted = true;
                 let io = &self.io;
                 io.wait(
                     index,

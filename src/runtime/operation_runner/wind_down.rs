@@ -5,13 +5,21 @@
 //! made writable again only when a fresh observation positively shows the
 //! replica still a read-only replica of it; otherwise the old primary is
 //! fenced (made or left read-only), and when nothing can be observed it is
-//! fenced and the verdict says so.
+//! fenced and the verdict says so. A promotion the provider accepted is
+//! watched for a while first: it may still complete.
+
+use std::time::Duration;
 
 use crate::core::operation::{NodeKind, OpKind};
 
 use super::runner::Runner;
 use super::step_error::StepError;
 use super::topology::{self, NodeView};
+
+/// How long the wind-down watches a promotion the provider accepted before
+/// it gives the old primary its writes back.
+const SETTLE_MS: i64 = 10_000;
+const SETTLE_POLL: Duration = Duration::from_millis(500);
 
 impl Runner<'_> {
     pub(super) async fn wind_down(&mut self) {
@@ -37,13 +45,15 @@ impl Runner<'_> {
         match self.io.replication().await {
             Ok(rep) => {
                 let views = topology::nodes(&rep, node, &self.made_read_only);
-                if topology::still_replica_of(&views, replica, primary) {
+                if !topology::still_replica_of(&views, replica, primary) {
+                    self.fence(replica, primary, Some(&views)).await;
+                } else if !self.promote_accepted {
                     self.restore_writes(&format!(
                         "the promotion did not take effect: {replica} is still a read-only replica of {primary}"
                     ))
                     .await;
                 } else {
-                    self.fence(replica, primary, Some(&views)).await;
+                    self.settle(replica, primary, node).await;
                 }
             }
             Err(StepError::Failed(e)) => {
@@ -53,6 +63,49 @@ impl Runner<'_> {
                 self.fence(replica, primary, None).await;
             }
             Err(StepError::Cancelled) => self.fence(replica, primary, None).await,
+        }
+    }
+
+    /// A promotion the provider accepted may still be under way (the demo
+    /// and Redis FAILOVER promote asynchronously): the old primary stays
+    /// read-only while the topology is watched for `SETTLE_MS`; only if the
+    /// replica is then still a read-only replica of it does it get its
+    /// writes back.
+    async fn settle(&mut self, replica: &str, primary: &str, node: NodeKind) {
+        let start = self.io.now();
+        loop {
+            let waited = self.io.now().since(start);
+            if waited >= SETTLE_MS {
+                self.restore_writes(&format!(
+                    "the promotion did not take effect: {replica} is still a read-only replica of {primary} {}s after the promotion was accepted",
+                    SETTLE_MS / 1000
+                ))
+                .await;
+                return;
+            }
+            tokio::time::sleep(SETTLE_POLL).await;
+            match self.io.replication().await {
+                Ok(rep) => {
+                    let views = topology::nodes(&rep, node, &self.made_read_only);
+                    if !topology::still_replica_of(&views, replica, primary) {
+                        let said = format!(
+                            "the accepted promotion of {replica} took effect during the wind-down"
+                        );
+                        self.wound_down.push(said.clone());
+                        self.note(said);
+                        self.fence(replica, primary, Some(&views)).await;
+                        return;
+                    }
+                }
+                Err(StepError::Failed(e)) => {
+                    self.wound_down.push(format!(
+                        "replication could not be observed after the promotion was accepted ({e})"
+                    ));
+                    self.fence(replica, primary, None).await;
+                    return;
+                }
+                Err(StepError::Cancelled) => {}
+            }
         }
     }
 

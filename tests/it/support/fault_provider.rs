@@ -34,6 +34,8 @@ pub enum PromoteFault {
     ResetsThenFails { writable: bool },
     /// The call errors before anything happened.
     FailsCleanly,
+    /// The call is accepted but the promotion never takes effect.
+    AcceptedNeverTakesEffect,
 }
 
 /// What replication observations do once a Promote was called.
@@ -292,6 +294,7 @@ impl OperateProvider for FaultProvider {
                     detail: "connection lost after RESET REPLICA (injected)".into(),
                 })
             }
+            PromoteFault::AcceptedNeverTakesEffect => Ok(()),
             PromoteFault::FailsCleanly => Err(ProviderError::Failed {
                 origin: replica.to_string(),
                 detail: "access denied (injected)".into(),
