@@ -44,7 +44,8 @@ pub enum OpKind {
         /// Last known lag, the possible data loss of an emergency failover.
         last_lag_seconds: Option<f64>,
     },
-    /// Rollback and deploy share one engine: waves of drain, deploy, wait, undrain.
+    /// Rollback and deploy share one engine: waves of drain, deploy, wait,
+    /// undrain, verify serving.
     DeployVersion {
         service: String,
         version: String,

@@ -331,6 +331,9 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
                 });
                 if !in_maintenance {
                     s.push(StepSpec::Undrain { backend: b.clone() });
+                    // Serving again before the next backend's drain, whose
+                    // guard needs another healthy backend in the AZ.
+                    s.push(StepSpec::VerifyServing { backend: b.clone() });
                 }
             }
             s.push(StepSpec::VerifyVersions {
@@ -402,7 +405,10 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
                     }
                 }
             }
-            lines.push("Each backend: drain, deploy, wait until healthy, undrain.".into());
+            lines.push(
+                "Each backend: drain, deploy, wait until healthy, undrain, verify it serves."
+                    .into(),
+            );
             if let OpKind::DeployVersion {
                 maintenance_drained,
                 ..

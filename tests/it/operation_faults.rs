@@ -664,7 +664,11 @@ async fn a_drain_cancelled_anywhere_leaves_the_pool_as_the_verdict_says() {
 #[tokio::test(start_paused = true)]
 async fn a_rollback_cancelled_anywhere_leaves_the_pool_and_versions_as_the_verdict_says() {
     let plan = plan::steps(&rollback_request(Vec::new()), &OpsPolicy::default());
-    assert_eq!(plan.len(), 21);
+    assert_eq!(
+        plan.len(),
+        25,
+        "four waves of six steps, then the verification"
+    );
     for at in cancel_points(&plan) {
         let r = run(rollback_request(Vec::new()), at, |_| {}).await;
         let case = format!("rollback cancel {at:?}: {:?}", r.verdict);

@@ -411,6 +411,9 @@ impl<'a> Runner<'a> {
                     )
                     .await
             }
+            StepSpec::VerifyServing { backend } if self.found_drained.contains(backend) => Ok(
+                Some(format!("{backend} stays drained (drained by someone else)")),
+            ),
             StepSpec::VerifyServing { backend } => {
                 self.io
                     .wait_target(
