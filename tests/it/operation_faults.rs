@@ -102,25 +102,83 @@ fn rollback_request(maintenance_drained: Vec<String>) -> OpRequest {
     )
 }
 
-/// Runs `request` to its end on a fresh calm demo fleet behind the fault
-/// provider, after `setup` and three seconds of warm-up.
+/// A fresh calm demo fleet behind the fault provider, three seconds in,
+/// with its own audit log.
+struct Bench {
+    dir: tempfile::TempDir,
+    audit_path: PathBuf,
+    fleet: Arc<FaultProvider>,
+    clock: Clock,
+}
+
+impl Bench {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let audit_path = dir.path().join("audit.jsonl");
+        let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
+        let clock = Clock::starting_at(START);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        Bench {
+            dir,
+            audit_path,
+            fleet,
+            clock,
+        }
+    }
+
+    /// Someone else drains `backend` and it finishes draining.
+    async fn drained_by_someone_else(&self, backend: &str) {
+        use opsdeck::providers::OperateProvider;
+        self.fleet
+            .demo
+            .drain(backend, self.clock.now())
+            .await
+            .expect("someone else's drain");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+
+    /// Runs `request` to its end, reporting to `progress`, and keeps what
+    /// the tests assert on.
+    async fn run(self, request: OpRequest, progress: &Progress, cancel: CancelFlag) -> Run {
+        let ctx = OpContext {
+            observe: self.fleet.clone(),
+            operate: self.fleet.clone(),
+            clock: self.clock,
+            audit: AuditLog::new(self.audit_path.clone()),
+            webhook: None,
+            environment: "demo".into(),
+        };
+        let policy = OpsPolicy::default();
+        let steps = plan::steps(&request, &policy);
+        let verdict = run_operation(
+            &ctx,
+            progress,
+            OpJob {
+                id: 7,
+                request,
+                plan: steps.clone(),
+                policy,
+                cancel,
+            },
+        )
+        .await;
+        Run {
+            verdict,
+            msgs: Vec::new(),
+            fleet: self.fleet,
+            clock: self.clock,
+            audit_path: self.audit_path,
+            plan: steps,
+            _dir: self.dir,
+        }
+    }
+}
+
+/// Runs `request` to its end on a fresh bench after `setup`, cancelling at
+/// `cancel_at`; keeps every message the runner sent.
 async fn run(request: OpRequest, cancel_at: CancelAt, setup: impl FnOnce(&FaultProvider)) -> Run {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit_path = dir.path().join("audit.jsonl");
-    let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
-    let clock = Clock::starting_at(START);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    setup(&fleet);
-    let ctx = OpContext {
-        observe: fleet.clone(),
-        operate: fleet.clone(),
-        clock,
-        audit: AuditLog::new(audit_path.clone()),
-        webhook: None,
-        environment: "demo".into(),
-    };
-    let policy = OpsPolicy::default();
-    let steps = plan::steps(&request, &policy);
+    let bench = Bench::new().await;
+    setup(&bench.fleet);
     let cancel = CancelFlag::default();
     if matches!(cancel_at, CancelAt::Before(0)) {
         cancel.cancel();
@@ -128,7 +186,7 @@ async fn run(request: OpRequest, cancel_at: CancelAt, setup: impl FnOnce(&FaultP
     let msgs = Arc::new(Mutex::new(Vec::new()));
     let countdowns = Arc::new(AtomicUsize::new(0));
     let progress = {
-        let (msgs, cancel, countdowns) = (msgs.clone(), cancel.clone(), countdowns.clone());
+        let (msgs, cancel) = (msgs.clone(), cancel.clone());
         Progress::new(move |m: Msg| {
             if let Msg::OperationStep {
                 index,
@@ -154,28 +212,9 @@ async fn run(request: OpRequest, cancel_at: CancelAt, setup: impl FnOnce(&FaultP
             msgs.lock().expect("msgs").push(m);
         })
     };
-    let verdict = run_operation(
-        &ctx,
-        &progress,
-        OpJob {
-            id: 7,
-            request,
-            plan: steps.clone(),
-            policy,
-            cancel,
-        },
-    )
-    .await;
-    let msgs = msgs.lock().expect("msgs").clone();
-    Run {
-        verdict,
-        msgs,
-        fleet,
-        clock,
-        audit_path,
-        plan: steps,
-        _dir: dir,
-    }
+    let mut r = bench.run(request, &progress, cancel).await;
+    r.msgs = msgs.lock().expect("msgs").clone();
+    r
 }
 
 /// The test's own wording of one node (independent of the runner's).
@@ -704,7 +743,12 @@ async fn a_rollback_leaves_a_maintenance_drained_backend_drained_and_keeps_an_az
             StepSpec::Drain { backend } | StepSpec::Undrain { backend } if backend == "web-c2")),
         "{plan:#?}"
     );
-    let r = run_with_maintenance(request).await;
+    let bench = Bench::new().await;
+    bench.drained_by_someone_else("web-c2").await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let r = bench
+        .run(request, &Progress::channel(tx), CancelFlag::default())
+        .await;
     let Verdict::Failed(why) = &r.verdict else {
         panic!("{:?}", r.verdict);
     };
@@ -724,58 +768,6 @@ async fn a_rollback_leaves_a_maintenance_drained_backend_drained_and_keeps_an_az
     assert!(!r.fleet.calls().contains(&"drain web-c1".to_string()));
     assert!(!r.fleet.calls().iter().any(|c| c.contains("undrain web-c2")));
     assert_audit_closed(&r);
-}
-
-/// A rollback run after web-c2 was drained (and had time to finish draining).
-async fn run_with_maintenance(request: OpRequest) -> Run {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit_path = dir.path().join("audit.jsonl");
-    let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
-    let clock = Clock::starting_at(START);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    use opsdeck::providers::OperateProvider;
-    fleet
-        .demo
-        .drain("web-c2", clock.now())
-        .await
-        .expect("maintenance drain");
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let ctx = OpContext {
-        observe: fleet.clone(),
-        operate: fleet.clone(),
-        clock,
-        audit: AuditLog::new(audit_path.clone()),
-        webhook: None,
-        environment: "demo".into(),
-    };
-    let policy = OpsPolicy::default();
-    let steps = plan::steps(&request, &policy);
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let verdict = run_operation(
-        &ctx,
-        &Progress::channel(tx),
-        OpJob {
-            id: 1,
-            request,
-            plan: steps.clone(),
-            policy,
-            cancel: CancelFlag::default(),
-        },
-    )
-    .await;
-    let mut msgs = Vec::new();
-    while let Ok(m) = rx.try_recv() {
-        msgs.push(m);
-    }
-    Run {
-        verdict,
-        msgs,
-        fleet,
-        clock,
-        audit_path,
-        plan: steps,
-        _dir: dir,
-    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -815,6 +807,16 @@ async fn a_held_lock_refuses_with_the_holder_and_changes_nothing() {
     )));
 }
 
+/// Runs `request` after web-a2 was drained by someone else.
+async fn run_after_drain(request: OpRequest) -> Run {
+    let bench = Bench::new().await;
+    bench.drained_by_someone_else("web-a2").await;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    bench
+        .run(request, &Progress::channel(tx), CancelFlag::default())
+        .await
+}
+
 #[tokio::test(start_paused = true)]
 async fn guards_run_again_on_fresh_data_before_each_change() {
     // Confirmed while web-a2 served; by the time the drain starts it is
@@ -825,7 +827,7 @@ async fn guards_run_again_on_fresh_data_before_each_change() {
             backend: "web-a1".into(),
         },
     );
-    let r = run_after_drain(request.clone(), "web-a2").await;
+    let r = run_after_drain(request.clone()).await;
     assert_eq!(
         r.verdict,
         Verdict::Refused(
@@ -843,7 +845,7 @@ async fn guards_run_again_on_fresh_data_before_each_change() {
     overridden
         .overridden_guards
         .push("last-healthy-backend".into());
-    let r = run_after_drain(overridden, "web-a2").await;
+    let r = run_after_drain(overridden).await;
     assert_eq!(r.verdict, Verdict::Succeeded, "{:?}", r.verdict);
 
     // A failed observation refuses too: the guard cannot be checked.
@@ -859,88 +861,24 @@ async fn guards_run_again_on_fresh_data_before_each_change() {
     assert!(r.fleet.calls().is_empty());
 }
 
-/// Runs `request` after `other` was drained by someone else.
-async fn run_after_drain(request: OpRequest, other: &str) -> Run {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit_path = dir.path().join("audit.jsonl");
-    let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
-    let clock = Clock::starting_at(START);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    use opsdeck::providers::OperateProvider;
-    fleet.demo.drain(other, clock.now()).await.expect("drain");
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let ctx = OpContext {
-        observe: fleet.clone(),
-        operate: fleet.clone(),
-        clock,
-        audit: AuditLog::new(audit_path.clone()),
-        webhook: None,
-        environment: "demo".into(),
-    };
-    let policy = OpsPolicy::default();
-    let steps = plan::steps(&request, &policy);
-    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let verdict = run_operation(
-        &ctx,
-        &Progress::channel(tx),
-        OpJob {
-            id: 1,
-            request,
-            plan: steps.clone(),
-            policy,
-            cancel: CancelFlag::default(),
-        },
-    )
-    .await;
-    Run {
-        verdict,
-        msgs: Vec::new(),
-        fleet,
-        clock,
-        audit_path,
-        plan: steps,
-        _dir: dir,
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn progress_never_blocks_the_runner_and_nothing_is_lost() {
     // A receiver nobody reads while the whole switchover runs (a stalled
     // terminal): the operation still finishes, and every step transition is
     // there once the receiver reads.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit_path = dir.path().join("audit.jsonl");
-    let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
-    let clock = Clock::starting_at(START);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let ctx = OpContext {
-        observe: fleet.clone(),
-        operate: fleet.clone(),
-        clock,
-        audit: AuditLog::new(audit_path),
-        webhook: None,
-        environment: "demo".into(),
-    };
-    let request = promote_request(NodeKind::Database, PromoteMode::Planned);
-    let policy = OpsPolicy::default();
-    let steps = plan::steps(&request, &policy);
+    let bench = Bench::new().await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let verdict = tokio::time::timeout(
+    let r = tokio::time::timeout(
         Duration::from_secs(600),
-        run_operation(
-            &ctx,
+        bench.run(
+            promote_request(NodeKind::Database, PromoteMode::Planned),
             &Progress::channel(tx),
-            OpJob {
-                id: 3,
-                request,
-                plan: steps.clone(),
-                policy,
-                cancel: CancelFlag::default(),
-            },
+            CancelFlag::default(),
         ),
     )
     .await
     .expect("the runner finished without anyone reading its progress");
+    let (verdict, steps) = (r.verdict, r.plan);
     assert_eq!(verdict, Verdict::Succeeded);
     let mut running = vec![0; steps.len()];
     let mut done = vec![0; steps.len()];
@@ -1004,24 +942,9 @@ async fn a_backend_drained_by_someone_else_during_a_rollback_stays_drained() {
     // While web-a1's wave runs, someone drains web-c1. Its wave then finds it
     // drained: it gets the version but is not undrained; web-c2 is then the
     // last healthy backend of its AZ, so the rollback stops before it.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let audit_path = dir.path().join("audit.jsonl");
-    let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
-    let clock = Clock::starting_at(START);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let ctx = OpContext {
-        observe: fleet.clone(),
-        operate: fleet.clone(),
-        clock,
-        audit: AuditLog::new(audit_path.clone()),
-        webhook: None,
-        environment: "demo".into(),
-    };
-    let request = rollback_request(Vec::new());
-    let policy = OpsPolicy::default();
-    let steps = plan::steps(&request, &policy);
+    let bench = Bench::new().await;
     let progress = {
-        let demo = fleet.demo.clone();
+        let (demo, clock) = (bench.fleet.demo.clone(), bench.clock);
         Progress::new(move |m: Msg| {
             if let Msg::OperationStep {
                 index: 2,
@@ -1037,19 +960,15 @@ async fn a_backend_drained_by_someone_else_during_a_rollback_stays_drained() {
             }
         })
     };
-    let verdict = run_operation(
-        &ctx,
-        &progress,
-        OpJob {
-            id: 1,
-            request,
-            plan: steps.clone(),
-            policy,
-            cancel: CancelFlag::default(),
-        },
-    )
-    .await;
-    let Verdict::Failed(why) = &verdict else {
+    let r = bench
+        .run(
+            rollback_request(Vec::new()),
+            &progress,
+            CancelFlag::default(),
+        )
+        .await;
+    let (verdict, fleet) = (&r.verdict, &r.fleet);
+    let Verdict::Failed(why) = verdict else {
         panic!("{verdict:?}");
     };
     assert!(
