@@ -44,7 +44,8 @@ pub enum OpKind {
         /// Last known lag, the possible data loss of an emergency failover.
         last_lag_seconds: Option<f64>,
     },
-    /// Rollback and deploy share one engine: waves of drain, deploy, wait, undrain.
+    /// Rollback and deploy share one engine: waves of drain, deploy, wait,
+    /// undrain, verify serving.
     DeployVersion {
         service: String,
         version: String,
@@ -52,6 +53,10 @@ pub enum OpKind {
         /// Backends in wave order: one AZ at a time, one backend at a time.
         backends: Vec<String>,
         rollback: bool,
+        /// Backends someone drained (for maintenance) before the operation:
+        /// they get the version but stay out of the pool.
+        #[serde(default)]
+        maintenance_drained: Vec<String>,
     },
     SshOpen {
         host: String,
@@ -166,6 +171,9 @@ pub enum StepSpec {
     VerifyVersions {
         version: String,
         backends: Vec<String>,
+        /// Backends that must run `version` but stay drained (maintenance).
+        #[serde(default)]
+        kept_drained: Vec<String>,
     },
 }
 
@@ -237,17 +245,44 @@ impl StepSpec {
                     secs(timeout_ms)
                 )
             }
-            StepSpec::VerifyVersions { version, backends } => {
-                format!("verify {} backend(s) run {version}", backends.len())
+            StepSpec::VerifyVersions {
+                version,
+                backends,
+                kept_drained,
+            } => {
+                if kept_drained.is_empty() {
+                    format!("verify {} backend(s) run {version}", backends.len())
+                } else {
+                    format!(
+                        "verify {} backend(s) run {version} ({} stay drained)",
+                        backends.len(),
+                        kept_drained.join(", ")
+                    )
+                }
             }
         }
     }
 
-    /// Whether stopping before this step leaves the fleet consistent.
+    /// Whether stopping before this step leaves the fleet consistent. Before
+    /// a promotion is the best place to stop a switchover (the wind-down makes
+    /// the old primary writable again); once it was issued, the new topology
+    /// is completed (rejoin, hook) rather than left half-made.
     pub fn safe_to_stop_before(&self) -> bool {
-        !matches!(
+        !matches!(self, StepSpec::Rejoin { .. } | StepSpec::RunHook { .. })
+    }
+
+    /// Whether the step changes the fleet (and so gets a "step" audit record
+    /// and its guards checked again on a fresh observation first).
+    pub fn changes_fleet(&self) -> bool {
+        matches!(
             self,
-            StepSpec::Promote { .. } | StepSpec::Rejoin { .. } | StepSpec::RunHook { .. }
+            StepSpec::Drain { .. }
+                | StepSpec::Undrain { .. }
+                | StepSpec::SetReadOnly { .. }
+                | StepSpec::Promote { .. }
+                | StepSpec::Rejoin { .. }
+                | StepSpec::RunHook { .. }
+                | StepSpec::Deploy { .. }
         )
     }
 }
@@ -295,6 +330,9 @@ pub enum Verdict {
     Failed(String),
     /// Stopped by the operator; says what state it left behind.
     Cancelled(String),
+    /// Not started, nothing changed: someone else holds the fleet-wide lock
+    /// (named here), or a guard refused on a fresh observation.
+    Refused(String),
 }
 
 impl Verdict {
@@ -303,6 +341,7 @@ impl Verdict {
             Verdict::Succeeded => "succeeded",
             Verdict::Failed(_) => "failed",
             Verdict::Cancelled(_) => "cancelled",
+            Verdict::Refused(_) => "refused",
         }
     }
 }

@@ -201,7 +201,26 @@ fn rollback_kind(state: &State, selected: Option<&str>, explicit: bool) -> Resul
         from_version: current,
         backends: wave_order(state),
         rollback: true,
+        maintenance_drained: maintenance_drained(state),
     })
+}
+
+/// Backends whose load-balancer target is already out of the pool (someone
+/// drained them, e.g. for maintenance): a rollback leaves them drained.
+pub fn maintenance_drained(state: &State) -> Vec<String> {
+    let Some(lb) = state
+        .hosts
+        .data
+        .as_ref()
+        .and_then(|h| h.load_balancer.as_ref())
+    else {
+        return Vec::new();
+    };
+    lb.targets
+        .iter()
+        .filter(|t| matches!(t.state, TargetState::Drained | TargetState::Draining))
+        .map(|t| t.backend.clone())
+        .collect()
 }
 
 /// Backends in wave order: AZ by AZ (display order), by name within an AZ.
@@ -284,15 +303,23 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
             s
         }
         OpKind::DeployVersion {
-            version, backends, ..
+            version,
+            backends,
+            maintenance_drained,
+            ..
         } => {
             let mut s = Vec::new();
             for b in backends {
-                s.push(StepSpec::Drain { backend: b.clone() });
-                s.push(StepSpec::WaitDrained {
-                    backend: b.clone(),
-                    timeout_ms: policy.drain_timeout_ms,
-                });
+                // A backend someone drained for maintenance gets the version
+                // but stays out of the pool: no drain, no undrain.
+                let in_maintenance = maintenance_drained.contains(b);
+                if !in_maintenance {
+                    s.push(StepSpec::Drain { backend: b.clone() });
+                    s.push(StepSpec::WaitDrained {
+                        backend: b.clone(),
+                        timeout_ms: policy.drain_timeout_ms,
+                    });
+                }
                 s.push(StepSpec::Deploy {
                     backend: b.clone(),
                     version: version.clone(),
@@ -302,11 +329,21 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
                     version: version.clone(),
                     timeout_ms: policy.health_timeout_ms,
                 });
-                s.push(StepSpec::Undrain { backend: b.clone() });
+                if !in_maintenance {
+                    s.push(StepSpec::Undrain { backend: b.clone() });
+                    // Serving again before the next backend's drain, whose
+                    // guard needs another healthy backend in the AZ.
+                    s.push(StepSpec::VerifyServing { backend: b.clone() });
+                }
             }
             s.push(StepSpec::VerifyVersions {
                 version: version.clone(),
                 backends: backends.clone(),
+                kept_drained: backends
+                    .iter()
+                    .filter(|b| maintenance_drained.contains(b))
+                    .cloned()
+                    .collect(),
             });
             s
         }
@@ -368,7 +405,21 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
                     }
                 }
             }
-            lines.push("Each backend: drain, deploy, wait until healthy, undrain.".into());
+            lines.push(
+                "Each backend: drain, deploy, wait until healthy, undrain, verify it serves."
+                    .into(),
+            );
+            if let OpKind::DeployVersion {
+                maintenance_drained,
+                ..
+            } = &request.kind
+            {
+                for b in maintenance_drained.iter().filter(|b| backends.contains(b)) {
+                    lines.push(format!(
+                        "{b} was drained for maintenance: it gets {version} and stays drained."
+                    ));
+                }
+            }
             lines.push("Stops at the first failure; the rest keep their version.".into());
             lines
         }

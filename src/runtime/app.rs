@@ -17,7 +17,7 @@ use crate::theme::Theme;
 
 use super::audit_log::AuditLog;
 use super::clock::Clock;
-use super::operation_runner::{CancelFlag, OpContext, run_operation};
+use super::operation_runner::{CancelFlag, OpContext, OpJob, Progress, run_operation};
 use super::poller::{PollPlan, poll_once};
 use super::webhook::Webhook;
 
@@ -165,13 +165,27 @@ impl App {
                     return Flow::Continue;
                 };
                 let cancel = CancelFlag::default();
+                // The runner reports into an unbounded channel and never
+                // waits; this forwarder is what waits when the screen stalls.
+                let (op_tx, mut op_rx) = mpsc::unbounded_channel();
                 let tx = self.tx.clone();
-                let flag = cancel.clone();
-                let req = request.clone();
-                let handle =
-                    tokio::spawn(
-                        async move { run_operation(&ctx, &tx, id, req, steps, flag).await },
-                    );
+                tokio::spawn(async move {
+                    while let Some(msg) = op_rx.recv().await {
+                        if tx.send(msg).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+                let job = OpJob {
+                    id,
+                    request: request.clone(),
+                    plan: steps,
+                    policy: self.state.policy.clone(),
+                    cancel: cancel.clone(),
+                };
+                let handle = tokio::spawn(async move {
+                    run_operation(&ctx, &Progress::channel(op_tx), job).await
+                });
                 self.running.insert(
                     id,
                     RunningOp {

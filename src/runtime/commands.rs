@@ -18,7 +18,7 @@ use crate::keymap::Keymap;
 
 use super::audit_log::{AuditLog, AuditRecord};
 use super::launch::{LaunchError, Resolved, Session};
-use super::operation_runner::{CancelFlag, OpContext, run_operation};
+use super::operation_runner::{CancelFlag, OpContext, OpJob, Progress, run_operation};
 
 /// One row of `opsdeck keys`.
 struct KeyRow {
@@ -343,12 +343,20 @@ pub async fn do_operation(
     let labels: Vec<String> = steps.iter().map(|s| s.label()).collect();
     // From here on SIGTERM/SIGHUP/SIGINT cancel safely instead of killing.
     let signals = super::signals::Signals::install()?;
-    let (tx, mut rx) = mpsc::channel(256);
+    // The runner reports into an unbounded channel and never waits on it.
+    let (tx, mut rx) = mpsc::unbounded_channel();
     let cancel = CancelFlag::default();
     let op = Operation::new(1, request.clone(), steps.clone(), ctx.clock.now());
     let runner = {
-        let (ctx, cancel) = (ctx.clone(), cancel.clone());
-        tokio::spawn(async move { run_operation(&ctx, &tx, 1, request, steps, cancel).await })
+        let job = OpJob {
+            id: 1,
+            request,
+            plan: steps,
+            policy: state.policy.clone(),
+            cancel: cancel.clone(),
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move { run_operation(&ctx, &Progress::channel(tx), job).await })
     };
     let end = super::signals::supervise(&ctx, op, runner, cancel, &mut rx, signals, |msg| {
         print_progress(msg, &labels)
@@ -357,6 +365,7 @@ pub async fn do_operation(
     Ok(match (end.signal, end.verdict) {
         (Some(sig), _) => ExitCode::from(sig.exit_status()),
         (None, Some(Verdict::Succeeded)) => ExitCode::SUCCESS,
+        (None, Some(Verdict::Refused(_))) => ExitCode::from(EXIT_REFUSED),
         _ => ExitCode::from(EXIT_FAILED),
     })
 }
@@ -401,6 +410,7 @@ fn print_progress(msg: &Msg, labels: &[String]) {
             Verdict::Succeeded => outln!("✔ succeeded (verified)"),
             Verdict::Failed(why) => outln!("✖ failed: {why}"),
             Verdict::Cancelled(left) => outln!("cancelled: {left}"),
+            Verdict::Refused(why) => outln!("refused: {why}"),
         },
         _ => {}
     }
@@ -461,6 +471,7 @@ pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchErro
             Some(Verdict::Succeeded) => "succeeded".to_string(),
             Some(Verdict::Failed(why)) => format!("FAILED: {why}"),
             Some(Verdict::Cancelled(left)) => format!("cancelled: {left}"),
+            Some(Verdict::Refused(why)) => format!("refused: {why}"),
             None => super::audit_log::incomplete_text(&records, &r.operation),
         };
         let overrides = if r.guard_overrides.is_empty() {
@@ -478,7 +489,8 @@ pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchErro
         );
         for note in records
             .iter()
-            .filter(|x| x.operation == r.operation)
+            // "step" records are the trail of an unfinished operation, not notes.
+            .filter(|x| x.operation == r.operation && x.phase != "step")
             .flat_map(|x| x.notes.iter())
         {
             outln!("{:<24} note: {note}", "");

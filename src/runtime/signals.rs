@@ -88,7 +88,7 @@ pub async fn supervise(
     mut op: Operation,
     mut handle: JoinHandle<Verdict>,
     cancel: CancelFlag,
-    rx: &mut mpsc::Receiver<Msg>,
+    rx: &mut mpsc::UnboundedReceiver<Msg>,
     mut signals: Signals,
     mut on_msg: impl FnMut(&Msg),
 ) -> Supervised {
@@ -252,7 +252,7 @@ mod tests {
 
     /// A runner that wrote its intent and then never ends (hung on a peer),
     /// ignoring the cancel flag.
-    fn hung(ctx: &OpContext, request: &OpRequest, tx: mpsc::Sender<Msg>) -> JoinHandle<Verdict> {
+    fn hung(ctx: &OpContext, request: &OpRequest, tx: mpsc::UnboundedSender<Msg>) -> JoinHandle<Verdict> {
         let key = format!("{}-1", ctx.clock.now().millis());
         let intent = AuditRecord::new(
             "intent",
@@ -273,7 +273,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = context(dir.path());
         let (request, steps) = drain();
-        let (tx, mut rx) = mpsc::channel(16);
+        let (tx, mut rx) = mpsc::unbounded_channel();
         let handle = hung(&ctx, &request, tx.clone());
         let op = Operation::new(1, request.clone(), steps, ctx.clock.now());
         // The first step is done and the wait runs when SIGTERM comes.
@@ -285,7 +285,6 @@ mod tests {
                 detail: None,
                 at: ctx.clock.now(),
             })
-            .await
             .expect("send");
         }
         let (sig_tx, sig_rx) = mpsc::channel(4);
@@ -333,14 +332,23 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let ctx = Arc::new(context(dir.path()));
         let (request, steps) = drain();
-        let (tx, mut rx) = mpsc::channel(64);
+        let (tx, mut rx) = mpsc::unbounded_channel();
         let cancel = CancelFlag::default();
         let handle = {
             let (ctx, cancel, request, steps) =
                 (ctx.clone(), cancel.clone(), request.clone(), steps.clone());
             tokio::spawn(async move {
+                let job = crate::runtime::operation_runner::OpJob {
+                    id: 1,
+                    request,
+                    plan: steps,
+                    policy: crate::core::guard::OpsPolicy::default(),
+                    cancel,
+                };
                 crate::runtime::operation_runner::run_operation(
-                    &ctx, &tx, 1, request, steps, cancel,
+                    &ctx,
+                    &crate::runtime::operation_runner::Progress::channel(tx),
+                    job,
                 )
                 .await
             })

@@ -248,6 +248,7 @@ fn verdict_text(op: &Operation) -> Option<(String, Role)> {
             format!("■ cancelled{took}: {}", sanitize(left)),
             Role::HealthDegraded,
         ),
+        Verdict::Refused(why) => (format!("⊘ refused: {}", sanitize(why)), Role::HealthDown),
     })
 }
 
@@ -334,6 +335,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
         Some(v @ Verdict::Succeeded) => (format!(" ✔ {} ", v.label()), Role::HealthOk),
         Some(v @ Verdict::Failed(_)) => (format!(" ✖ {} ", v.label()), Role::HealthDown),
         Some(v @ Verdict::Cancelled(_)) => (format!(" ■ {} ", v.label()), Role::HealthDegraded),
+        Some(v @ Verdict::Refused(_)) => (format!(" ⊘ {} ", v.label()), Role::HealthDown),
     };
     let hint = if running && !op.cancel_requested {
         format!(

@@ -100,11 +100,16 @@ async fn drain_cancel_then_confirm_is_verified_and_audited() {
         .read_all()
         .expect("audit");
     let phases: Vec<&str> = records.iter().map(|r| r.phase.as_str()).collect();
-    assert_eq!(phases, ["intent", "result"]);
+    // The drain step (the one change to the fleet) has its own record.
+    assert_eq!(phases, ["intent", "step", "result"]);
     assert_eq!(records[0].action, "drain-backend");
     assert_eq!(records[0].target, "web-a1");
-    assert_eq!(records[1].outcome, Some(Verdict::Succeeded));
-    assert!(records[1].steps.len() >= 3);
+    assert_eq!(
+        records[1].notes,
+        ["started: drain web-a1 (no new requests)"]
+    );
+    assert_eq!(records[2].outcome, Some(Verdict::Succeeded));
+    assert!(records[2].steps.len() >= 3);
     assert!(!records[0].user.is_empty());
 }
 

@@ -289,6 +289,7 @@ pub(super) fn finished(state: &mut State, id: u64, verdict: Verdict, at: Timesta
             MessageLevel::Warning,
             format!("{summary} cancelled: {left}"),
         ),
+        Verdict::Refused(why) => (MessageLevel::Error, format!("⊘ {summary} refused: {why}")),
     };
     say(state, level, text);
     state.operations_panel = true;

@@ -589,6 +589,21 @@ impl DemoFleet {
         Ok(())
     }
 
+    /// Whether a database or cache node accepts writes now (reachable and
+    /// not read-only). A cache primary's paused writes are not in its
+    /// observation, so fault tests read the truth here.
+    pub fn accepts_writes(&self, node: &str) -> Option<bool> {
+        if let Some(i) = self.db.index_of(node) {
+            let s = &self.db.servers[i];
+            Some(s.reachable && !s.read_only)
+        } else {
+            self.cache.index_of(node).map(|i| {
+                let s = &self.cache.servers[i];
+                s.reachable && !s.read_only
+            })
+        }
+    }
+
     /// Role of a database or cache node now (for tests and diagnostics).
     pub fn role_of(&self, node: &str) -> Option<ReplicaRole> {
         if let Some(i) = self.db.index_of(node) {

@@ -35,6 +35,12 @@ impl DemoProvider {
         self.lock().dropped_log_lines()
     }
 
+    /// Whether a database or cache node accepts writes at `now` (the truth
+    /// behind observations; fault tests assert on it).
+    pub fn accepts_writes(&self, node: &str, now: Timestamp) -> Option<bool> {
+        self.at(now, |f| f.accepts_writes(node))
+    }
+
     /// Locks the fleet. A panic while holding the lock leaves the simulation in a
     /// usable state (each step is self-contained), so a poisoned lock is taken over.
     /// The guard is never held across an await: every method below is synchronous

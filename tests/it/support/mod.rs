@@ -1,6 +1,8 @@
 //! Shared test harness: a hand-made fleet at a fixed clock, and rendering to
 //! text through ratatui's `TestBackend`.
 
+pub mod fault_provider;
+
 use opsdeck::core::Timestamp;
 use opsdeck::core::fleet::{
     Alert, CacheNode, DbNode, Deploy, DeployOutcome, DeploysObservation, Health, Host, HostRole,
