@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
+use super::capabilities::Capabilities;
 use super::dialog::Dialog;
 use super::fleet::{Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation};
 use super::guard::OpsPolicy;
@@ -260,6 +261,8 @@ pub struct State {
     /// The operations panel (progress of the running or last operation).
     pub operations_panel: bool,
     pub policy: OpsPolicy,
+    /// What the provider can do; plans contain only steps it can carry out.
+    pub capabilities: Capabilities,
     /// SSH sessions allowed in read-only mode (explicitly, per environment).
     pub ssh_in_read_only: bool,
     /// Set when something visible changed; the runtime draws and clears it.
@@ -303,6 +306,7 @@ impl State {
             next_operation_id: 1,
             operations_panel: false,
             policy: OpsPolicy::default(),
+            capabilities: Capabilities::default(),
             ssh_in_read_only: false,
             dirty: true,
             quit: false,

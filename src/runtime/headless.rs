@@ -6,6 +6,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use serde_json::{Value, json};
 
+use crate::core::assess::{
+    Headline, LagLevel, Topology, cache_health, current_version, db_health, host_health, lag_level,
+};
 use crate::core::state::State;
 use crate::core::view::ViewId;
 
@@ -57,8 +60,11 @@ fn unicode_width(s: &str) -> usize {
     Span::raw(s).width()
 }
 
-/// The fleet as JSON for `status --json`.
+/// The fleet as JSON for `status --json`. Health, lag level, the current
+/// version and the verdict are `core::assess`'s judgements, the same the
+/// screen and the guards use.
 pub fn status_json(state: &State) -> Value {
+    let limits = &state.policy.limits;
     let hosts = state.hosts.data.as_ref();
     let azs: Vec<Value> = hosts
         .map(|h| {
@@ -75,7 +81,7 @@ pub fn status_json(state: &State) -> Value {
                                 "name": x.name,
                                 "role": x.role.label(),
                                 "state": x.state.label(),
-                                "health": x.health.label(),
+                                "health": host_health(x, target).label(),
                                 "version": x.version,
                                 "latency_ms": x.latency_ms,
                                 "cpu_pct": x.cpu_pct,
@@ -97,7 +103,10 @@ pub fn status_json(state: &State) -> Value {
                 .map(|d| {
                     json!({
                         "name": d.name, "role": d.role.label(), "az": d.az,
+                        "health": db_health(d, limits).0.label(),
+                        "health_reason": db_health(d, limits).1,
                         "lag_seconds": d.lag_seconds,
+                        "lag_high": lag_high(d.role, d.lag_seconds, limits),
                         "reachable": d.reachable, "read_only": d.read_only,
                         "io_thread": d.io_thread.label(), "sql_thread": d.sql_thread.label(),
                         "source": d.source, "gtid_executed": d.gtid_executed,
@@ -114,7 +123,10 @@ pub fn status_json(state: &State) -> Value {
                 .map(|c| {
                     json!({
                         "name": c.name, "role": c.role.label(), "az": c.az,
+                        "health": cache_health(c, limits).0.label(),
+                        "health_reason": cache_health(c, limits).1,
                         "lag_seconds": c.lag_seconds, "lag_bytes": c.lag_bytes,
+                        "lag_high": lag_high(c.role, c.lag_seconds, limits),
                         "reachable": c.reachable, "link_up": c.link_up, "offset": c.offset,
                         "source": c.source,
                     })
@@ -175,6 +187,21 @@ pub fn status_json(state: &State) -> Value {
         .iter()
         .map(|(p, e)| json!({ "panel": p.name(), "source": e.source, "error": e.message }))
         .collect();
+    let headline = Headline::of(state, limits);
+    let verdict = json!({
+        "all_healthy": headline.all_healthy(),
+        "problems": headline.problems.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
+        "waiting_for": headline.waiting,
+    });
+    let topology = rep.map(|r| {
+        let t = Topology::of(r);
+        json!({
+            "writable_databases": t.writable_databases,
+            "writable_caches": t.writable_caches,
+            "follows": t.follows.iter().map(|(r, s)| json!({ "replica": r, "source": s })).collect::<Vec<_>>(),
+            "unreachable": t.unreachable,
+        })
+    });
     json!({
         "environment": state.env.name,
         "region": state.env.region,
@@ -187,6 +214,10 @@ pub fn status_json(state: &State) -> Value {
         "caches": caches,
         "deploys": history,
         "running_versions": running,
+        "current_version": deploys.and_then(current_version),
+        "topology": topology,
+        "lag_high_seconds": limits.lag_high_seconds,
+        "verdict": verdict,
         "alerts": alerts,
         "errors": errors,
     })
@@ -195,6 +226,7 @@ pub fn status_json(state: &State) -> Value {
 /// A short human summary for `status` without `--json`.
 pub fn status_text(state: &State) -> String {
     use std::fmt::Write;
+    let limits = &state.policy.limits;
     let mut out = String::new();
     let region = state.env.region.as_deref().unwrap_or("-");
     let _ = writeln!(
@@ -210,14 +242,15 @@ pub fn status_text(state: &State) -> String {
             let _ = writeln!(out, "\n{az}");
             for x in h.hosts.iter().filter(|x| &x.az == az) {
                 let target = h.load_balancer.as_ref().and_then(|lb| lb.target(&x.name));
+                let health = host_health(x, target);
                 let _ = writeln!(
                     out,
                     "  {} {:<14} {:<14} {:<9} {:<9} {}{}",
-                    x.health.symbol(),
+                    health.symbol(),
                     x.name,
                     x.role.label(),
                     x.state.label(),
-                    x.health.label(),
+                    health.label(),
                     x.version.as_deref().unwrap_or(""),
                     target
                         .map(|t| format!("  lb:{} w{}", t.state.label(), t.weight))
@@ -229,18 +262,22 @@ pub fn status_text(state: &State) -> String {
     if let Some(r) = &state.replication.data {
         let _ = writeln!(out, "\nreplication");
         for d in &r.databases {
+            let (health, why) = db_health(d, limits);
             let _ = writeln!(
                 out,
-                "  db    {:<14} {:<8} lag {}",
+                "  {} db    {:<14} {:<8} lag {:<8} {why}",
+                health.symbol(),
                 d.name,
                 d.role.label(),
                 fmt_lag(d.lag_seconds, d.role)
             );
         }
         for c in &r.caches {
+            let (health, why) = cache_health(c, limits);
             let _ = writeln!(
                 out,
-                "  cache {:<14} {:<8} lag {}",
+                "  {} cache {:<14} {:<8} lag {:<8} {why}",
+                health.symbol(),
                 c.name,
                 c.role.label(),
                 fmt_lag(c.lag_seconds, c.role)
@@ -285,7 +322,39 @@ pub fn status_text(state: &State) -> String {
     for (p, e) in state.failing_panels() {
         let _ = writeln!(out, "\nERROR {}: {}", p.name(), e.message);
     }
+    let headline = Headline::of(state, limits);
+    let _ = writeln!(
+        out,
+        "\nverdict: {}",
+        if headline.all_healthy() {
+            "all healthy".to_string()
+        } else if headline.problems.is_empty() {
+            format!(
+                "no problems seen; waiting for {}",
+                headline.waiting.join(", ")
+            )
+        } else {
+            headline
+                .problems
+                .iter()
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        }
+    );
     out
+}
+
+/// Whether a replica's lag is too high (`None`: unknown, or a primary).
+fn lag_high(
+    role: crate::core::fleet::ReplicaRole,
+    lag: Option<f64>,
+    limits: &crate::core::assess::Limits,
+) -> Option<bool> {
+    match (role, lag_level(lag, limits)) {
+        (crate::core::fleet::ReplicaRole::Primary, _) | (_, LagLevel::Unknown) => None,
+        (_, level) => Some(level == LagLevel::High),
+    }
 }
 
 fn fmt_lag(lag: Option<f64>, role: crate::core::fleet::ReplicaRole) -> String {

@@ -228,7 +228,15 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         webhook,
     });
     if let Some((_, env)) = &env_cfg {
-        app.state.policy = env.guards.policy(env.post_promote_hook.clone());
+        let global = resolved
+            .config
+            .as_ref()
+            .map(|c| c.guards.clone())
+            .unwrap_or_default();
+        app.state.policy = env
+            .guards
+            .over(&global)
+            .policy(env.post_promote_hook.clone());
     }
     app.state.runbooks = resolved.runbooks.clone();
     if let Some(first) = resolved.diagnostics.first() {

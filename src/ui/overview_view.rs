@@ -10,11 +10,12 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
-use super::fleet_summary::{Drift, Problems, cache_health, db_health};
+use super::fleet_summary::{Drift, Problems, lag_style};
 use super::format::{lag, lag_short, pad, pad_left, percent, rps, truncate, width};
 use super::panel_status::PanelStatus;
 use super::spark::{self, SparkSpec};
-use crate::core::fleet::{Health, Host, HostRole, ReplicaRole, Target};
+use crate::core::assess::{cache_health, db_health, host_health};
+use crate::core::fleet::{Health, HostRole, ReplicaRole};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{ObjectRef, State};
 use crate::core::time::format_age;
@@ -85,21 +86,6 @@ fn az_panel_height(state: &State, az: &str, wide: bool) -> usize {
     }
 }
 
-/// The health a backend shows: the worse of its own probe and the load
-/// balancer's view of it.
-fn backend_health(host: &Host, target: Option<&Target>) -> Health {
-    let rank = |h: Health| match h {
-        Health::Ok => 0,
-        Health::Degraded => 1,
-        Health::Unknown => 2,
-        Health::Down => 3,
-    };
-    match target {
-        Some(t) if rank(t.health) > rank(host.health) => t.health,
-        _ => host.health,
-    }
-}
-
 fn draw_azs(
     frame: &mut Frame,
     area: Rect,
@@ -120,7 +106,7 @@ fn draw_azs(
     let columns = Layout::horizontal(constraints).split(area);
     let selected = state.overview_items().get(state.overview_selected).cloned();
     let rep_status = PanelStatus::of(&state.replication, state.now);
-    let drift = state.deploys.data.as_ref().map(|d| Drift::of(&d.running));
+    let drift = state.deploys.data.as_ref().map(|d| Drift::of(d));
 
     // One name width for both AZs so columns line up across the screen.
     let mut names: Vec<usize> = Vec::new();
@@ -175,7 +161,7 @@ fn draw_azs(
             .filter(|h| &h.az == az && h.role == HostRole::Backend)
         {
             let target = obs.load_balancer.as_ref().and_then(|lb| lb.target(&h.name));
-            let health = backend_health(h, target);
+            let health = host_health(h, target);
             let hs = theme.health(health);
             let name = Span::styled(pad(&sanitize(&h.name), name_w), theme.style(Role::TextName));
             let (weight, tstate, tstyle) = match target {
@@ -258,7 +244,7 @@ fn draw_azs(
                     .iter()
                     .filter(|d| &d.az == az)
                     .map(|d| {
-                        let (h, _) = db_health(d);
+                        let (h, _) = db_health(d, &state.policy.limits);
                         (
                             ObjectRef::Database(d.name.clone()),
                             &d.name,
@@ -270,7 +256,7 @@ fn draw_azs(
                         )
                     })
                     .chain(rep.caches.iter().filter(|c| &c.az == az).map(|c| {
-                        let (h, _) = cache_health(c);
+                        let (h, _) = cache_health(c, &state.policy.limits);
                         (
                             ObjectRef::Cache(c.name.clone()),
                             &c.name,
@@ -301,7 +287,10 @@ fn draw_azs(
                             lag_short(lag_s)
                         };
                         spans.push(Span::styled("lag ", theme.style(Role::TextDim)));
-                        spans.push(Span::styled(text, theme.lag(lag_s)));
+                        spans.push(Span::styled(
+                            text,
+                            lag_style(theme, lag_s, &state.policy.limits),
+                        ));
                     }
                     rows.push((obj, Row::new([Cell::from(Line::from(spans))])));
                 }
@@ -430,7 +419,7 @@ fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let cols = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(area);
     let border = theme.style(Role::Border);
     for ((name, series), col) in lag_series.iter().zip(cols.iter()) {
-        spark::draw_lag(frame, *col, name, series, theme);
+        spark::draw_lag(frame, *col, name, series, theme, &state.policy.limits);
     }
     let Some(col) = cols.last() else { return };
     let lb = state
