@@ -377,7 +377,11 @@ impl State {
                 SortColumn::Health => a.health.cmp(&b.health),
                 SortColumn::Latency => cmp_opt(a.latency_ms, b.latency_ms),
                 SortColumn::Cpu => cmp_opt(a.cpu_pct, b.cpu_pct),
-                SortColumn::Version => a.version.cmp(&b.version),
+                // Natural order: v9 before v10; unknown first, as before.
+                SortColumn::Version => match (&a.version, &b.version) {
+                    (Some(x), Some(y)) => super::assess::compare_versions(x, y),
+                    (x, y) => x.is_some().cmp(&y.is_some()),
+                },
             };
             by.then_with(|| a.name.cmp(&b.name))
         });

@@ -92,6 +92,7 @@ impl App {
         };
         let read_only = operate.is_none();
         let mut state = State::new(env, read_only, clock.now());
+        state.capabilities = observe.capabilities();
         for panel in PanelId::ALL {
             state.set_stale_after(panel, plan.stale_after_ms(panel));
         }

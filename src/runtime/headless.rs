@@ -369,3 +369,164 @@ fn fmt_lag(lag: Option<f64>, role: crate::core::fleet::ReplicaRole) -> String {
 pub fn parse_view(name: &str) -> Option<ViewId> {
     ViewId::from_name(name)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The screen, the guards and headless output read one judgement: for any
+    //! lag and threshold they agree on "lag too high", and unknown lag is
+    //! never shown, judged or printed as 0.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::core::assess::Limits;
+    use crate::core::fleet::{DbNode, ReplicaRole, ReplicationObservation, ThreadState};
+    use crate::core::guard;
+    use crate::core::msg::{Msg, Observation};
+    use crate::core::operation::{NodeKind, OpKind, PromoteMode};
+    use crate::core::state::EnvInfo;
+    use crate::core::time::Timestamp;
+    use crate::theme::{Role, Theme};
+    use crate::ui::fleet_summary::{Problems, lag_style};
+
+    fn node(name: &str, role: ReplicaRole, lag: Option<f64>) -> DbNode {
+        DbNode {
+            name: name.into(),
+            az: "az-a".into(),
+            role,
+            reachable: true,
+            read_only: role == ReplicaRole::Replica,
+            lag_seconds: lag,
+            io_thread: ThreadState::Running,
+            sql_thread: ThreadState::Running,
+            source: (role == ReplicaRole::Replica).then(|| "db-primary".to_string()),
+            gtid_executed: None,
+            gtid_received: None,
+            last_error: None,
+        }
+    }
+
+    fn state(lag: Option<f64>, limit: f64) -> State {
+        let env = EnvInfo {
+            name: "t".into(),
+            region: None,
+            source: "t".into(),
+            production: false,
+        };
+        let mut s = State::new(env, false, Timestamp::from_secs(100));
+        s.policy.limits = Limits {
+            lag_high_seconds: limit,
+            promote_lag_seconds: None,
+        };
+        crate::core::update(
+            &mut s,
+            Msg::Observed {
+                at: Timestamp::from_secs(100),
+                observation: Observation::Replication(ReplicationObservation {
+                    databases: vec![
+                        node("db-primary", ReplicaRole::Primary, None),
+                        node("db-replica", ReplicaRole::Replica, lag),
+                    ],
+                    caches: vec![],
+                }),
+            },
+        );
+        s
+    }
+
+    proptest! {
+        #[test]
+        fn screen_guard_and_headless_agree_on_lag(
+            lag in proptest::option::of(0.0f64..60.0),
+            limit in 0.5f64..30.0,
+        ) {
+            let s = state(lag, limit);
+            let theme = Theme::builtin();
+            let high = lag.is_some_and(|l| l > limit);
+            // Headless: `lag_high` is true/false, or null when unknown.
+            let json = status_json(&s);
+            let printed = &json["databases"][1]["lag_high"];
+            match lag {
+                None => prop_assert!(printed.is_null(), "{printed}"),
+                Some(_) => prop_assert_eq!(printed.as_bool(), Some(high)),
+            }
+            prop_assert_eq!(
+                json["databases"][1]["health"].as_str(),
+                Some(if lag.is_none() { "unknown" } else if high { "degraded" } else { "ok" })
+            );
+            // Screen: the lag's colour and the headline.
+            let style = lag_style(&theme, lag, &s.policy.limits);
+            let expected_role = match lag {
+                None => Role::LagUnknown,
+                Some(_) if high => Role::LagHigh,
+                Some(_) => Role::LagOk,
+            };
+            prop_assert_eq!(style, theme.style(expected_role));
+            let headline = Problems::of(&s);
+            prop_assert_eq!(
+                headline.items.iter().any(|(_, t)| t.starts_with("▲ db-replica lag")),
+                high
+            );
+            // Guard: promotion refused exactly when the lag is high or unknown.
+            let kind = OpKind::Promote {
+                replica: "db-replica".into(),
+                primary: "db-primary".into(),
+                node: NodeKind::Database,
+                mode: PromoteMode::Planned,
+                last_lag_seconds: lag,
+            };
+            let refused = guard::check(&kind, &s, &s.policy).is_err();
+            prop_assert_eq!(refused, high || lag.is_none());
+            // And the text output never prints unknown as a number.
+            let text = status_text(&s);
+            if lag.is_none() {
+                prop_assert!(text.contains("lag unknown"), "{text}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn screen_rollback_and_headless_agree_on_the_current_version(
+            versions in proptest::collection::vec(
+                proptest::option::of(prop_oneof![
+                    Just("v9"), Just("v10"), Just("v1.9.0"), Just("v1.10.0"), Just("1.10.0")
+                ]),
+                1..6,
+            ),
+        ) {
+            use crate::core::fleet::{DeploysObservation, RunningVersion};
+            let mut s = state(Some(0.0), 5.0);
+            let obs = DeploysObservation {
+                service: "web".into(),
+                history: vec![],
+                running: versions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| RunningVersion {
+                        backend: format!("web-{i}"),
+                        az: "az-a".into(),
+                        version: v.map(str::to_string),
+                    })
+                    .collect(),
+            };
+            crate::core::update(
+                &mut s,
+                Msg::Observed { at: Timestamp::from_secs(100), observation: Observation::Deploys(obs.clone()) },
+            );
+            let planned = crate::core::plan::current_version(&s);
+            let shown = crate::ui::fleet_summary::Drift::of(&obs).expected;
+            let printed = status_json(&s)["current_version"].as_str().map(str::to_string);
+            prop_assert_eq!(&planned, &shown);
+            prop_assert_eq!(&planned, &printed);
+            // The most common known version, and on a tie never v9 over v10.
+            if let Some(v) = &planned {
+                let count = |x: &str| versions.iter().filter(|y| **y == Some(x)).count();
+                prop_assert!(versions.iter().flatten().all(|x| count(x) <= count(v)));
+                if count("v9") == count("v10") && (v == "v9" || v == "v10") {
+                    prop_assert_eq!(v.as_str(), "v10");
+                }
+            }
+        }
+    }
+}

@@ -757,7 +757,10 @@ impl ObserveProvider for SelfHostedProvider {
                 version: current.map(|c| crate::core::sanitize::sanitize(&c)),
             });
         }
-        history.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.version.cmp(&a.version)));
+        history.sort_by(|a, b| {
+            b.at.cmp(&a.at)
+                .then_with(|| crate::core::assess::compare_versions(&b.version, &a.version))
+        });
         Ok(DeploysObservation {
             service,
             history,
