@@ -56,7 +56,12 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
     F: Future<Output = ()>,
 {
-    let pollers = Pollers::spawn(app.observe.clone(), app.clock, &app.plan, app.tx.clone());
+    let pollers = Pollers::spawn(
+        app.observe.clone(),
+        app.clock,
+        &app.schedule,
+        app.tx.clone(),
+    );
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_frame: Option<Instant> = None;

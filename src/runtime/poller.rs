@@ -14,7 +14,7 @@ use super::clock::Clock;
 
 /// How often each panel is polled, and how long one call may take.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PollPlan {
+pub struct PollSchedule {
     pub hosts: Duration,
     pub replication: Duration,
     pub deploys: Duration,
@@ -25,7 +25,7 @@ pub struct PollPlan {
     pub max_backoff: Duration,
 }
 
-impl Default for PollPlan {
+impl Default for PollSchedule {
     fn default() -> Self {
         Self {
             hosts: Duration::from_secs(2),
@@ -39,7 +39,7 @@ impl Default for PollPlan {
     }
 }
 
-impl PollPlan {
+impl PollSchedule {
     pub fn interval(&self, panel: PanelId) -> Duration {
         match panel {
             PanelId::Hosts => self.hosts,
@@ -67,7 +67,7 @@ impl Pollers {
     pub fn spawn(
         provider: Arc<dyn ObserveProvider>,
         clock: Clock,
-        plan: &PollPlan,
+        schedule: &PollSchedule,
         tx: mpsc::Sender<Msg>,
     ) -> Pollers {
         let mut handles = Vec::new();
@@ -77,12 +77,13 @@ impl Pollers {
             refresh.push((panel, notify.clone()));
             let provider = provider.clone();
             let tx = tx.clone();
-            let plan = plan.clone();
+            let schedule = schedule.clone();
             handles.push(tokio::spawn(async move {
-                let interval = plan.interval(panel);
+                let interval = schedule.interval(panel);
                 let mut failures: u32 = 0;
                 loop {
-                    let msg = poll_once(provider.as_ref(), panel, clock.now(), plan.timeout).await;
+                    let msg =
+                        poll_once(provider.as_ref(), panel, clock.now(), schedule.timeout).await;
                     failures = match msg {
                         Msg::SourceFailed { .. } => failures.saturating_add(1),
                         _ => 0,
@@ -90,7 +91,7 @@ impl Pollers {
                     if tx.send(msg).await.is_err() {
                         return;
                     }
-                    let wait = backoff(interval, failures, plan.max_backoff);
+                    let wait = backoff(interval, failures, schedule.max_backoff);
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
                         () = notify.notified() => {}
