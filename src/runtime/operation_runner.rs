@@ -359,11 +359,17 @@ impl Runner<'_> {
                     index,
                     backend,
                     *timeout_ms,
-                    |t| {
-                        (
-                            t.state != TargetState::Active && t.in_flight == 0,
-                            format!("{} in flight", t.in_flight),
-                        )
+                    |t| match t.in_flight {
+                        Some(n) => (
+                            t.state != TargetState::Active && n == 0,
+                            format!("{n} in flight"),
+                        ),
+                        // Unknown is never 0: the load balancer saying the
+                        // target is drained is the evidence.
+                        None => (
+                            t.state == TargetState::Drained,
+                            format!("in flight unknown, {}", t.state.label()),
+                        ),
                     },
                     // The drain timeout ends the wait; in-flight requests are cut.
                     |progress| Ok(Some(format!("drain timeout reached with {progress}"))),
@@ -375,11 +381,12 @@ impl Runner<'_> {
                     index,
                     backend,
                     VERIFY_TIMEOUT_MS,
-                    |t| {
-                        (
-                            t.state != TargetState::Active && t.requests_per_sec == 0.0,
-                            format!("{:.1} requests/s, {}", t.requests_per_sec, t.state.label()),
-                        )
+                    |t| match t.requests_per_sec {
+                        Some(r) => (
+                            t.state != TargetState::Active && r == 0.0,
+                            format!("{r:.1} requests/s, {}", t.state.label()),
+                        ),
+                        None => (false, format!("requests/s unknown, {}", t.state.label())),
                     },
                     |progress| {
                         Err(StepError::Failed(format!(
@@ -398,10 +405,11 @@ impl Runner<'_> {
                         (
                             t.state == TargetState::Active && !t.health.is_problem(),
                             format!(
-                                "{}, {}, {:.1} requests/s",
+                                "{}, {}, {} requests/s",
                                 t.state.label(),
                                 t.health.label(),
                                 t.requests_per_sec
+                                    .map_or("?".to_string(), |r| format!("{r:.1}"))
                             ),
                         )
                     },

@@ -69,9 +69,18 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                         theme.target_state(t.state),
                     ),
                     ("lb health", th, ts),
-                    ("requests", format!("{} rps", rps(t.requests_per_sec)), text),
-                    ("5xx rate", percent(t.error_rate), text),
-                    ("in flight", t.in_flight.to_string(), text),
+                    (
+                        "requests",
+                        t.requests_per_sec
+                            .map_or("—".into(), |r| format!("{} rps", rps(r))),
+                        text,
+                    ),
+                    ("5xx rate", t.error_rate.map_or("—".into(), percent), text),
+                    (
+                        "in flight",
+                        t.in_flight.map_or("—".into(), |n| n.to_string()),
+                        text,
+                    ),
                 ]);
             }
             let age = state

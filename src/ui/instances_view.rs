@@ -175,7 +175,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
     let mut ctx = Ctx {
         theme,
-        drift: state.deploys.data.as_ref().map(|d| Drift::of(d)),
+        drift: state.deploys.data.as_ref().map(Drift::of),
         age: state
             .hosts
             .age_ms(state.now)

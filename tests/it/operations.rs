@@ -95,7 +95,7 @@ async fn drain_cancel_then_confirm_is_verified_and_audited() {
         .and_then(|lb| lb.target("web-a1"))
         .expect("target");
     assert_eq!(t.state, TargetState::Drained);
-    assert_eq!(t.requests_per_sec, 0.0);
+    assert_eq!(t.requests_per_sec, Some(0.0));
     let records = AuditLog::new(d.audit_path.clone())
         .read_all()
         .expect("audit");

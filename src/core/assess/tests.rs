@@ -261,9 +261,9 @@ fn host_health_is_the_worse_of_probe_and_load_balancer() {
         weight: 1,
         state: TargetState::Active,
         health,
-        requests_per_sec: 0.0,
-        error_rate: 0.0,
-        in_flight: 0,
+        requests_per_sec: Some(0.0),
+        error_rate: Some(0.0),
+        in_flight: Some(0),
     };
     assert_eq!(host_health(&host, None), Health::Ok);
     assert_eq!(

@@ -44,9 +44,9 @@ fn target(name: &str, az: &str, health: Health) -> Target {
         weight: 1,
         state: TargetState::Active,
         health,
-        requests_per_sec: 10.0,
-        error_rate: 0.0,
-        in_flight: 0,
+        requests_per_sec: Some(10.0),
+        error_rate: Some(0.0),
+        in_flight: Some(0),
     }
 }
 
