@@ -367,6 +367,9 @@ impl State {
             .filter(|h| needle.is_empty() || host_haystack(h).contains(&needle))
             .collect();
         let col = self.instances.sort;
+        let lb = obs.load_balancer.as_ref();
+        // The health the table shows: the worse of probe and load balancer.
+        let health = |h: &Host| super::assess::host_health(h, lb.and_then(|lb| lb.target(&h.name)));
         rows.sort_by(|a, b| {
             use std::cmp::Ordering;
             let by = match col {
@@ -374,7 +377,7 @@ impl State {
                 SortColumn::Az => a.az.cmp(&b.az),
                 SortColumn::Role => a.role.cmp(&b.role),
                 SortColumn::State => a.state.cmp(&b.state),
-                SortColumn::Health => a.health.cmp(&b.health),
+                SortColumn::Health => health(a).cmp(&health(b)),
                 SortColumn::Latency => cmp_opt(a.latency_ms, b.latency_ms),
                 SortColumn::Cpu => cmp_opt(a.cpu_pct, b.cpu_pct),
                 // Natural order: v9 before v10; unknown first, as before.
