@@ -115,3 +115,13 @@ pub fn decide(state: &State, request: OpRequest, confirmation: &Confirmation<'_>
         overridden: refusals,
     }
 }
+
+/// The guards that refuse `request` now and that the operator did not
+/// override when it started: what a runner checks again, on fresh
+/// observations, before each step that changes the fleet. Empty means go on.
+pub fn recheck(state: &State, request: &OpRequest) -> Vec<Refusal> {
+    guard::check_all(&request.kind, state, &state.policy)
+        .into_iter()
+        .filter(|r| !request.overridden_guards.iter().any(|g| g == r.guard))
+        .collect()
+}

@@ -6,6 +6,6 @@
 
 pub mod decision;
 
-pub use decision::{Confirmation, Decision, decide};
+pub use decision::{Confirmation, Decision, decide, recheck};
 #[cfg(test)]
 mod tests;

@@ -425,3 +425,36 @@ fn an_emergency_needs_the_name_even_with_no_guard_objecting() {
     );
     assert!(matches!(d, Decision::Run { .. }), "{d:?}");
 }
+
+#[test]
+fn recheck_before_a_step_reports_new_refusals_but_not_overridden_ones() {
+    let mut s = fleet();
+    act(&mut s, ActionId::DrainBackend);
+    let effects = act(&mut s, ActionId::DialogConfirm);
+    let [Effect::RunOperation { request, .. }] = &effects[..] else {
+        panic!("{effects:?}");
+    };
+    assert!(recheck(&s, request).is_empty());
+    // web-a2 goes down mid-operation: web-a1 is the last healthy in az-a.
+    observe(&mut s, 1001, hosts(Health::Down));
+    let refusals = recheck(&s, request);
+    assert_eq!(
+        refusals.iter().map(|r| r.guard).collect::<Vec<_>>(),
+        vec!["last-healthy-backend"]
+    );
+    // The same guard overridden at the start does not stop it again, but
+    // data going stale does.
+    let mut overridden = request.clone();
+    overridden
+        .overridden_guards
+        .push("last-healthy-backend".into());
+    assert!(recheck(&s, &overridden).is_empty());
+    tick(&mut s, 1030);
+    assert_eq!(
+        recheck(&s, &overridden)
+            .iter()
+            .map(|r| r.guard)
+            .collect::<Vec<_>>(),
+        vec!["stale-data"]
+    );
+}
