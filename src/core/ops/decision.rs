@@ -3,35 +3,11 @@
 //! refuses or the operation is an emergency: only typing the target's name
 //! goes on), `Refused` or `ReadOnly`.
 
+use super::confirmation::Confirmation;
 use crate::core::guard::{self, Refusal};
 use crate::core::operation::{OpKind, OpRequest, PromoteMode, StepSpec};
 use crate::core::plan;
 use crate::core::state::State;
-
-/// What the operator has given so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Confirmation<'a> {
-    /// The name typed (dialog field, `--confirm NAME`).
-    pub typed: Option<&'a str>,
-    /// The operator asks to override refusing guards. In the dialog, typing
-    /// the name is itself that act; `opsdeck do` needs `--override-guard` too.
-    pub override_guards: bool,
-}
-
-impl<'a> Confirmation<'a> {
-    /// Nothing given yet: what the dialog is opened with.
-    pub fn none() -> Self {
-        Self::default()
-    }
-
-    /// The dialog's typed field at confirm time.
-    pub fn typed_in_dialog(typed: &'a str) -> Self {
-        Self {
-            typed: Some(typed),
-            override_guards: true,
-        }
-    }
-}
 
 /// Whether and how an operation may start now.
 #[derive(Clone, Debug, PartialEq)]

@@ -4,8 +4,10 @@
 //! the same [`decide`], so they cannot disagree. The steps come from
 //! `core::plan`, the guards from `core::guard`.
 
+pub mod confirmation;
 pub mod decision;
 
-pub use decision::{Confirmation, Decision, decide, recheck};
+pub use confirmation::Confirmation;
+pub use decision::{Decision, decide, recheck};
 #[cfg(test)]
 mod tests;
