@@ -1,6 +1,9 @@
 //! opsdeck: a terminal operations console for a web service in two availability
-//! zones. See `DESIGN.md` in the repository for the map:
-//! `core` (pure state and reducer) ← `keymap`, `theme` ← `ui` ← `runtime` → `providers`.
+//! zones. The README's "Layout" section is the map of the source tree (the
+//! design notes are kept outside the repository), and each module's `//!`
+//! header says what lives there. Dependencies point one way:
+//! `core` (pure state, reducer, `assess` judgements, `ops` decisions) ←
+//! `keymap`, `theme`, `config` ← `ui` ← `runtime` → `providers`.
 
 pub mod cli;
 pub mod config;

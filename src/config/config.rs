@@ -98,11 +98,16 @@ impl EnvConfig {
     }
 }
 
-/// `[environments.NAME.guards]`: limits for operations.
+/// `[guards]` (global) and `[environments.NAME.guards]`: limits for
+/// operations and the thresholds of the judgements (`core::assess`).
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct GuardsConfig {
-    /// Refuse promoting a replica that lags more than this (default 5).
+    /// Replica lag above this is too high: shown as high, the node degraded,
+    /// and promotion refused (default 5). One threshold for screen and guard.
+    pub lag_high_seconds: Option<f64>,
+    /// A separate limit for the promote guard only; when absent the guard
+    /// uses `lag_high_seconds`, so screen and guard agree.
     pub max_promote_lag_seconds: Option<f64>,
     /// How long a drain waits for in-flight requests (default 30).
     pub drain_timeout_seconds: Option<u64>,
@@ -115,14 +120,34 @@ pub struct GuardsConfig {
 }
 
 impl GuardsConfig {
+    /// These (an environment's) settings over `global` (the file's top-level
+    /// `[guards]`): an environment's value wins where it sets one.
+    pub fn over(&self, global: &GuardsConfig) -> GuardsConfig {
+        GuardsConfig {
+            lag_high_seconds: self.lag_high_seconds.or(global.lag_high_seconds),
+            max_promote_lag_seconds: self
+                .max_promote_lag_seconds
+                .or(global.max_promote_lag_seconds),
+            drain_timeout_seconds: self.drain_timeout_seconds.or(global.drain_timeout_seconds),
+            catch_up_timeout_seconds: self
+                .catch_up_timeout_seconds
+                .or(global.catch_up_timeout_seconds),
+            health_timeout_seconds: self
+                .health_timeout_seconds
+                .or(global.health_timeout_seconds),
+            rejoin_old_primary: self.rejoin_old_primary.or(global.rejoin_old_primary),
+        }
+    }
+
     /// The policy these settings give, over the defaults.
     pub fn policy(&self, hook: Option<String>) -> crate::core::guard::OpsPolicy {
         let d = crate::core::guard::OpsPolicy::default();
         let ms = |s: Option<u64>, default: i64| s.map_or(default, |s| s as i64 * 1000);
         crate::core::guard::OpsPolicy {
-            max_promote_lag_seconds: self
-                .max_promote_lag_seconds
-                .unwrap_or(d.max_promote_lag_seconds),
+            limits: crate::core::assess::Limits {
+                lag_high_seconds: self.lag_high_seconds.unwrap_or(d.limits.lag_high_seconds),
+                promote_lag_seconds: self.max_promote_lag_seconds,
+            },
             drain_timeout_ms: ms(self.drain_timeout_seconds, d.drain_timeout_ms),
             catch_up_timeout_ms: ms(self.catch_up_timeout_seconds, d.catch_up_timeout_ms),
             health_timeout_ms: ms(self.health_timeout_seconds, d.health_timeout_ms),
@@ -145,6 +170,9 @@ pub struct Config {
     pub theme: Option<String>,
     /// Folder of runbooks (default: the config dir's `runbooks/`).
     pub runbooks: Option<PathBuf>,
+    /// `[guards]` for every environment; `[environments.NAME.guards]` wins.
+    #[serde(default)]
+    pub guards: GuardsConfig,
     #[serde(default)]
     pub environments: BTreeMap<String, EnvConfig>,
     /// Where it was loaded from (set by `load`).
@@ -235,6 +263,31 @@ mod tests {
         let (name, env) = cfg.environment(None).expect("env");
         assert_eq!(name, "demo");
         assert_eq!(env.seed, Some(7));
+    }
+
+    #[test]
+    fn guards_layer_and_one_lag_threshold_serves_screen_and_guard() {
+        let cfg = Config::parse(
+            "[guards]\nlag_high_seconds = 8\ndrain_timeout_seconds = 9\n\
+             [environments.a]\nprovider = \"demo\"\n\
+             [environments.b]\nprovider = \"demo\"\n[environments.b.guards]\n\
+             lag_high_seconds = 3\nmax_promote_lag_seconds = 1\n",
+            "c.toml",
+        )
+        .expect("valid");
+        let policy = |name: &str| {
+            let (_, env) = cfg.environment(Some(name)).expect("env");
+            env.guards.over(&cfg.guards).policy(None)
+        };
+        let a = policy("a");
+        assert_eq!(a.limits.lag_high_seconds, 8.0);
+        // No separate promote limit configured: the guard uses the same one.
+        assert_eq!(a.limits.promote_limit(), 8.0);
+        assert_eq!(a.drain_timeout_ms, 9_000);
+        let b = policy("b");
+        assert_eq!(b.limits.lag_high_seconds, 3.0);
+        assert_eq!(b.limits.promote_limit(), 1.0);
+        assert_eq!(b.drain_timeout_ms, 9_000);
     }
 
     #[test]

@@ -140,10 +140,13 @@ pub struct Target {
     pub weight: u32,
     pub state: TargetState,
     pub health: Health,
-    pub requests_per_sec: f64,
-    /// Fraction of requests answered with 5xx, 0.0..=1.0.
-    pub error_rate: f64,
-    pub in_flight: u32,
+    /// `None`: the load balancer does not report it per target (an ALB).
+    /// Unknown is never 0: a drain is not verified by a number nobody measured.
+    pub requests_per_sec: Option<f64>,
+    /// Fraction of requests answered with 5xx, 0.0..=1.0; `None` when unknown.
+    pub error_rate: Option<f64>,
+    /// Requests in progress; `None` when unknown.
+    pub in_flight: Option<u32>,
 }
 
 /// The load balancer in front of the backends.
@@ -160,22 +163,24 @@ impl LoadBalancer {
         self.targets.iter().find(|t| t.backend == backend)
     }
 
-    /// Requests per second over all targets.
-    pub fn total_rps(&self) -> f64 {
+    /// Requests per second over all targets; `None` when a target's is unknown.
+    pub fn total_rps(&self) -> Option<f64> {
         self.targets.iter().map(|t| t.requests_per_sec).sum()
     }
 
-    /// Request-weighted error rate over all targets.
-    pub fn error_rate(&self) -> f64 {
-        let rps = self.total_rps();
+    /// Request-weighted error rate over all targets; `None` when a target's
+    /// traffic or errors are unknown.
+    pub fn error_rate(&self) -> Option<f64> {
+        let rps = self.total_rps()?;
         if rps <= 0.0 {
-            return 0.0;
+            return Some(0.0);
         }
-        self.targets
+        let errors: Option<f64> = self
+            .targets
             .iter()
-            .map(|t| t.requests_per_sec * t.error_rate)
-            .sum::<f64>()
-            / rps
+            .map(|t| Some(t.requests_per_sec? * t.error_rate?))
+            .sum();
+        Some(errors? / rps)
     }
 }
 
@@ -464,15 +469,20 @@ mod tests {
             weight: 1,
             state: TargetState::Active,
             health: Health::Ok,
-            requests_per_sec: rps,
-            error_rate: err,
-            in_flight: 0,
+            requests_per_sec: Some(rps),
+            error_rate: Some(err),
+            in_flight: Some(0),
         };
         let lb = LoadBalancer {
             name: "lb".into(),
             kind: "nginx".into(),
             targets: vec![t(300.0, 0.0), t(100.0, 0.1)],
         };
-        assert!((lb.error_rate() - 0.025).abs() < 1e-9);
+        assert!((lb.error_rate().expect("known") - 0.025).abs() < 1e-9);
+        // One target that cannot report: the totals are unknown, not smaller.
+        let mut alb = lb.clone();
+        alb.targets[1].requests_per_sec = None;
+        assert_eq!(alb.total_rps(), None);
+        assert_eq!(alb.error_rate(), None);
     }
 }

@@ -1,6 +1,10 @@
 //! Guards: the checks that refuse dangerous operations unless the operator
-//! overrides them by typing the target's name. Pure functions of the state.
+//! overrides them by typing the target's name. Pure functions of the state;
+//! the judgements they rest on (lag too high, data too old) live in
+//! `core::assess`, shared with the screen.
 
+use super::assess::lag::promote_lag_refusal;
+use super::assess::{Limits, freshness};
 use super::fleet::{DeployOutcome, Health, ReplicaRole, TargetState};
 use super::operation::{NodeKind, OpKind};
 use super::state::State;
@@ -9,8 +13,10 @@ use super::state::State;
 /// environment), with safe defaults.
 #[derive(Clone, Debug, PartialEq)]
 pub struct OpsPolicy {
-    /// Promotion is refused when the replica's lag is unknown or above this.
-    pub max_promote_lag_seconds: f64,
+    /// Thresholds of the judgements: the lag threshold (promotion is refused
+    /// when the replica's lag is unknown or above it) and an explicit promote
+    /// limit when configured.
+    pub limits: Limits,
     /// How long a drain waits for in-flight requests.
     pub drain_timeout_ms: i64,
     /// How long a planned switchover waits for the replica to catch up.
@@ -26,7 +32,7 @@ pub struct OpsPolicy {
 impl Default for OpsPolicy {
     fn default() -> Self {
         Self {
-            max_promote_lag_seconds: 5.0,
+            limits: Limits::default(),
             drain_timeout_ms: 30_000,
             catch_up_timeout_ms: 60_000,
             health_timeout_ms: 60_000,
@@ -44,15 +50,55 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// Checks `kind` against the guards. `Ok` means no guard objects.
+/// Checks `kind` against the guards. `Ok` means no guard objects; else the
+/// first refusal (see [`check_all`] for every one).
 pub fn check(kind: &OpKind, state: &State, policy: &OpsPolicy) -> Result<(), Refusal> {
-    match kind {
+    match check_all(kind, state, policy).into_iter().next() {
+        Some(r) => Err(r),
+        None => Ok(()),
+    }
+}
+
+/// Every guard that refuses `kind` now: the operation's own guard, then the
+/// stale-data guard (a guard judging data older than its limit judges a fleet
+/// that may be gone, so stale data refuses even when the rest passes).
+pub fn check_all(kind: &OpKind, state: &State, policy: &OpsPolicy) -> Vec<Refusal> {
+    let own = match kind {
         OpKind::Drain { backend } => check_drain(backend, state),
         OpKind::Promote { replica, node, .. } => check_promote(replica, *node, state, policy),
         OpKind::DeployVersion { version, .. } => check_version(version, state),
         OpKind::Undrain { .. } | OpKind::SshOpen { .. } | OpKind::TrustHostKey { .. } => Ok(()),
-    }
+    };
+    own.err()
+        .into_iter()
+        .chain(stale_data(kind, state))
+        .collect()
 }
+
+/// The stale-data guard: the panels an operation's guards and plan read must
+/// be fresh. "replication data is 47 s old (limit 15 s)".
+fn stale_data(kind: &OpKind, state: &State) -> Option<Refusal> {
+    let now = state.now;
+    let problems: Vec<String> = match kind {
+        OpKind::Drain { .. } => vec![freshness(&state.hosts, now).problem("hosts")],
+        OpKind::Promote { .. } => vec![freshness(&state.replication, now).problem("replication")],
+        OpKind::DeployVersion { .. } => vec![
+            freshness(&state.deploys, now).problem("deploy"),
+            freshness(&state.hosts, now).problem("hosts"),
+        ],
+        OpKind::Undrain { .. } | OpKind::SshOpen { .. } | OpKind::TrustHostKey { .. } => vec![],
+    }
+    .into_iter()
+    .flatten()
+    .collect();
+    (!problems.is_empty()).then(|| Refusal {
+        guard: STALE_DATA,
+        reason: problems.join("; "),
+    })
+}
+
+/// Name of the stale-data guard.
+pub const STALE_DATA: &str = "stale-data";
 
 fn serving(state: &State, backend: &str) -> bool {
     let Some(hosts) = &state.hosts.data else {
@@ -118,21 +164,12 @@ fn check_promote(
     policy: &OpsPolicy,
 ) -> Result<(), Refusal> {
     let lag = replica_lag(state, replica, node);
-    match lag {
-        None => Err(Refusal {
+    match promote_lag_refusal(replica, lag, &policy.limits) {
+        Some(reason) => Err(Refusal {
             guard: "replica-lag",
-            reason: format!(
-                "{replica}'s lag is unknown: how much data would be lost cannot be told"
-            ),
+            reason,
         }),
-        Some(l) if l > policy.max_promote_lag_seconds => Err(Refusal {
-            guard: "replica-lag",
-            reason: format!(
-                "{replica} is {l:.0}s behind (limit {:.0}s): up to {l:.0}s of writes may be lost",
-                policy.max_promote_lag_seconds
-            ),
-        }),
-        Some(_) => Ok(()),
+        None => Ok(()),
     }
 }
 

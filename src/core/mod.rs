@@ -1,8 +1,10 @@
 //! The pure core: fleet model, application state, messages, effects, the action
-//! registry and the reducer. Nothing here does IO, reads a clock or knows about the
+//! registry and the reducer; `assess` holds every judgement about the fleet,
+//! `ops` the decision whether an operation may start (with `plan` and `guard`). Nothing here does IO, reads a clock or knows about the
 //! terminal; time arrives as data in `Msg::Tick` and observation timestamps.
 
 pub mod action;
+pub mod assess;
 pub mod capabilities;
 pub mod dialog;
 pub mod effect;
@@ -14,6 +16,7 @@ pub mod lock_status;
 pub mod log_buffer;
 pub mod msg;
 pub mod operation;
+pub mod ops;
 pub mod palette;
 pub mod plan;
 pub mod quit;

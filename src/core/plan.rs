@@ -2,6 +2,8 @@
 //! it out, and the preview a confirmation dialog shows. Pure functions.
 
 use super::action::ActionId;
+use super::assess;
+use super::capabilities::Capabilities;
 use super::fleet::{DeployOutcome, HostRole, ReplicaRole, TargetState};
 use super::guard::{OpsPolicy, replica_lag};
 use super::operation::{NodeKind, OpKind, OpRequest, PromoteMode, StepSpec};
@@ -139,19 +141,9 @@ fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result
     })
 }
 
-/// The version the service runs now: the most common among backends.
+/// The version the service runs now (see [`assess::current_version`]).
 pub fn current_version(state: &State) -> Option<String> {
-    let d = state.deploys.data.as_ref()?;
-    let mut counts: Vec<(String, usize)> = Vec::new();
-    for v in d.running.iter().filter_map(|r| r.version.clone()) {
-        match counts.iter_mut().find(|(x, _)| *x == v) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((v, 1)),
-        }
-    }
-    // The first most common wins a tie: `max_by_key` would pick the last.
-    let best = counts.iter().map(|(_, n)| *n).max()?;
-    counts.into_iter().find(|(_, n)| *n == best).map(|(v, _)| v)
+    assess::current_version(state.deploys.data.as_ref()?)
 }
 
 /// Default rollback target: the last successful version deployed before the
@@ -242,21 +234,36 @@ pub fn wave_order(state: &State) -> Vec<String> {
     out
 }
 
-/// The steps that carry out `request`.
-pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
+/// How long a drain may wait: the provider's own drain time (an ALB's
+/// deregistration delay) when it has one, else the guards' drain timeout.
+pub fn drain_wait_ms(policy: &OpsPolicy, caps: &Capabilities) -> i64 {
+    caps.drain_takes_ms.unwrap_or(policy.drain_timeout_ms)
+}
+
+/// The steps that carry out `request`, only those the provider can do
+/// (`caps`): no read-only step where the primary cannot be made read-only, no
+/// rejoin where the old primary cannot follow, and no traffic check where the
+/// load balancer reports no per-target traffic (the drain's wait, which ends
+/// when the load balancer reports the target drained, is the check there).
+pub fn steps(request: &OpRequest, policy: &OpsPolicy, caps: &Capabilities) -> Vec<StepSpec> {
     match &request.kind {
-        OpKind::Drain { backend } => vec![
-            StepSpec::Drain {
-                backend: backend.clone(),
-            },
-            StepSpec::WaitDrained {
-                backend: backend.clone(),
-                timeout_ms: policy.drain_timeout_ms,
-            },
-            StepSpec::VerifyNoTraffic {
-                backend: backend.clone(),
-            },
-        ],
+        OpKind::Drain { backend } => {
+            let mut s = vec![
+                StepSpec::Drain {
+                    backend: backend.clone(),
+                },
+                StepSpec::WaitDrained {
+                    backend: backend.clone(),
+                    timeout_ms: drain_wait_ms(policy, caps),
+                },
+            ];
+            if caps.per_target_traffic {
+                s.push(StepSpec::VerifyNoTraffic {
+                    backend: backend.clone(),
+                });
+            }
+            s
+        }
         OpKind::Undrain { backend } => vec![
             StepSpec::Undrain {
                 backend: backend.clone(),
@@ -273,10 +280,14 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
         } => {
             let mut s = Vec::new();
             if *mode == PromoteMode::Planned {
-                s.push(StepSpec::SetReadOnly {
-                    node: primary.clone(),
-                    read_only: true,
-                });
+                // Without read-only the primary keeps taking writes while the
+                // replica catches up; the wait still ends only when it has.
+                if caps.set_read_only {
+                    s.push(StepSpec::SetReadOnly {
+                        node: primary.clone(),
+                        read_only: true,
+                    });
+                }
                 s.push(StepSpec::WaitCaughtUp {
                     replica: replica.clone(),
                     timeout_ms: policy.catch_up_timeout_ms,
@@ -286,7 +297,7 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy) -> Vec<StepSpec> {
                 replica: replica.clone(),
                 mode: *mode,
             });
-            if *mode == PromoteMode::Planned && policy.rejoin_old_primary {
+            if *mode == PromoteMode::Planned && policy.rejoin_old_primary && caps.rejoin {
                 s.push(StepSpec::Rejoin {
                     old_primary: primary.clone(),
                     new_primary: replica.clone(),
@@ -365,12 +376,32 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
             ..
         } => {
             let lag = last_lag_seconds.map_or("unknown".to_string(), |l| format!("{l:.0}s"));
+            let caps = &state.capabilities;
             match mode {
                 PromoteMode::Planned => vec![
                     format!("Planned switchover: {primary} is reachable."),
-                    format!("{primary} becomes read-only; {replica} catches up (lag now {lag}),"),
-                    format!("then {replica} becomes the primary and {primary} its replica."),
-                    "Writes fail while the primary is read-only (seconds).".into(),
+                    if caps.set_read_only {
+                        format!(
+                            "{primary} becomes read-only; {replica} catches up (lag now {lag}),"
+                        )
+                    } else {
+                        format!(
+                            "{primary} cannot be made read-only here and keeps taking writes; {replica} catches up (lag now {lag}),"
+                        )
+                    },
+                    if caps.rejoin && state.policy.rejoin_old_primary {
+                        format!("then {replica} becomes the primary and {primary} its replica.")
+                    } else {
+                        format!(
+                            "then {replica} becomes the primary; {primary} is not made its replica (rebuild it)."
+                        )
+                    },
+                    if caps.set_read_only {
+                        "Writes fail while the primary is read-only (seconds).".into()
+                    } else {
+                        "Writes made after the catch-up and before the promotion may be lost."
+                            .into()
+                    },
                 ],
                 PromoteMode::Emergency => vec![
                     format!("EMERGENCY failover: {primary} is unreachable."),
@@ -433,6 +464,44 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
             "host's name to record the key in known_hosts and connect.".into(),
         ],
     }
+}
+
+/// What the provider cannot do that an operator may expect, for the dialog:
+/// the steps left out of the plan and what takes their place.
+pub fn capability_notes(request: &OpRequest, state: &State) -> Vec<String> {
+    let caps = &state.capabilities;
+    let mut notes = Vec::new();
+    match &request.kind {
+        OpKind::Drain { .. } | OpKind::DeployVersion { .. } => {
+            if let Some(ms) = caps.drain_takes_ms {
+                notes.push(format!(
+                    "A drain takes up to {} s here (the load balancer's own delay).",
+                    ms / 1000
+                ));
+            }
+            if !caps.per_target_traffic && matches!(request.kind, OpKind::Drain { .. }) {
+                notes.push(
+                    "No per-target traffic here: not verified by traffic; the load balancer reporting the target drained is the check."
+                        .into(),
+                );
+            }
+        }
+        OpKind::Promote {
+            mode: PromoteMode::Planned,
+            ..
+        } => {
+            if !caps.set_read_only {
+                notes.push(
+                    "Cannot make the primary read-only here: that step is not planned.".into(),
+                );
+            }
+            if !caps.rejoin {
+                notes.push("Cannot rejoin the old primary here: that step is not planned.".into());
+            }
+        }
+        _ => {}
+    }
+    notes
 }
 
 /// Pool before and after: each backend's weight and share of requests.

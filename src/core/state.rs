@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
+use super::capabilities::Capabilities;
 use super::dialog::Dialog;
 use super::fleet::{Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation};
 use super::guard::OpsPolicy;
@@ -263,6 +264,8 @@ pub struct State {
     /// The operations panel (progress of the running or last operation).
     pub operations_panel: bool,
     pub policy: OpsPolicy,
+    /// What the provider can do; plans contain only steps it can carry out.
+    pub capabilities: Capabilities,
     /// SSH sessions allowed in read-only mode (explicitly, per environment).
     pub ssh_in_read_only: bool,
     /// Set when something visible changed; the runtime draws and clears it.
@@ -314,6 +317,7 @@ impl State {
             next_operation_id: 1,
             operations_panel: false,
             policy: OpsPolicy::default(),
+            capabilities: Capabilities::default(),
             ssh_in_read_only: false,
             dirty: true,
             quit: false,
@@ -378,6 +382,9 @@ impl State {
             .filter(|h| needle.is_empty() || host_haystack(h).contains(&needle))
             .collect();
         let col = self.instances.sort;
+        let lb = obs.load_balancer.as_ref();
+        // The health the table shows: the worse of probe and load balancer.
+        let health = |h: &Host| super::assess::host_health(h, lb.and_then(|lb| lb.target(&h.name)));
         rows.sort_by(|a, b| {
             use std::cmp::Ordering;
             let by = match col {
@@ -385,10 +392,14 @@ impl State {
                 SortColumn::Az => a.az.cmp(&b.az),
                 SortColumn::Role => a.role.cmp(&b.role),
                 SortColumn::State => a.state.cmp(&b.state),
-                SortColumn::Health => a.health.cmp(&b.health),
+                SortColumn::Health => health(a).cmp(&health(b)),
                 SortColumn::Latency => cmp_opt(a.latency_ms, b.latency_ms),
                 SortColumn::Cpu => cmp_opt(a.cpu_pct, b.cpu_pct),
-                SortColumn::Version => a.version.cmp(&b.version),
+                // Natural order: v9 before v10; unknown first, as before.
+                SortColumn::Version => match (&a.version, &b.version) {
+                    (Some(x), Some(y)) => super::assess::compare_versions(x, y),
+                    (x, y) => x.is_some().cmp(&y.is_some()),
+                },
             };
             by.then_with(|| a.name.cmp(&b.name))
         });

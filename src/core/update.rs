@@ -195,8 +195,8 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
     match observation {
         Observation::Hosts(obs) => {
             if let Some(lb) = &obs.load_balancer {
-                state.history.error_rate.push(at, Some(lb.error_rate()));
-                state.history.rps.push(at, Some(lb.total_rps()));
+                state.history.error_rate.push(at, lb.error_rate());
+                state.history.rps.push(at, lb.total_rps());
             }
             state.hosts.data = Some(obs);
             state.hosts.updated_at = Some(at);

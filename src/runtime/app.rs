@@ -18,7 +18,7 @@ use crate::theme::Theme;
 use super::audit_log::AuditLog;
 use super::clock::Clock;
 use super::operation_runner::{CancelFlag, OpContext, OpJob, Progress, run_operation};
-use super::poller::{PollPlan, poll_once};
+use super::poller::{PollSchedule, poll_once};
 use super::webhook::Webhook;
 
 /// A console session. In read-only mode `operate` is `None`: no code path can
@@ -32,7 +32,7 @@ pub struct App {
     /// SSH sessions; `None` when not allowed (read-only without permission).
     pub shell: Option<Arc<dyn ShellProvider>>,
     pub clock: Clock,
-    pub plan: PollPlan,
+    pub schedule: PollSchedule,
     /// Everything operations need; only exists with an operate provider.
     pub(super) ops: Option<Arc<OpContext>>,
     /// Messages from pollers and operation runners.
@@ -79,7 +79,7 @@ pub struct AppParts {
     pub keymap: Keymap,
     pub theme: Theme,
     pub clock: Clock,
-    pub plan: PollPlan,
+    pub schedule: PollSchedule,
     /// Data source for the status bar, e.g. `demo (built-in, no config)`.
     pub source_label: String,
     pub production: bool,
@@ -96,7 +96,7 @@ impl App {
             keymap,
             theme,
             clock,
-            plan,
+            schedule,
             source_label,
             production,
             shell,
@@ -112,8 +112,9 @@ impl App {
         };
         let read_only = operate.is_none();
         let mut state = State::new(env, read_only, clock.now());
+        state.capabilities = observe.capabilities();
         for panel in PanelId::ALL {
-            state.set_stale_after(panel, plan.stale_after_ms(panel));
+            state.set_stale_after(panel, schedule.stale_after_ms(panel));
         }
         let ops = operate.as_ref().map(|operate| {
             Arc::new(OpContext {
@@ -135,7 +136,7 @@ impl App {
             operate,
             shell,
             clock,
-            plan,
+            schedule,
             ops,
             tx,
             rx,
@@ -222,7 +223,7 @@ impl App {
                 };
                 let tx = self.tx.clone();
                 let now = self.clock.now();
-                let timeout = self.plan.timeout;
+                let timeout = self.schedule.timeout;
                 tokio::spawn(async move {
                     let result =
                         match tokio::time::timeout(timeout, operate.break_lock(&holder, now)).await
@@ -300,7 +301,7 @@ impl App {
         // All at once, so a dead source costs one timeout in total; applied in
         // the order given.
         let observe = self.observe.clone();
-        let timeout = self.plan.timeout;
+        let timeout = self.schedule.timeout;
         let msgs = futures::future::join_all(
             panels
                 .iter()
@@ -320,7 +321,7 @@ impl App {
     /// Replays `span_ms` of history at the hosts/replication poll interval
     /// ending at `end` (demo fleet only: real providers have no past to replay).
     pub async fn warm_up(&mut self, end: Timestamp, span_ms: i64) {
-        let step = self.plan.replication.as_millis().max(1) as i64;
+        let step = self.schedule.replication.as_millis().max(1) as i64;
         let mut t = end.plus_millis(-span_ms);
         while t < end {
             self.observe_all_at(t, &[PanelId::Hosts, PanelId::Replication])

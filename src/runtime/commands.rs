@@ -9,9 +9,9 @@ use tokio::sync::mpsc;
 
 use crate::cli::KeysFormat;
 use crate::core::action::{ActionId, REGISTRY, Scope};
-use crate::core::guard;
 use crate::core::key::format_sequence;
-use crate::core::operation::{OpKind, OpRequest, Operation, PromoteMode, StepStatus, Verdict};
+use crate::core::operation::{OpRequest, Operation, StepStatus, Verdict};
+use crate::core::ops::{self, Confirmation, Decision};
 use crate::core::view::ViewId;
 use crate::core::{Msg, PanelId, plan};
 use crate::keymap::Keymap;
@@ -295,7 +295,7 @@ pub async fn do_operation(
     } else {
         Some(args.target.to_string())
     };
-    let mut request = match plan::resolve(state, action, target.as_deref()) {
+    let request = match plan::resolve(state, action, target.as_deref()) {
         Ok(r) => r,
         Err(e) => return Err(LaunchError::Config(e)),
     };
@@ -303,43 +303,70 @@ pub async fn do_operation(
     for line in plan::preview(&request, state) {
         outln!("  {line}");
     }
-    let Some(ctx) = session.app.ops_context() else {
-        outln!(
-            "refused: read-only session; nothing was sent (it would {})",
-            plan::effect_sentence(&request, state)
-        );
-        return Ok(ExitCode::from(EXIT_REFUSED));
+    for line in plan::capability_notes(&request, state) {
+        outln!("  {line}");
+    }
+    // The same decision the console's dialog makes (`core::ops::decide`).
+    let confirmation = Confirmation {
+        typed: args.confirm,
+        override_guards: args.override_guard,
     };
-    let typed_ok = args.confirm == Some(request.target());
-    if let Err(refusal) = guard::check(&request.kind, state, &state.policy) {
-        if !(args.override_guard && typed_ok) {
-            outln!("refused by guard '{}': {}", refusal.guard, refusal.reason);
+    let decision = ops::decide(state, request, &confirmation);
+    let ctx = session.app.ops_context();
+    let (request, steps) = match (decision, ctx.is_some()) {
+        (Decision::ReadOnly { would, .. }, _) => {
+            outln!("refused: read-only session; nothing was sent (it would {would})");
+            return Ok(ExitCode::from(EXIT_REFUSED));
+        }
+        (Decision::Run { request, .. } | Decision::NeedsTyped { request, .. }, false) => {
+            // No operate handle means read-only, whatever the state says.
             outln!(
-                "to override: --override-guard --confirm {}",
-                request.target()
+                "refused: read-only session; nothing was sent (it would {})",
+                plan::effect_sentence(&request, state)
             );
             return Ok(ExitCode::from(EXIT_REFUSED));
         }
-        outln!("guard '{}' overridden: {}", refusal.guard, refusal.reason);
-        request.overridden_guards.push(refusal.guard.to_string());
-    }
-    if let OpKind::Promote {
-        mode: PromoteMode::Emergency,
-        ..
-    } = request.kind
-        && !typed_ok
-    {
-        outln!(
-            "refused: an emergency failover needs --confirm {}",
-            request.target()
-        );
+        (Decision::Refused(why), _) => {
+            outln!("refused: {why}");
+            return Ok(ExitCode::from(EXIT_REFUSED));
+        }
+        (
+            Decision::NeedsTyped {
+                expected, refusals, ..
+            },
+            true,
+        ) => {
+            for r in &refusals {
+                outln!("refused by guard '{}': {}", r.guard, r.reason);
+            }
+            if refusals.is_empty() {
+                outln!("refused: an emergency failover needs --confirm {expected}");
+            } else {
+                outln!("to override: --override-guard --confirm {expected}");
+            }
+            return Ok(ExitCode::from(EXIT_REFUSED));
+        }
+        (
+            Decision::Run {
+                request,
+                steps,
+                overridden,
+            },
+            true,
+        ) => {
+            for r in &overridden {
+                outln!("guard '{}' overridden: {}", r.guard, r.reason);
+            }
+            (request, steps)
+        }
+    };
+    let Some(ctx) = ctx else {
         return Ok(ExitCode::from(EXIT_REFUSED));
-    }
+    };
     if !args.yes && !confirm_on_stdin(&request) {
         outln!("not confirmed: nothing was sent");
         return Ok(ExitCode::from(EXIT_FAILED));
     }
-    let steps = plan::steps(&request, &state.policy);
     let labels: Vec<String> = steps.iter().map(|s| s.label()).collect();
     // From here on SIGTERM/SIGHUP/SIGINT cancel safely instead of killing.
     let signals = super::signals::Signals::install()?;

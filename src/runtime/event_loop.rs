@@ -62,7 +62,12 @@ where
     F: Future<Output = ()>,
 {
     // `shutdown` resolving is a SIGTERM: the session winds down as for one.
-    let pollers = Pollers::spawn(app.observe.clone(), app.clock, &app.plan, app.tx.clone());
+    let pollers = Pollers::spawn(
+        app.observe.clone(),
+        app.clock,
+        &app.schedule,
+        app.tx.clone(),
+    );
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_frame: Option<Instant> = None;

@@ -6,6 +6,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use serde_json::{Value, json};
 
+use crate::core::assess::{
+    Headline, LagLevel, Topology, cache_health, current_version, db_health, host_health, lag_level,
+};
 use crate::core::state::State;
 use crate::core::view::ViewId;
 
@@ -57,8 +60,11 @@ fn unicode_width(s: &str) -> usize {
     Span::raw(s).width()
 }
 
-/// The fleet as JSON for `status --json`.
+/// The fleet as JSON for `status --json`. Health, lag level, the current
+/// version and the verdict are `core::assess`'s judgements, the same the
+/// screen and the guards use.
 pub fn status_json(state: &State) -> Value {
+    let limits = &state.policy.limits;
     let hosts = state.hosts.data.as_ref();
     let azs: Vec<Value> = hosts
         .map(|h| {
@@ -75,7 +81,7 @@ pub fn status_json(state: &State) -> Value {
                                 "name": x.name,
                                 "role": x.role.label(),
                                 "state": x.state.label(),
-                                "health": x.health.label(),
+                                "health": host_health(x, target).label(),
                                 "version": x.version,
                                 "latency_ms": x.latency_ms,
                                 "cpu_pct": x.cpu_pct,
@@ -97,7 +103,10 @@ pub fn status_json(state: &State) -> Value {
                 .map(|d| {
                     json!({
                         "name": d.name, "role": d.role.label(), "az": d.az,
+                        "health": db_health(d, limits).0.label(),
+                        "health_reason": db_health(d, limits).1,
                         "lag_seconds": d.lag_seconds,
+                        "lag_high": lag_high(d.role, d.lag_seconds, limits),
                         "reachable": d.reachable, "read_only": d.read_only,
                         "io_thread": d.io_thread.label(), "sql_thread": d.sql_thread.label(),
                         "source": d.source, "gtid_executed": d.gtid_executed,
@@ -114,7 +123,10 @@ pub fn status_json(state: &State) -> Value {
                 .map(|c| {
                     json!({
                         "name": c.name, "role": c.role.label(), "az": c.az,
+                        "health": cache_health(c, limits).0.label(),
+                        "health_reason": cache_health(c, limits).1,
                         "lag_seconds": c.lag_seconds, "lag_bytes": c.lag_bytes,
+                        "lag_high": lag_high(c.role, c.lag_seconds, limits),
                         "reachable": c.reachable, "link_up": c.link_up, "offset": c.offset,
                         "source": c.source,
                     })
@@ -175,6 +187,21 @@ pub fn status_json(state: &State) -> Value {
         .iter()
         .map(|(p, e)| json!({ "panel": p.name(), "source": e.source, "error": e.message }))
         .collect();
+    let headline = Headline::of(state, limits);
+    let verdict = json!({
+        "all_healthy": headline.all_healthy(),
+        "problems": headline.problems.iter().map(|p| p.text.clone()).collect::<Vec<_>>(),
+        "waiting_for": headline.waiting,
+    });
+    let topology = rep.map(|r| {
+        let t = Topology::of(r);
+        json!({
+            "writable_databases": t.writable_databases,
+            "writable_caches": t.writable_caches,
+            "follows": t.follows.iter().map(|(r, s)| json!({ "replica": r, "source": s })).collect::<Vec<_>>(),
+            "unreachable": t.unreachable,
+        })
+    });
     json!({
         "environment": state.env.name,
         "region": state.env.region,
@@ -187,6 +214,10 @@ pub fn status_json(state: &State) -> Value {
         "caches": caches,
         "deploys": history,
         "running_versions": running,
+        "current_version": deploys.and_then(current_version),
+        "topology": topology,
+        "lag_high_seconds": limits.lag_high_seconds,
+        "verdict": verdict,
         "alerts": alerts,
         "errors": errors,
     })
@@ -195,6 +226,7 @@ pub fn status_json(state: &State) -> Value {
 /// A short human summary for `status` without `--json`.
 pub fn status_text(state: &State) -> String {
     use std::fmt::Write;
+    let limits = &state.policy.limits;
     let mut out = String::new();
     let region = state.env.region.as_deref().unwrap_or("-");
     let _ = writeln!(
@@ -210,14 +242,15 @@ pub fn status_text(state: &State) -> String {
             let _ = writeln!(out, "\n{az}");
             for x in h.hosts.iter().filter(|x| &x.az == az) {
                 let target = h.load_balancer.as_ref().and_then(|lb| lb.target(&x.name));
+                let health = host_health(x, target);
                 let _ = writeln!(
                     out,
                     "  {} {:<14} {:<14} {:<9} {:<9} {}{}",
-                    x.health.symbol(),
+                    health.symbol(),
                     x.name,
                     x.role.label(),
                     x.state.label(),
-                    x.health.label(),
+                    health.label(),
                     x.version.as_deref().unwrap_or(""),
                     target
                         .map(|t| format!("  lb:{} w{}", t.state.label(), t.weight))
@@ -229,18 +262,22 @@ pub fn status_text(state: &State) -> String {
     if let Some(r) = &state.replication.data {
         let _ = writeln!(out, "\nreplication");
         for d in &r.databases {
+            let (health, why) = db_health(d, limits);
             let _ = writeln!(
                 out,
-                "  db    {:<14} {:<8} lag {}",
+                "  {} db    {:<14} {:<8} lag {:<8} {why}",
+                health.symbol(),
                 d.name,
                 d.role.label(),
                 fmt_lag(d.lag_seconds, d.role)
             );
         }
         for c in &r.caches {
+            let (health, why) = cache_health(c, limits);
             let _ = writeln!(
                 out,
-                "  cache {:<14} {:<8} lag {}",
+                "  {} cache {:<14} {:<8} lag {:<8} {why}",
+                health.symbol(),
                 c.name,
                 c.role.label(),
                 fmt_lag(c.lag_seconds, c.role)
@@ -285,7 +322,39 @@ pub fn status_text(state: &State) -> String {
     for (p, e) in state.failing_panels() {
         let _ = writeln!(out, "\nERROR {}: {}", p.name(), e.message);
     }
+    let headline = Headline::of(state, limits);
+    let _ = writeln!(
+        out,
+        "\nverdict: {}",
+        if headline.all_healthy() {
+            "all healthy".to_string()
+        } else if headline.problems.is_empty() {
+            format!(
+                "no problems seen; waiting for {}",
+                headline.waiting.join(", ")
+            )
+        } else {
+            headline
+                .problems
+                .iter()
+                .map(|p| p.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        }
+    );
     out
+}
+
+/// Whether a replica's lag is too high (`None`: unknown, or a primary).
+fn lag_high(
+    role: crate::core::fleet::ReplicaRole,
+    lag: Option<f64>,
+    limits: &crate::core::assess::Limits,
+) -> Option<bool> {
+    match (role, lag_level(lag, limits)) {
+        (crate::core::fleet::ReplicaRole::Primary, _) | (_, LagLevel::Unknown) => None,
+        (_, level) => Some(level == LagLevel::High),
+    }
 }
 
 fn fmt_lag(lag: Option<f64>, role: crate::core::fleet::ReplicaRole) -> String {
@@ -299,4 +368,165 @@ fn fmt_lag(lag: Option<f64>, role: crate::core::fleet::ReplicaRole) -> String {
 /// Views by name for `--view`.
 pub fn parse_view(name: &str) -> Option<ViewId> {
     ViewId::from_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The screen, the guards and headless output read one judgement: for any
+    //! lag and threshold they agree on "lag too high", and unknown lag is
+    //! never shown, judged or printed as 0.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::core::assess::Limits;
+    use crate::core::fleet::{DbNode, ReplicaRole, ReplicationObservation, ThreadState};
+    use crate::core::guard;
+    use crate::core::msg::{Msg, Observation};
+    use crate::core::operation::{NodeKind, OpKind, PromoteMode};
+    use crate::core::state::EnvInfo;
+    use crate::core::time::Timestamp;
+    use crate::theme::{Role, Theme};
+    use crate::ui::fleet_summary::{Problems, lag_style};
+
+    fn node(name: &str, role: ReplicaRole, lag: Option<f64>) -> DbNode {
+        DbNode {
+            name: name.into(),
+            az: "az-a".into(),
+            role,
+            reachable: true,
+            read_only: role == ReplicaRole::Replica,
+            lag_seconds: lag,
+            io_thread: ThreadState::Running,
+            sql_thread: ThreadState::Running,
+            source: (role == ReplicaRole::Replica).then(|| "db-primary".to_string()),
+            gtid_executed: None,
+            gtid_received: None,
+            last_error: None,
+        }
+    }
+
+    fn state(lag: Option<f64>, limit: f64) -> State {
+        let env = EnvInfo {
+            name: "t".into(),
+            region: None,
+            source: "t".into(),
+            production: false,
+        };
+        let mut s = State::new(env, false, Timestamp::from_secs(100));
+        s.policy.limits = Limits {
+            lag_high_seconds: limit,
+            promote_lag_seconds: None,
+        };
+        crate::core::update(
+            &mut s,
+            Msg::Observed {
+                at: Timestamp::from_secs(100),
+                observation: Observation::Replication(ReplicationObservation {
+                    databases: vec![
+                        node("db-primary", ReplicaRole::Primary, None),
+                        node("db-replica", ReplicaRole::Replica, lag),
+                    ],
+                    caches: vec![],
+                }),
+            },
+        );
+        s
+    }
+
+    proptest! {
+        #[test]
+        fn screen_guard_and_headless_agree_on_lag(
+            lag in proptest::option::of(0.0f64..60.0),
+            limit in 0.5f64..30.0,
+        ) {
+            let s = state(lag, limit);
+            let theme = Theme::builtin();
+            let high = lag.is_some_and(|l| l > limit);
+            // Headless: `lag_high` is true/false, or null when unknown.
+            let json = status_json(&s);
+            let printed = &json["databases"][1]["lag_high"];
+            match lag {
+                None => prop_assert!(printed.is_null(), "{printed}"),
+                Some(_) => prop_assert_eq!(printed.as_bool(), Some(high)),
+            }
+            prop_assert_eq!(
+                json["databases"][1]["health"].as_str(),
+                Some(if lag.is_none() { "unknown" } else if high { "degraded" } else { "ok" })
+            );
+            // Screen: the lag's colour and the headline.
+            let style = lag_style(&theme, lag, &s.policy.limits);
+            let expected_role = match lag {
+                None => Role::LagUnknown,
+                Some(_) if high => Role::LagHigh,
+                Some(_) => Role::LagOk,
+            };
+            prop_assert_eq!(style, theme.style(expected_role));
+            let headline = Problems::of(&s);
+            prop_assert_eq!(
+                headline.items.iter().any(|(_, t)| t.starts_with("▲ db-replica lag")),
+                high
+            );
+            // Guard: promotion refused exactly when the lag is high or unknown.
+            let kind = OpKind::Promote {
+                replica: "db-replica".into(),
+                primary: "db-primary".into(),
+                node: NodeKind::Database,
+                mode: PromoteMode::Planned,
+                last_lag_seconds: lag,
+            };
+            let refused = guard::check(&kind, &s, &s.policy).is_err();
+            prop_assert_eq!(refused, high || lag.is_none());
+            // And the text output never prints unknown as a number.
+            let text = status_text(&s);
+            if lag.is_none() {
+                prop_assert!(text.contains("lag unknown"), "{text}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn screen_rollback_and_headless_agree_on_the_current_version(
+            versions in proptest::collection::vec(
+                proptest::option::of(prop_oneof![
+                    Just("v9"), Just("v10"), Just("v1.9.0"), Just("v1.10.0"), Just("1.10.0")
+                ]),
+                1..6,
+            ),
+        ) {
+            use crate::core::fleet::{DeploysObservation, RunningVersion};
+            let mut s = state(Some(0.0), 5.0);
+            let obs = DeploysObservation {
+                service: "web".into(),
+                history: vec![],
+                running: versions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| RunningVersion {
+                        backend: format!("web-{i}"),
+                        az: "az-a".into(),
+                        version: v.map(str::to_string),
+                    })
+                    .collect(),
+            };
+            crate::core::update(
+                &mut s,
+                Msg::Observed { at: Timestamp::from_secs(100), observation: Observation::Deploys(obs.clone()) },
+            );
+            let planned = crate::core::plan::current_version(&s);
+            let shown = crate::ui::fleet_summary::Drift::of(&obs).expected;
+            let printed = status_json(&s)["current_version"].as_str().map(str::to_string);
+            prop_assert_eq!(&planned, &shown);
+            prop_assert_eq!(&planned, &printed);
+            // The most common known version, and on a tie never v9 over v10.
+            if let Some(v) = &planned {
+                let count = |x: &str| versions.iter().filter(|y| **y == Some(x)).count();
+                prop_assert!(versions.iter().flatten().all(|x| count(x) <= count(v)));
+                if count("v9") == count("v10") && (v == "v9" || v == "v10") {
+                    prop_assert_eq!(v.as_str(), "v10");
+                }
+            }
+        }
+    }
 }

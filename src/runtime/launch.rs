@@ -23,7 +23,7 @@ use super::app::{App, AppParts};
 use super::clock::Clock;
 use super::event_loop::{self, LoopStats};
 use super::headless;
-use super::poller::PollPlan;
+use super::poller::PollSchedule;
 use super::terminal_guard::TerminalGuard;
 use super::webhook::Webhook;
 
@@ -220,7 +220,7 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         keymap: resolved.keymap.keymap.clone(),
         theme: resolved.theme.theme.clone(),
         clock,
-        plan: PollPlan::default(),
+        schedule: PollSchedule::default(),
         source_label,
         production,
         shell,
@@ -228,7 +228,15 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         webhook,
     });
     if let Some((_, env)) = &env_cfg {
-        app.state.policy = env.guards.policy(env.post_promote_hook.clone());
+        let global = resolved
+            .config
+            .as_ref()
+            .map(|c| c.guards.clone())
+            .unwrap_or_default();
+        app.state.policy = env
+            .guards
+            .over(&global)
+            .policy(env.post_promote_hook.clone());
     }
     app.state.runbooks = resolved.runbooks.clone();
     if let Some(first) = resolved.diagnostics.first() {

@@ -18,7 +18,7 @@ use super::clock::Clock;
 
 /// How often each panel is polled, and how long one call may take.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PollPlan {
+pub struct PollSchedule {
     pub hosts: Duration,
     pub replication: Duration,
     pub deploys: Duration,
@@ -35,7 +35,7 @@ pub struct PollPlan {
     pub max_backoff: Duration,
 }
 
-impl Default for PollPlan {
+impl Default for PollSchedule {
     fn default() -> Self {
         Self {
             hosts: Duration::from_secs(2),
@@ -51,7 +51,7 @@ impl Default for PollPlan {
     }
 }
 
-impl PollPlan {
+impl PollSchedule {
     pub fn interval(&self, panel: PanelId) -> Duration {
         match panel {
             PanelId::Hosts => self.hosts,
@@ -79,7 +79,7 @@ impl Pollers {
     pub fn spawn(
         provider: Arc<dyn ObserveProvider>,
         clock: Clock,
-        plan: &PollPlan,
+        schedule: &PollSchedule,
         tx: mpsc::Sender<Msg>,
     ) -> Pollers {
         let mut handles = Vec::new();
@@ -89,12 +89,13 @@ impl Pollers {
             refresh.push((panel, notify.clone()));
             let provider = provider.clone();
             let tx = tx.clone();
-            let plan = plan.clone();
+            let schedule = schedule.clone();
             handles.push(tokio::spawn(async move {
-                let interval = plan.interval(panel);
+                let interval = schedule.interval(panel);
                 let mut failures: u32 = 0;
                 loop {
-                    let msg = poll_once(provider.as_ref(), panel, clock.now(), plan.timeout).await;
+                    let msg =
+                        poll_once(provider.as_ref(), panel, clock.now(), schedule.timeout).await;
                     failures = match msg {
                         Msg::SourceFailed { .. } => failures.saturating_add(1),
                         _ => 0,
@@ -102,7 +103,7 @@ impl Pollers {
                     if tx.send(msg).await.is_err() {
                         return;
                     }
-                    let wait = backoff(interval, failures, plan.max_backoff);
+                    let wait = backoff(interval, failures, schedule.max_backoff);
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
                         () = notify.notified() => {}
@@ -110,7 +111,7 @@ impl Pollers {
                 }
             }));
         }
-        handles.push(spawn_lock_poller(provider, clock, plan.clone(), tx));
+        handles.push(spawn_lock_poller(provider, clock, schedule.clone(), tx));
         Pollers { handles, refresh }
     }
 
@@ -132,17 +133,17 @@ impl Drop for Pollers {
     }
 }
 
-/// Polls the lock's holder every `plan.lock`, backing off on failure.
+/// Polls the lock's holder every `schedule.lock`, backing off on failure.
 fn spawn_lock_poller(
     provider: Arc<dyn ObserveProvider>,
     clock: Clock,
-    plan: PollPlan,
+    schedule: PollSchedule,
     tx: mpsc::Sender<Msg>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut failures: u32 = 0;
         loop {
-            let msg = poll_lock(provider.as_ref(), clock.now(), plan.lock_timeout).await;
+            let msg = poll_lock(provider.as_ref(), clock.now(), schedule.lock_timeout).await;
             failures = match &msg {
                 Msg::LockObserved { result: Err(_), .. } => failures.saturating_add(1),
                 _ => 0,
@@ -150,7 +151,7 @@ fn spawn_lock_poller(
             if tx.send(msg).await.is_err() {
                 return;
             }
-            tokio::time::sleep(backoff(plan.lock, failures, plan.max_backoff)).await;
+            tokio::time::sleep(backoff(schedule.lock, failures, schedule.max_backoff)).await;
         }
     })
 }

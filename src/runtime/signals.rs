@@ -252,7 +252,11 @@ mod tests {
 
     /// A runner that wrote its intent and then never ends (hung on a peer),
     /// ignoring the cancel flag.
-    fn hung(ctx: &OpContext, request: &OpRequest, tx: mpsc::UnboundedSender<Msg>) -> JoinHandle<Verdict> {
+    fn hung(
+        ctx: &OpContext,
+        request: &OpRequest,
+        tx: mpsc::UnboundedSender<Msg>,
+    ) -> JoinHandle<Verdict> {
         let key = format!("{}-1", ctx.clock.now().millis());
         let intent = AuditRecord::new(
             "intent",

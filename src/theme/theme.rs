@@ -13,9 +13,6 @@ use super::role::Role;
 use super::theme_file::{ColourRef, StyleSpec, parse_literal};
 use crate::core::fleet::{DeployOutcome, Health, LogLevel, Severity, TargetState};
 
-/// Replica lag (seconds) above which lag is shown as high.
-pub const LAG_HIGH_SECONDS: f64 = 10.0;
-
 /// Styles per role, resolved with fallback once at load time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
@@ -277,15 +274,6 @@ impl Theme {
             DeployOutcome::Failed => Role::DeployFailed,
             DeployOutcome::RolledBack => Role::DeployRolledBack,
             DeployOutcome::InProgress => Role::DeployInProgress,
-        })
-    }
-
-    /// Replica lag: unknown is its own style, never the ok one.
-    pub fn lag(&self, seconds: Option<f64>) -> Style {
-        self.style(match seconds {
-            None => Role::LagUnknown,
-            Some(s) if s > LAG_HIGH_SECONDS => Role::LagHigh,
-            Some(_) => Role::LagOk,
         })
     }
 

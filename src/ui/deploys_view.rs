@@ -55,7 +55,7 @@ fn draw_running(
     status: &PanelStatus<'_>,
     vertical: bool,
 ) {
-    let drift = Drift::of(&dep.running);
+    let drift = Drift::of(dep);
     let block = status.block(theme, Line::from(" Running versions "));
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -8,9 +8,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::fleet_summary::{cache_health, db_health};
+use super::fleet_summary::lag_style;
 use super::format::{bytes, lag, opt, pad, percent, rps, thousands, width, wrap};
 use super::popup;
+use crate::core::assess::{cache_health, db_health};
 use crate::core::fleet::Health;
 use crate::core::sanitize::sanitize;
 use crate::core::state::{ObjectRef, State};
@@ -68,9 +69,18 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                         theme.target_state(t.state),
                     ),
                     ("lb health", th, ts),
-                    ("requests", format!("{} rps", rps(t.requests_per_sec)), text),
-                    ("5xx rate", percent(t.error_rate), text),
-                    ("in flight", t.in_flight.to_string(), text),
+                    (
+                        "requests",
+                        t.requests_per_sec
+                            .map_or("—".into(), |r| format!("{} rps", rps(r))),
+                        text,
+                    ),
+                    ("5xx rate", t.error_rate.map_or("—".into(), percent), text),
+                    (
+                        "in flight",
+                        t.in_flight.map_or("—".into(), |n| n.to_string()),
+                        text,
+                    ),
                 ]);
             }
             let age = state
@@ -84,7 +94,7 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
         ObjectRef::Database(name) => {
             let rep = state.replication.data.as_ref()?;
             let d = rep.databases.iter().find(|d| &d.name == name)?;
-            let (h, why) = db_health(d);
+            let (h, why) = db_health(d, &state.policy.limits);
             let (health, health_style) = health_value(theme, h, why);
             let f: Vec<Field> = vec![
                 ("name", sanitize(&d.name), theme.style(Role::TextName)),
@@ -93,7 +103,11 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                 ("health", health, health_style),
                 ("reachable", yes_no(d.reachable), text),
                 ("read only", yes_no(d.read_only), text),
-                ("lag", lag(d.lag_seconds), theme.lag(d.lag_seconds)),
+                (
+                    "lag",
+                    lag(d.lag_seconds),
+                    lag_style(theme, d.lag_seconds, &state.policy.limits),
+                ),
                 ("IO thread", d.io_thread.label().to_string(), text),
                 ("SQL thread", d.sql_thread.label().to_string(), text),
                 ("source", s(d.source.as_ref()), text),
@@ -119,7 +133,7 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
         ObjectRef::Cache(name) => {
             let rep = state.replication.data.as_ref()?;
             let c = rep.caches.iter().find(|c| &c.name == name)?;
-            let (h, why) = cache_health(c);
+            let (h, why) = cache_health(c, &state.policy.limits);
             let (health, health_style) = health_value(theme, h, why);
             let link = match c.link_up {
                 Some(true) => "✔ up".to_string(),
@@ -143,7 +157,11 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                     c.lag_bytes.map(bytes).unwrap_or_else(|| "—".into()),
                     text,
                 ),
-                ("lag", lag(c.lag_seconds), theme.lag(c.lag_seconds)),
+                (
+                    "lag",
+                    lag(c.lag_seconds),
+                    lag_style(theme, c.lag_seconds, &state.policy.limits),
+                ),
                 ("source", s(c.source.as_ref()), text),
                 (
                     "data age",

@@ -12,7 +12,8 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use super::fleet_summary::Drift;
 use super::format::{opt, short_az, width};
 use super::panel_status::PanelStatus;
-use crate::core::fleet::{Health, Host, HostState};
+use crate::core::assess::host_health;
+use crate::core::fleet::{Health, Host, HostState, LoadBalancer};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{SortColumn, State};
 use crate::core::time::format_age;
@@ -72,6 +73,8 @@ const ALL: [Col; 9] = [
 
 struct Ctx<'a> {
     theme: &'a Theme,
+    /// For each host's health: the worse of its probe and the LB's view.
+    lb: Option<&'a LoadBalancer>,
     drift: Option<Drift>,
     age: String,
     stale: bool,
@@ -100,10 +103,13 @@ fn cell_text(ctx: &Ctx<'_>, col: Col, h: &Host) -> (String, Style) {
             };
             (h.state.label().to_string(), style)
         }
-        Col::Health => (
-            format!("{} {}", h.health.symbol(), h.health.label()),
-            t.health(h.health),
-        ),
+        Col::Health => {
+            let health = host_health(h, ctx.lb.and_then(|lb| lb.target(&h.name)));
+            (
+                format!("{} {}", health.symbol(), health.label()),
+                t.health(health),
+            )
+        }
         Col::Latency => (opt(h.latency_ms, 0, " ms"), t.style(Role::TextNumber)),
         Col::Cpu => {
             let style = match h.cpu_pct {
@@ -175,7 +181,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
     let mut ctx = Ctx {
         theme,
-        drift: state.deploys.data.as_ref().map(|d| Drift::of(&d.running)),
+        lb: state
+            .hosts
+            .data
+            .as_ref()
+            .and_then(|o| o.load_balancer.as_ref()),
+        drift: state.deploys.data.as_ref().map(Drift::of),
         age: state
             .hosts
             .age_ms(state.now)

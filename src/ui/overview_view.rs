@@ -10,11 +10,12 @@ use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
-use super::fleet_summary::{Drift, Problems, cache_health, db_health};
+use super::fleet_summary::{Drift, Problems, lag_style};
 use super::format::{lag, lag_short, pad, pad_left, percent, rps, truncate, width};
 use super::panel_status::PanelStatus;
 use super::spark::{self, SparkSpec};
-use crate::core::fleet::{Health, Host, HostRole, ReplicaRole, Target};
+use crate::core::assess::{cache_health, db_health, host_health};
+use crate::core::fleet::{Health, HostRole, ReplicaRole};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{ObjectRef, State};
 use crate::core::time::format_age;
@@ -85,21 +86,6 @@ fn az_panel_height(state: &State, az: &str, wide: bool) -> usize {
     }
 }
 
-/// The health a backend shows: the worse of its own probe and the load
-/// balancer's view of it.
-fn backend_health(host: &Host, target: Option<&Target>) -> Health {
-    let rank = |h: Health| match h {
-        Health::Ok => 0,
-        Health::Degraded => 1,
-        Health::Unknown => 2,
-        Health::Down => 3,
-    };
-    match target {
-        Some(t) if rank(t.health) > rank(host.health) => t.health,
-        _ => host.health,
-    }
-}
-
 fn draw_azs(
     frame: &mut Frame,
     area: Rect,
@@ -120,7 +106,7 @@ fn draw_azs(
     let columns = Layout::horizontal(constraints).split(area);
     let selected = state.overview_items().get(state.overview_selected).cloned();
     let rep_status = PanelStatus::of(&state.replication, state.now);
-    let drift = state.deploys.data.as_ref().map(|d| Drift::of(&d.running));
+    let drift = state.deploys.data.as_ref().map(Drift::of);
 
     // One name width for both AZs so columns line up across the screen.
     let mut names: Vec<usize> = Vec::new();
@@ -175,7 +161,7 @@ fn draw_azs(
             .filter(|h| &h.az == az && h.role == HostRole::Backend)
         {
             let target = obs.load_balancer.as_ref().and_then(|lb| lb.target(&h.name));
-            let health = backend_health(h, target);
+            let health = host_health(h, target);
             let hs = theme.health(health);
             let name = Span::styled(pad(&sanitize(&h.name), name_w), theme.style(Role::TextName));
             let (weight, tstate, tstyle) = match target {
@@ -202,12 +188,18 @@ fn draw_azs(
                 Span::styled(version_text, theme.style(Role::Text))
             };
             let (rps_text, err_text) = match target {
-                Some(t) => (rps(t.requests_per_sec), percent(t.error_rate)),
+                // An ALB reports no per-target traffic: "—", never 0.
+                Some(t) => (
+                    t.requests_per_sec.map_or("—".into(), rps),
+                    t.error_rate.map_or("—".into(), percent),
+                ),
                 None => ("?".into(), "?".into()),
             };
             let err_style = match target {
-                Some(t) if t.error_rate >= 0.05 => theme.health(Health::Down),
-                Some(t) if t.error_rate >= 0.01 => theme.health(Health::Degraded),
+                Some(t) if t.error_rate.is_some_and(|e| e >= 0.05) => theme.health(Health::Down),
+                Some(t) if t.error_rate.is_some_and(|e| e >= 0.01) => {
+                    theme.health(Health::Degraded)
+                }
                 _ => theme.style(Role::Text),
             };
             let text = if wide {
@@ -258,7 +250,7 @@ fn draw_azs(
                     .iter()
                     .filter(|d| &d.az == az)
                     .map(|d| {
-                        let (h, _) = db_health(d);
+                        let (h, _) = db_health(d, &state.policy.limits);
                         (
                             ObjectRef::Database(d.name.clone()),
                             &d.name,
@@ -270,7 +262,7 @@ fn draw_azs(
                         )
                     })
                     .chain(rep.caches.iter().filter(|c| &c.az == az).map(|c| {
-                        let (h, _) = cache_health(c);
+                        let (h, _) = cache_health(c, &state.policy.limits);
                         (
                             ObjectRef::Cache(c.name.clone()),
                             &c.name,
@@ -301,7 +293,10 @@ fn draw_azs(
                             lag_short(lag_s)
                         };
                         spans.push(Span::styled("lag ", theme.style(Role::TextDim)));
-                        spans.push(Span::styled(text, theme.lag(lag_s)));
+                        spans.push(Span::styled(
+                            text,
+                            lag_style(theme, lag_s, &state.policy.limits),
+                        ));
                     }
                     rows.push((obj, Row::new([Cell::from(Line::from(spans))])));
                 }
@@ -430,7 +425,7 @@ fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let cols = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(area);
     let border = theme.style(Role::Border);
     for ((name, series), col) in lag_series.iter().zip(cols.iter()) {
-        spark::draw_lag(frame, *col, name, series, theme);
+        spark::draw_lag(frame, *col, name, series, theme, &state.policy.limits);
     }
     let Some(col) = cols.last() else { return };
     let lb = state
@@ -439,7 +434,7 @@ fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .as_ref()
         .and_then(|o| o.load_balancer.as_ref());
     let current = lb
-        .map(|lb| lb.error_rate())
+        .and_then(|lb| lb.error_rate())
         .or_else(|| state.history.error_rate.last().flatten());
     let rate_style = match current {
         Some(r) if r >= 0.05 => theme.health(Health::Down),
@@ -456,7 +451,7 @@ fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     ];
     if let Some(lb) = lb {
         title.push(Span::styled(
-            format!(" · {} rps", rps(lb.total_rps())),
+            format!(" · {} rps", lb.total_rps().map_or("—".into(), rps)),
             theme.style(Role::TextDim),
         ));
     }
@@ -472,4 +467,82 @@ fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         high: Some((0.05, theme.health(Health::Down))),
     };
     spark::draw(frame, *col, block, &spec, theme);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::core::fleet::{
+        Health, Host, HostRole, HostState, HostsObservation, LoadBalancer, Target, TargetState,
+    };
+    use crate::core::msg::{Msg, Observation};
+    use crate::core::state::{EnvInfo, State};
+    use crate::core::time::Timestamp;
+    use crate::keymap::Keymap;
+    use crate::theme::Theme;
+
+    /// An ALB reports no per-target traffic: the overview shows "—", never 0.
+    #[test]
+    fn unknown_target_traffic_reads_as_a_dash_not_zero() {
+        let env = EnvInfo {
+            name: "t".into(),
+            region: None,
+            source: "t".into(),
+            production: false,
+        };
+        let mut s = State::new(env, false, Timestamp::from_secs(10));
+        let host = Host {
+            name: "web-a1".into(),
+            az: "az-a".into(),
+            role: HostRole::Backend,
+            state: HostState::Running,
+            health: Health::Ok,
+            latency_ms: None,
+            cpu_pct: None,
+            version: Some("v1".into()),
+            address: None,
+        };
+        let obs = HostsObservation {
+            azs: vec!["az-a".into()],
+            hosts: vec![host],
+            load_balancer: Some(LoadBalancer {
+                name: "alb".into(),
+                kind: "alb".into(),
+                targets: vec![Target {
+                    backend: "web-a1".into(),
+                    az: "az-a".into(),
+                    weight: 1,
+                    state: TargetState::Active,
+                    health: Health::Ok,
+                    requests_per_sec: None,
+                    error_rate: None,
+                    in_flight: None,
+                }],
+            }),
+        };
+        crate::core::update(
+            &mut s,
+            Msg::Observed {
+                at: Timestamp::from_secs(10),
+                observation: Observation::Hosts(obs),
+            },
+        );
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+        terminal
+            .draw(|f| crate::ui::draw(f, &s, &Theme::builtin(), &Keymap::builtin()))
+            .expect("draw");
+        let text: String = terminal
+            .backend()
+            .buffer()
+            .content()
+            .iter()
+            .map(|c| c.symbol())
+            .collect();
+        // The target's RPS and 5XX columns, and the load balancer's total.
+        assert!(text.contains("web-a1 w1  active        —      —"), "{text}");
+        assert!(text.contains("LB 5xx ? unknown · — rps"), "{text}");
+        assert!(!text.contains("0.0%"), "{text}");
+    }
 }

@@ -7,6 +7,7 @@ use ratatui::layout::Alignment;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
+use crate::core::assess::{Freshness, freshness};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{Panel, PanelError};
 use crate::core::time::{Timestamp, format_age};
@@ -31,7 +32,8 @@ impl<'p> PanelStatus<'p> {
         PanelStatus {
             has_data: panel.data.is_some(),
             age_ms: panel.age_ms(now),
-            stale: panel.data.is_some() && panel.is_stale(now),
+            // "Data too old" is `assess::freshness`, as for the guards.
+            stale: matches!(freshness(panel, now), Freshness::Stale { .. }),
             error,
         }
     }

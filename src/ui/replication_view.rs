@@ -9,10 +9,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
-use super::fleet_summary::{cache_health, db_health};
+use super::fleet_summary::lag_style;
 use super::format::{bytes, lag, lag_short, pad, pad_left, thousands, truncate, width};
 use super::panel_status::PanelStatus;
 use super::spark;
+use crate::core::assess::{Limits, cache_health, db_health};
 use crate::core::fleet::{CacheNode, DbNode, Health, ReplicaRole, ThreadState};
 use crate::core::sanitize::sanitize;
 use crate::core::series::Series;
@@ -59,7 +60,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|d| {
             (
                 ObjectRef::Database(d.name.clone()),
-                db_text(d, theme, name_w, wide, inner_w),
+                db_text(d, theme, &state.policy.limits, name_w, wide, inner_w),
             )
         })
         .collect();
@@ -69,7 +70,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|c| {
             (
                 ObjectRef::Cache(c.name.clone()),
-                cache_text(c, theme, name_w),
+                cache_text(c, theme, &state.policy.limits, name_w),
             )
         })
         .collect();
@@ -192,14 +193,21 @@ fn reach_span(reachable: bool, theme: &Theme) -> Span<'static> {
     }
 }
 
-fn db_text<'a>(d: &DbNode, theme: &Theme, name_w: usize, wide: bool, inner_w: usize) -> Text<'a> {
-    let (health, _) = db_health(d);
+fn db_text<'a>(
+    d: &DbNode,
+    theme: &Theme,
+    limits: &Limits,
+    name_w: usize,
+    wide: bool,
+    inner_w: usize,
+) -> Text<'a> {
+    let (health, _) = db_health(d, limits);
     let hs = theme.health(health);
     let dim = theme.style(Role::TextDim);
     let text = theme.style(Role::Text);
     let replica = d.role == ReplicaRole::Replica;
     let (lag_text, lag_style) = if replica {
-        (lag(d.lag_seconds), theme.lag(d.lag_seconds))
+        (lag(d.lag_seconds), lag_style(theme, d.lag_seconds, limits))
     } else {
         ("—".to_string(), dim)
     };
@@ -270,8 +278,8 @@ fn db_text<'a>(d: &DbNode, theme: &Theme, name_w: usize, wide: bool, inner_w: us
     Text::from(lines)
 }
 
-fn cache_text<'a>(c: &CacheNode, theme: &Theme, name_w: usize) -> Text<'a> {
-    let (health, _) = cache_health(c);
+fn cache_text<'a>(c: &CacheNode, theme: &Theme, limits: &Limits, name_w: usize) -> Text<'a> {
+    let (health, _) = cache_health(c, limits);
     let hs = theme.health(health);
     let dim = theme.style(Role::TextDim);
     let text = theme.style(Role::Text);
@@ -289,7 +297,7 @@ fn cache_text<'a>(c: &CacheNode, theme: &Theme, name_w: usize) -> Text<'a> {
         "—".to_string()
     };
     let lag_style = if replica {
-        theme.lag(c.lag_seconds)
+        lag_style(theme, c.lag_seconds, limits)
     } else {
         dim
     };
@@ -352,6 +360,6 @@ fn draw_charts(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     ])
     .split(area);
     for ((name, s), col) in series.into_iter().zip(cols.iter()) {
-        spark::draw_lag(frame, *col, name, s, theme);
+        spark::draw_lag(frame, *col, name, s, theme, &state.policy.limits);
     }
 }

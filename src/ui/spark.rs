@@ -9,10 +9,11 @@ use ratatui::symbols;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, RenderDirection, Sparkline, SparklineBar};
 
+use super::fleet_summary::lag_style;
 use super::format::{lag, lag_short};
+use crate::core::assess::Limits;
 use crate::core::sanitize::sanitize;
 use crate::core::series::Series;
-use crate::theme::theme::LAG_HIGH_SECONDS;
 use crate::theme::{Role, Theme};
 
 /// How one series is drawn.
@@ -74,14 +75,21 @@ pub fn draw(frame: &mut Frame, area: Rect, block: Block<'_>, spec: &SparkSpec<'_
 
 /// One replica's lag: now and max in the title, unknown samples marked in
 /// the bottom border.
-pub fn draw_lag(frame: &mut Frame, area: Rect, name: &str, series: &Series, theme: &Theme) {
+pub fn draw_lag(
+    frame: &mut Frame,
+    area: Rect,
+    name: &str,
+    series: &Series,
+    theme: &Theme,
+    limits: &Limits,
+) {
     let now = series.last().flatten();
     let mut title = vec![
         Span::styled(
             format!(" {} lag ", sanitize(name)),
             theme.style(Role::Title),
         ),
-        Span::styled(lag(now), theme.lag(now)),
+        Span::styled(lag(now), lag_style(theme, now, limits)),
     ];
     if let Some(max) = series.max() {
         title.push(Span::styled(
@@ -102,9 +110,9 @@ pub fn draw_lag(frame: &mut Frame, area: Rect, name: &str, series: &Series, them
     let spec = SparkSpec {
         series,
         scale: 10.0,
-        floor_max: LAG_HIGH_SECONDS,
+        floor_max: limits.lag_high_seconds,
         style: theme.style(Role::SparkLag),
-        high: Some((LAG_HIGH_SECONDS, theme.style(Role::LagHigh))),
+        high: Some((limits.lag_high_seconds, theme.style(Role::LagHigh))),
     };
     draw(frame, area, block, &spec, theme);
 }

@@ -12,6 +12,7 @@ use ratatui::widgets::Paragraph;
 
 use super::format::{truncate, width};
 use crate::core::action::ActionId;
+use crate::core::assess::{Freshness, freshness};
 use crate::core::key::format_sequence;
 use crate::core::lock_status::LockReport;
 use crate::core::quit::QuitReason;
@@ -51,13 +52,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
         info.push(Span::styled("read-write", bar));
     }
     info.push(sep());
+    // "Data too old" is `assess::freshness`, as for the guards.
     let stale = [
-        state.hosts.is_stale(state.now) && state.hosts.data.is_some(),
-        state.replication.is_stale(state.now) && state.replication.data.is_some(),
-        state.alerts.is_stale(state.now) && state.alerts.data.is_some(),
+        freshness(&state.hosts, state.now),
+        freshness(&state.replication, state.now),
+        freshness(&state.alerts, state.now),
     ]
     .into_iter()
-    .any(|s| s);
+    .any(|f| matches!(f, Freshness::Stale { .. }));
     match state.data_age_ms() {
         Some(age) => {
             info.push(Span::styled(format!("data {}", format_age(age)), bar));

@@ -7,10 +7,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::fleet_summary::{Drift, cache_health, db_health};
+use super::fleet_summary::Drift;
 use super::format::width;
 use super::status_bar_view::primary_key;
 use crate::core::action::ActionId;
+use crate::core::assess::{cache_health, db_health};
 use crate::core::fleet::{DeployOutcome, Health};
 use crate::core::msg::PanelId;
 use crate::core::sanitize::sanitize;
@@ -124,8 +125,12 @@ fn marker(state: &State, view: ViewId) -> Option<(&'static str, Role)> {
                 &mut rep
                     .databases
                     .iter()
-                    .map(|d| db_health(d).0)
-                    .chain(rep.caches.iter().map(|c| cache_health(c).0)),
+                    .map(|d| db_health(d, &state.policy.limits).0)
+                    .chain(
+                        rep.caches
+                            .iter()
+                            .map(|c| cache_health(c, &state.policy.limits).0),
+                    ),
             )
         }
         ViewId::Deploys => {
@@ -137,7 +142,7 @@ fn marker(state: &State, view: ViewId) -> Option<(&'static str, Role)> {
             {
                 return Some(("✖", Role::DeployFailed));
             }
-            Drift::of(&dep.running).any().then_some(("≠", Role::Drift))
+            Drift::of(dep).any().then_some(("≠", Role::Drift))
         }
         ViewId::Overview | ViewId::Logs => None,
     }

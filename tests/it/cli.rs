@@ -514,3 +514,39 @@ fn webhooks_announce_operations_and_a_dead_one_never_blocks_them() {
     let (_, audit, _) = sb.run(&["audit"]);
     assert!(audit.contains("note: webhook 127.0.0.1"), "{audit}");
 }
+
+/// `opsdeck do` decides as the console's dialog does (`core::ops::decide`):
+/// overriding a guard takes both the flag and the target's exact name.
+#[test]
+fn do_overrides_a_guard_only_with_the_flag_and_the_exact_name() {
+    let sb = Sandbox::new();
+    let base = [
+        "--scenario",
+        "calm",
+        "do",
+        "rollback-deploy",
+        "web",
+        "--version",
+        "v1.42.2",
+        "--yes",
+    ];
+    let run = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        sb.run(&args)
+    };
+    let (code, out, _) = run(&["--confirm", "web"]);
+    assert_eq!(code, Some(3), "the name alone does not override: {out}");
+    assert!(out.contains("refused by guard 'failed-version'"), "{out}");
+    assert!(
+        out.contains("to override: --override-guard --confirm web"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["--override-guard", "--confirm", "wbe"]);
+    assert_eq!(code, Some(3), "a mistyped name does not override: {out}");
+    let (code, out, _) = run(&["--override-guard"]);
+    assert_eq!(code, Some(3), "the flag alone does not override: {out}");
+    assert!(
+        !sb.audit_file().exists(),
+        "refusals send and record nothing"
+    );
+}

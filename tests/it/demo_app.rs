@@ -8,7 +8,7 @@ use opsdeck::core::Timestamp;
 use opsdeck::keymap::Keymap;
 use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
 use opsdeck::providers::{ObserveProvider, OperateProvider, ShellProvider};
-use opsdeck::runtime::poller::PollPlan;
+use opsdeck::runtime::poller::PollSchedule;
 use opsdeck::runtime::{App, AppParts, Clock};
 use opsdeck::theme::Theme;
 
@@ -21,7 +21,7 @@ pub struct DemoApp {
     _dir: tempfile::TempDir,
 }
 
-pub fn demo_app(scenario: Scenario, seed: u64, read_only: bool, plan: PollPlan) -> DemoApp {
+pub fn demo_app(scenario: Scenario, seed: u64, read_only: bool, schedule: PollSchedule) -> DemoApp {
     let demo = DemoProvider::new(DemoConfig {
         seed,
         scenario,
@@ -47,7 +47,7 @@ pub fn demo_app(scenario: Scenario, seed: u64, read_only: bool, plan: PollPlan) 
         keymap: Keymap::builtin(),
         theme: Theme::builtin(),
         clock: Clock::starting_at(START),
-        plan,
+        schedule,
         source_label: "demo (built-in, no config)".into(),
         production: false,
         shell,

@@ -4,7 +4,7 @@
 use opsdeck::core::ViewId;
 use opsdeck::providers::demo::Scenario;
 use opsdeck::runtime::headless::render_text;
-use opsdeck::runtime::poller::PollPlan;
+use opsdeck::runtime::poller::PollSchedule;
 
 use crate::demo_app::{DemoApp, START, demo_app};
 
@@ -12,7 +12,7 @@ use crate::demo_app::{DemoApp, START, demo_app};
 const WATCH_MS: i64 = 6 * 60 * 1000;
 
 async fn watched(scenario: Scenario) -> DemoApp {
-    let mut d = demo_app(scenario, 42, false, PollPlan::default());
+    let mut d = demo_app(scenario, 42, false, PollSchedule::default());
     d.app.warm_up(START.plus_millis(WATCH_MS), WATCH_MS).await;
     d
 }

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use opsdeck::core::capabilities::Capabilities;
 use opsdeck::core::fleet::TargetState;
 use opsdeck::core::guard::OpsPolicy;
 use opsdeck::core::lock::LockHolder;
@@ -149,7 +150,7 @@ impl Bench {
             environment: "demo".into(),
         };
         let policy = OpsPolicy::default();
-        let steps = plan::steps(&request, &policy);
+        let steps = plan::steps(&request, &policy, &Capabilities::default());
         let verdict = run_operation(
             &ctx,
             progress,
@@ -358,12 +359,14 @@ async fn switchover_matrix(node: NodeKind) {
     let plan_len = plan::steps(
         &promote_request(node, PromoteMode::Planned),
         &OpsPolicy::default(),
+        &Capabilities::default(),
     )
     .len();
     assert_eq!(plan_len, 5, "read-only, catch up, promote, rejoin, verify");
     let plan = plan::steps(
         &promote_request(node, PromoteMode::Planned),
         &OpsPolicy::default(),
+        &Capabilities::default(),
     );
     let mut cancelled = 0;
     for at in cancel_points(&plan) {
@@ -693,7 +696,7 @@ async fn a_drain_cancelled_anywhere_leaves_the_pool_as_the_verdict_says() {
             backend: "web-a1".into(),
         },
     );
-    let plan = plan::steps(&request, &OpsPolicy::default());
+    let plan = plan::steps(&request, &OpsPolicy::default(), &Capabilities::default());
     for at in cancel_points(&plan) {
         let r = run(request.clone(), at, |_| {}).await;
         assert_pool_as_said(&r, &format!("drain cancel {at:?}: {:?}", r.verdict)).await;
@@ -702,7 +705,11 @@ async fn a_drain_cancelled_anywhere_leaves_the_pool_as_the_verdict_says() {
 
 #[tokio::test(start_paused = true)]
 async fn a_rollback_cancelled_anywhere_leaves_the_pool_and_versions_as_the_verdict_says() {
-    let plan = plan::steps(&rollback_request(Vec::new()), &OpsPolicy::default());
+    let plan = plan::steps(
+        &rollback_request(Vec::new()),
+        &OpsPolicy::default(),
+        &Capabilities::default(),
+    );
     assert_eq!(
         plan.len(),
         25,
@@ -737,7 +744,7 @@ async fn a_rollback_leaves_a_maintenance_drained_backend_drained_and_keeps_an_az
     // without drain or undrain; web-c1 is then the last healthy backend of
     // its AZ, so the rollback stops before draining it and says why.
     let request = rollback_request(vec!["web-c2".into()]);
-    let plan = plan::steps(&request, &OpsPolicy::default());
+    let plan = plan::steps(&request, &OpsPolicy::default(), &Capabilities::default());
     assert!(
         !plan.iter().any(|s| matches!(s,
             StepSpec::Drain { backend } | StepSpec::Undrain { backend } if backend == "web-c2")),
@@ -1005,7 +1012,7 @@ async fn a_stalled_console_does_not_stall_a_switchover() {
         Scenario::Calm,
         11,
         false,
-        opsdeck::runtime::poller::PollPlan::default(),
+        opsdeck::runtime::poller::PollSchedule::default(),
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut filled = 0;
@@ -1021,7 +1028,7 @@ async fn a_stalled_console_does_not_stall_a_switchover() {
     }
     assert!(filled > 0, "the console's queue is full");
     let request = promote_request(NodeKind::Database, PromoteMode::Planned);
-    let steps = plan::steps(&request, &OpsPolicy::default());
+    let steps = plan::steps(&request, &OpsPolicy::default(), &Capabilities::default());
     let _ = d.app.apply(opsdeck::core::Effect::RunOperation {
         id: 1,
         request,

@@ -14,7 +14,7 @@ use opsdeck::providers::demo::Scenario;
 use opsdeck::runtime::audit_log::AuditLog;
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
 use opsdeck::runtime::key_input::to_crossterm;
-use opsdeck::runtime::poller::PollPlan;
+use opsdeck::runtime::poller::PollSchedule;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -62,7 +62,7 @@ async fn drive(d: &mut DemoApp, steps: &[(f64, &str)]) -> String {
 }
 
 fn calm() -> DemoApp {
-    demo_app(Scenario::Calm, 11, false, PollPlan::default())
+    demo_app(Scenario::Calm, 11, false, PollSchedule::default())
 }
 
 fn last_verdict(d: &DemoApp) -> Option<Verdict> {
@@ -95,7 +95,7 @@ async fn drain_cancel_then_confirm_is_verified_and_audited() {
         .and_then(|lb| lb.target("web-a1"))
         .expect("target");
     assert_eq!(t.state, TargetState::Drained);
-    assert_eq!(t.requests_per_sec, 0.0);
+    assert_eq!(t.requests_per_sec, Some(0.0));
     let records = AuditLog::new(d.audit_path.clone())
         .read_all()
         .expect("audit");
@@ -304,7 +304,7 @@ async fn rolling_out_the_broken_version_stops_after_the_first_backend() {
 
 #[tokio::test(start_paused = true)]
 async fn esc_cancels_a_running_drain_and_says_what_it_left() {
-    let mut d = demo_app(Scenario::Calm, 11, false, PollPlan::default());
+    let mut d = demo_app(Scenario::Calm, 11, false, PollSchedule::default());
     // Cancel during the in-flight wait (the drain takes about 3 s).
     drive(&mut d, &[(3.0, "d y"), (0.6, "<esc>"), (10.0, "q")]).await;
     let Some(Verdict::Cancelled(left)) = last_verdict(&d) else {
@@ -315,7 +315,7 @@ async fn esc_cancels_a_running_drain_and_says_what_it_left() {
 
 #[tokio::test(start_paused = true)]
 async fn read_only_makes_every_mutating_action_inert() {
-    let mut d = demo_app(Scenario::Calm, 11, true, PollPlan::default());
+    let mut d = demo_app(Scenario::Calm, 11, true, PollSchedule::default());
     assert!(
         d.app.operate.is_none() && d.app.shell.is_none(),
         "no operate handle by construction"

@@ -18,7 +18,7 @@ use opsdeck::runtime::audit_log::{AuditLog, AuditRecord};
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
 use opsdeck::runtime::headless::buffer_to_text;
 use opsdeck::runtime::key_input::to_crossterm;
-use opsdeck::runtime::poller::PollPlan;
+use opsdeck::runtime::poller::PollSchedule;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
@@ -75,7 +75,7 @@ async fn session(
 }
 
 fn calm() -> DemoApp {
-    demo_app(Scenario::Calm, 11, false, PollPlan::default())
+    demo_app(Scenario::Calm, 11, false, PollSchedule::default())
 }
 
 fn records(path: &Path) -> Vec<AuditRecord> {
@@ -684,7 +684,7 @@ mod between_steps {
     use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
     use opsdeck::providers::{ObserveProvider, OperateProvider, PromoteMode, ProviderError};
     use opsdeck::runtime::event_loop::Exit;
-    use opsdeck::runtime::poller::PollPlan;
+    use opsdeck::runtime::poller::PollSchedule;
     use opsdeck::runtime::{App, AppParts, Clock};
     use opsdeck::theme::Theme;
 
@@ -766,7 +766,7 @@ mod between_steps {
             keymap: Keymap::builtin(),
             theme: Theme::builtin(),
             clock: Clock::starting_at(START),
-            plan: PollPlan::default(),
+            schedule: PollSchedule::default(),
             source_label: "demo (slow read-only)".into(),
             production: false,
             shell: None,
@@ -832,7 +832,7 @@ mod lock_holder {
         ObserveProvider, OperateProvider, PromoteMode, ProviderError, SourceInfo,
     };
     use opsdeck::runtime::audit_log::hostname;
-    use opsdeck::runtime::poller::PollPlan;
+    use opsdeck::runtime::poller::PollSchedule;
     use opsdeck::runtime::{App, AppParts, Clock};
     use opsdeck::theme::Theme;
 
@@ -959,7 +959,7 @@ mod lock_holder {
             keymap: Keymap::builtin(),
             theme: Theme::builtin(),
             clock: Clock::starting_at(START),
-            plan: PollPlan::default(),
+            schedule: PollSchedule::default(),
             source_label: "demo (with a fleet lock)".into(),
             production: false,
             shell: None,

@@ -11,18 +11,18 @@ use opsdeck::providers::demo::Scenario;
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
 use opsdeck::runtime::headless::buffer_to_text;
 use opsdeck::runtime::key_input::to_crossterm;
-use opsdeck::runtime::poller::PollPlan;
+use opsdeck::runtime::poller::PollSchedule;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::demo_app::DemoApp;
 
 fn demo_app(scenario: Scenario, read_only: bool) -> DemoApp {
-    demo_app_with(scenario, read_only, PollPlan::default())
+    demo_app_with(scenario, read_only, PollSchedule::default())
 }
 
-fn demo_app_with(scenario: Scenario, read_only: bool, plan: PollPlan) -> DemoApp {
-    crate::demo_app::demo_app(scenario, 7, read_only, plan)
+fn demo_app_with(scenario: Scenario, read_only: bool, schedule: PollSchedule) -> DemoApp {
+    crate::demo_app::demo_app(scenario, 7, read_only, schedule)
 }
 
 /// Types `keys` (keymap syntax, space separated) with `gap` between presses.
@@ -83,15 +83,15 @@ async fn a_user_walks_through_every_view_and_filters_logs() {
 #[tokio::test(start_paused = true)]
 async fn an_idle_console_draws_nothing_new() {
     // Slow polling so that only ticks arrive while we watch.
-    let plan = PollPlan {
+    let schedule = PollSchedule {
         hosts: Duration::from_secs(3600),
         replication: Duration::from_secs(3600),
         deploys: Duration::from_secs(3600),
         alerts: Duration::from_secs(3600),
         logs: Duration::from_secs(3600),
-        ..PollPlan::default()
+        ..PollSchedule::default()
     };
-    let mut d = demo_app_with(Scenario::Calm, false, plan);
+    let mut d = demo_app_with(Scenario::Calm, false, schedule);
     let app = &mut d.app;
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
     let (tx, rx) = mpsc::unbounded::<std::io::Result<Event>>();

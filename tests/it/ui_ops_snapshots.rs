@@ -224,6 +224,8 @@ fn operations_panel_shows_a_failed_rollback() {
         },
     );
     tick(&mut s, 60_000);
+    // Fresh hosts data: guards refuse acting on data older than its limit.
+    s.hosts.updated_at = Some(at(59_000));
     s.view = ViewId::Deploys;
     s.deploys_selected = 2;
     act(&mut s, ActionId::RollbackDeploy);

@@ -1,18 +1,21 @@
-//! Reducer parts for mutating actions: resolve, refuse in read-only, guard,
-//! confirm through a dialog, then track the running operation.
+//! Reducer parts for mutating actions: resolve, decide (`core::ops`: read-only,
+//! one at a time, guards, typed confirmation) when the dialog opens and again
+//! at confirm, then track the running operation.
 
 use super::super::action::ActionId;
 use super::super::dialog::{Dialog, DialogButton};
 use super::super::effect::Effect;
-use super::super::guard;
+use super::super::guard::Refusal;
 use super::super::key::{Key, KeyCode};
-use super::super::operation::{OpKind, Operation, PromoteMode, StepStatus, Verdict};
+use super::super::operation::{OpKind, OpRequest, Operation, StepSpec, StepStatus, Verdict};
+use super::super::ops::{self, Confirmation, Decision};
 use super::super::plan;
 use super::super::state::{MessageLevel, State};
 use super::super::time::Timestamp;
 use super::say;
 
 /// A mutating action was pressed (or run from the palette with `target`).
+/// The decision is `core::ops::decide`'s, the same `opsdeck do` makes.
 pub(super) fn start(state: &mut State, action: ActionId, target: Option<&str>) -> Vec<Effect> {
     let request = match plan::resolve(state, action, target) {
         Ok(r) => r,
@@ -21,61 +24,73 @@ pub(super) fn start(state: &mut State, action: ActionId, target: Option<&str>) -
             return Vec::new();
         }
     };
-    let is_ssh = matches!(request.kind, OpKind::SshOpen { .. });
-    if state.read_only && !(is_ssh && state.ssh_in_read_only) {
-        let why = if is_ssh {
-            "SSH is not allowed in read-only mode for this environment"
-        } else {
-            "this session is read-only"
+    let (request, refusals, require_typed) =
+        match ops::decide(state, request, &Confirmation::none()) {
+            Decision::ReadOnly { why, would } => {
+                let text = format!(
+                    "READ-ONLY: {} not sent ({why}); it would {would}",
+                    action.name()
+                );
+                say(state, MessageLevel::Warning, text);
+                return Vec::new();
+            }
+            Decision::Refused(text) => {
+                say(state, MessageLevel::Warning, text);
+                state.operations_panel = true;
+                return Vec::new();
+            }
+            Decision::Run { request, .. } => (request, Vec::new(), None),
+            Decision::NeedsTyped {
+                request,
+                expected,
+                refusals,
+                ..
+            } => (request, refusals, Some(expected)),
         };
-        let text = format!(
-            "READ-ONLY: {} not sent ({why}); it would {}",
-            action.name(),
-            plan::effect_sentence(&request, state)
-        );
-        say(state, MessageLevel::Warning, text);
-        return Vec::new();
-    }
-    if let Some(op) = state.running_operation() {
-        let text = format!(
-            "{} is still running: wait for it, or Esc in the operations panel to cancel",
-            op.request.summary()
-        );
-        say(state, MessageLevel::Warning, text);
-        state.operations_panel = true;
-        return Vec::new();
-    }
-    let refusal = guard::check(&request.kind, state, &state.policy).err();
-    let emergency = matches!(
-        request.kind,
-        OpKind::Promote {
-            mode: PromoteMode::Emergency,
-            ..
-        }
-    );
-    let mut lines = plan::preview(&request, state);
-    // A rollback's waves are in the preview already; its 5 steps per backend
-    // would not fit a dialog.
-    if !is_ssh && !matches!(request.kind, OpKind::DeployVersion { .. }) {
-        lines.push(String::new());
-        lines.extend(
-            plan::steps(&request, &state.policy)
-                .iter()
-                .enumerate()
-                .map(|(i, s)| format!("{}. {}", i + 1, s.label())),
-        );
-    }
-    let require_typed = (refusal.is_some() || emergency).then(|| request.target().to_string());
+    let lines = dialog_lines(state, &request);
     state.dialog = Some(Dialog {
         title: request.summary(),
         request,
         lines,
-        refusal,
+        refusal: shown_refusal(&refusals),
         require_typed,
         typed: String::new(),
         focus: DialogButton::Cancel,
     });
     Vec::new()
+}
+
+/// The preview, the steps, and what the provider cannot do.
+fn dialog_lines(state: &State, request: &OpRequest) -> Vec<String> {
+    let mut lines = plan::preview(request, state);
+    let is_ssh = matches!(request.kind, OpKind::SshOpen { .. });
+    // A rollback's waves are in the preview already; its 5 steps per backend
+    // would not fit a dialog.
+    if !is_ssh && !matches!(request.kind, OpKind::DeployVersion { .. }) {
+        lines.push(String::new());
+        lines.extend(
+            plan::steps(request, &state.policy, &state.capabilities)
+                .iter()
+                .enumerate()
+                .map(|(i, s)| format!("{}. {}", i + 1, s.label())),
+        );
+    }
+    lines.extend(plan::capability_notes(request, state));
+    lines
+}
+
+/// The dialog shows one refusal box: the first guard by name, then every
+/// other one with its name.
+fn shown_refusal(refusals: &[Refusal]) -> Option<Refusal> {
+    let (first, rest) = refusals.split_first()?;
+    let mut reason = first.reason.clone();
+    for r in rest {
+        reason.push_str(&format!("; also `{}`: {}", r.guard, r.reason));
+    }
+    Some(Refusal {
+        guard: first.guard,
+        reason,
+    })
 }
 
 /// Dialog actions (`confirm`, `cancel`, `activate`, `next-button`, `prev-button`).
@@ -157,26 +172,60 @@ fn cancel(state: &mut State) {
     }
 }
 
+/// Confirm: decide again on the state as it is now. A guard that refuses
+/// since the dialog opened is shown, and only typing the name goes on.
 fn confirm(state: &mut State) -> Vec<Effect> {
     let Some(dialog) = state.dialog.as_ref() else {
         return Vec::new();
     };
-    if !dialog.can_confirm() {
-        let expected = dialog.require_typed.clone().unwrap_or_default();
-        say(
-            state,
-            MessageLevel::Warning,
-            format!("type '{expected}' to confirm, or Esc to cancel"),
-        );
-        return Vec::new();
-    }
-    let Some(dialog) = state.dialog.take() else {
-        return Vec::new();
+    let typed = dialog.typed.clone();
+    let confirmation = if dialog.require_typed.is_some() {
+        Confirmation::typed_in_dialog(&typed)
+    } else {
+        // Nothing was asked to be typed: nothing overrides a new refusal.
+        Confirmation::none()
     };
-    let mut request = dialog.request;
-    if let Some(r) = &dialog.refusal {
-        request.overridden_guards.push(r.guard.to_string());
+    match ops::decide(state, dialog.request.clone(), &confirmation) {
+        Decision::ReadOnly { why, would } => {
+            state.dialog = None;
+            let text = format!("READ-ONLY: not sent ({why}); it would {would}");
+            say(state, MessageLevel::Warning, text);
+            Vec::new()
+        }
+        Decision::Refused(text) => {
+            state.dialog = None;
+            say(state, MessageLevel::Warning, text);
+            Vec::new()
+        }
+        Decision::NeedsTyped {
+            expected, refusals, ..
+        } => {
+            let shown = shown_refusal(&refusals);
+            let Some(d) = state.dialog.as_mut() else {
+                return Vec::new();
+            };
+            let changed = d.refusal != shown || d.require_typed.as_deref() != Some(&expected);
+            d.refusal = shown.clone();
+            d.require_typed = Some(expected.clone());
+            d.focus = DialogButton::Cancel;
+            let text = match shown.filter(|_| changed) {
+                Some(r) => format!(
+                    "not sent: guard '{}' refuses now: {}; type '{expected}' to override, or Esc",
+                    r.guard, r.reason
+                ),
+                None => format!("type '{expected}' to confirm, or Esc to cancel"),
+            };
+            say(state, MessageLevel::Warning, text);
+            Vec::new()
+        }
+        Decision::Run { request, steps, .. } => {
+            state.dialog = None;
+            run(state, request, steps)
+        }
     }
+}
+
+fn run(state: &mut State, request: OpRequest, steps: Vec<StepSpec>) -> Vec<Effect> {
     if let OpKind::SshOpen { host } = &request.kind {
         return vec![Effect::OpenSsh { host: host.clone() }];
     }
@@ -185,7 +234,6 @@ fn confirm(state: &mut State) -> Vec<Effect> {
     }
     let id = state.next_operation_id;
     state.next_operation_id += 1;
-    let steps = plan::steps(&request, &state.policy);
     state.operations.push(Operation::new(
         id,
         request.clone(),

@@ -399,9 +399,9 @@ mod dialogs {
             weight: 1,
             state: TargetState::Active,
             health: Health::Ok,
-            requests_per_sec: 10.0,
-            error_rate: 0.0,
-            in_flight: 0,
+            requests_per_sec: Some(10.0),
+            error_rate: Some(0.0),
+            in_flight: Some(0),
         };
         let mut obs = hosts_obs();
         obs.hosts[1].health = Health::Ok;

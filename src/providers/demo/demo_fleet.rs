@@ -481,9 +481,9 @@ impl DemoFleet {
                         weight: b.weight,
                         state: b.target,
                         health: b.health,
-                        requests_per_sec: round1(b.rps),
-                        error_rate: (b.error_rate * 10_000.0).round() / 10_000.0,
-                        in_flight: b.in_flight,
+                        requests_per_sec: Some(round1(b.rps)),
+                        error_rate: Some((b.error_rate * 10_000.0).round() / 10_000.0),
+                        in_flight: Some(b.in_flight),
                     })
                     .collect(),
             }),
@@ -726,10 +726,11 @@ mod tests {
             assert!(
                 lb.targets
                     .iter()
-                    .all(|t| t.health == Health::Ok && t.requests_per_sec > 0.0)
+                    .all(|t| t.health == Health::Ok && t.requests_per_sec.is_some_and(|r| r > 0.0))
             );
-            assert!(lb.error_rate() < 0.005);
-            assert!((lb.total_rps() - 400.0).abs() < 60.0, "{}", lb.total_rps());
+            assert!(lb.error_rate().expect("the demo reports traffic") < 0.005);
+            let total = lb.total_rps().expect("the demo reports traffic");
+            assert!((total - 400.0).abs() < 60.0, "{total}");
             let repl = f.replication();
             let lag = repl.databases[1].lag_seconds.expect("lag known");
             assert!(lag <= 1.0, "lag {lag}");
@@ -788,20 +789,20 @@ mod tests {
         f.advance_to(at(11.0));
         let t = target(&f, "web-a1");
         assert_eq!(t.state, TargetState::Draining);
-        assert_eq!(t.requests_per_sec, 0.0);
+        assert_eq!(t.requests_per_sec, Some(0.0));
         f.advance_to(at(15.0));
         let t = target(&f, "web-a1");
         assert_eq!(t.state, TargetState::Drained);
-        assert_eq!(t.requests_per_sec, 0.0);
-        assert_eq!(t.in_flight, 0);
+        assert_eq!(t.requests_per_sec, Some(0.0));
+        assert_eq!(t.in_flight, Some(0));
         let after = f.hosts().load_balancer.expect("lb");
         for (b, a) in before.iter().zip(&after.targets).skip(1) {
             assert!(
-                a.requests_per_sec > b.requests_per_sec * 1.2,
+                a.requests_per_sec.expect("known") > b.requests_per_sec.expect("known") * 1.2,
                 "{b:?} -> {a:?}"
             );
         }
-        assert!((after.total_rps() - 400.0).abs() < 60.0);
+        assert!((after.total_rps().expect("known") - 400.0).abs() < 60.0);
         // Idempotent.
         f.drain("web-a1", at(15.0)).expect("drain again");
         assert_eq!(target(&f, "web-a1").state, TargetState::Drained);
@@ -809,7 +810,7 @@ mod tests {
         f.advance_to(at(16.0));
         let t = target(&f, "web-a1");
         assert_eq!(t.state, TargetState::Active);
-        assert!(t.requests_per_sec > 80.0, "{t:?}");
+        assert!(t.requests_per_sec.is_some_and(|r| r > 80.0), "{t:?}");
         assert!(matches!(
             f.drain("web-z9", at(16.0)),
             Err(ProviderError::Failed { detail, .. }) if detail.contains("web-z9")
@@ -826,8 +827,9 @@ mod tests {
             f.advance_to(at(5.0 + f64::from(ms) / 1000.0));
             let t = target(&f, "web-c1");
             assert_eq!(t.state, TargetState::Draining);
-            assert!(t.in_flight <= last);
-            last = t.in_flight;
+            let n = t.in_flight.expect("the demo reports in-flight");
+            assert!(n <= last);
+            last = n;
         }
         f.advance_to(at(8.0));
         assert_eq!(target(&f, "web-c1").state, TargetState::Drained);
@@ -949,8 +951,8 @@ mod tests {
         f.advance_to(at(30.0));
         let t = target(&f, "web-c2");
         assert_eq!(t.health, Health::Down);
-        assert!(t.error_rate > 0.3);
-        assert_eq!(t.requests_per_sec, 0.0);
+        assert!(t.error_rate.is_some_and(|e| e > 0.3));
+        assert_eq!(t.requests_per_sec, Some(0.0));
         assert_eq!(
             f.deploys().running[3].version.as_deref(),
             Some(broken.as_str())
@@ -965,7 +967,7 @@ mod tests {
         f.advance_to(at(36.0));
         let t = target(&f, "web-c2");
         assert_eq!(t.health, Health::Ok);
-        assert!(t.requests_per_sec > 0.0);
+        assert!(t.requests_per_sec.is_some_and(|r| r > 0.0));
         assert_eq!(f.deploys().running[3].version.as_deref(), Some("v1.41.2"));
         assert_eq!(
             f.hosts()
@@ -1008,7 +1010,7 @@ mod tests {
         assert_eq!(lb.kind, "nginx");
         let weights: Vec<u32> = lb.targets.iter().map(|t| t.weight).collect();
         assert_eq!(weights, [3, 2, 3, 2]);
-        assert!(lb.total_rps() > 300.0);
+        assert!(lb.total_rps().is_some_and(|r| r > 300.0));
         let d = f.deploys();
         assert!(
             d.running

@@ -430,50 +430,9 @@ pub fn status_from(replica: Option<&SqlRow>, vars: &SqlRow) -> DbStatus {
     }
 }
 
-/// MariaDB GTID position (`0-1-100,1-2-7`) as domain → sequence number.
-fn mariadb_gtids(pos: &str) -> Option<BTreeMap<u32, u64>> {
-    let mut out = BTreeMap::new();
-    for gtid in pos.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let mut parts = gtid.split('-');
-        let domain = parts.next()?.parse::<u32>().ok()?;
-        let _server = parts.next()?.parse::<u32>().ok()?;
-        let seq = parts.next()?.parse::<u64>().ok()?;
-        if parts.next().is_some() {
-            return None;
-        }
-        let entry = out.entry(domain).or_insert(0);
-        *entry = (*entry).max(seq);
-    }
-    Some(out)
-}
-
-/// Whether position `have` includes everything in `want`. MariaDB positions
-/// compare per domain; other formats (MySQL GTID sets) only when equal.
-/// `None` when the positions cannot be compared.
-pub fn gtid_covers(have: &str, want: &str) -> Option<bool> {
-    match (mariadb_gtids(have), mariadb_gtids(want)) {
-        (Some(have), Some(want)) => Some(
-            want.iter()
-                .all(|(domain, seq)| have.get(domain).is_some_and(|h| h >= seq)),
-        ),
-        _ if normalize_set(have) == normalize_set(want) => Some(true),
-        _ => None,
-    }
-}
-
-fn normalize_set(s: &str) -> Vec<String> {
-    let mut parts: Vec<String> = s
-        .split(',')
-        .map(|p| {
-            p.split_whitespace()
-                .collect::<String>()
-                .to_ascii_lowercase()
-        })
-        .filter(|p| !p.is_empty())
-        .collect();
-    parts.sort();
-    parts
-}
+/// Whether position `have` includes everything in `want`: the judgement
+/// lives in `core::assess` (per GTID domain for MariaDB).
+pub use crate::core::assess::gtid_covers;
 
 /// A string literal for MariaDB with backslash escapes (the session turns
 /// `NO_BACKSLASH_ESCAPES` off first).

@@ -543,16 +543,16 @@ impl ObserveProvider for SelfHostedProvider {
                 weight: server.map_or(0, |s| s.weight),
                 state,
                 health,
-                requests_per_sec: traffic.requests_per_sec,
-                error_rate: traffic.error_rate,
+                requests_per_sec: Some(traffic.requests_per_sec),
+                error_rate: Some(traffic.error_rate),
                 // nginx does not report in-flight requests per backend; a
                 // request is logged when it ends, so requests seen in the
                 // window stand in: zero means none started or finished lately.
-                in_flight: if state == TargetState::Drained {
+                in_flight: Some(if state == TargetState::Drained {
                     0
                 } else {
                     traffic.requests as u32
-                },
+                }),
             });
         }
         let seen = lock(&self.nodes_seen).clone();
@@ -757,7 +757,10 @@ impl ObserveProvider for SelfHostedProvider {
                 version: current.map(|c| crate::core::sanitize::sanitize(&c)),
             });
         }
-        history.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.version.cmp(&a.version)));
+        history.sort_by(|a, b| {
+            b.at.cmp(&a.at)
+                .then_with(|| crate::core::assess::compare_versions(&b.version, &a.version))
+        });
         Ok(DeploysObservation {
             service,
             history,

@@ -376,11 +376,17 @@ impl<'a> Runner<'a> {
                         index,
                         backend,
                         *timeout_ms,
-                        |t| {
-                            (
-                                t.state != TargetState::Active && t.in_flight == 0,
-                                format!("{} in flight", t.in_flight),
-                            )
+                        |t| match t.in_flight {
+                            Some(n) => (
+                                t.state != TargetState::Active && n == 0,
+                                format!("{n} in flight"),
+                            ),
+                            // Unknown is never 0: the load balancer saying the
+                            // target is drained is the evidence.
+                            None => (
+                                t.state == TargetState::Drained,
+                                format!("in flight unknown, {}", t.state.label()),
+                            ),
                         },
                         // The drain timeout ends the wait; in-flight requests are cut.
                         |progress| Ok(Some(format!("drain timeout reached with {progress}"))),
@@ -393,15 +399,12 @@ impl<'a> Runner<'a> {
                         index,
                         backend,
                         VERIFY_TIMEOUT_MS,
-                        |t| {
-                            (
-                                t.state != TargetState::Active && t.requests_per_sec == 0.0,
-                                format!(
-                                    "{:.1} requests/s, {}",
-                                    t.requests_per_sec,
-                                    t.state.label()
-                                ),
-                            )
+                        |t| match t.requests_per_sec {
+                            Some(r) => (
+                                t.state != TargetState::Active && r == 0.0,
+                                format!("{r:.1} requests/s, {}", t.state.label()),
+                            ),
+                            None => (false, format!("requests/s unknown, {}", t.state.label())),
                         },
                         |progress| {
                             Err(StepError::Failed(format!(
@@ -424,10 +427,11 @@ impl<'a> Runner<'a> {
                             (
                                 t.state == TargetState::Active && !t.health.is_problem(),
                                 format!(
-                                    "{}, {}, {:.1} requests/s",
+                                    "{}, {}, {} requests/s",
                                     t.state.label(),
                                     t.health.label(),
                                     t.requests_per_sec
+                                        .map_or("?".to_string(), |r| format!("{r:.1}"))
                                 ),
                             )
                         },

@@ -69,9 +69,9 @@ fn target(
         weight,
         state,
         health,
-        requests_per_sec: rps,
-        error_rate: err,
-        in_flight,
+        requests_per_sec: Some(rps),
+        error_rate: Some(err),
+        in_flight: Some(in_flight),
     }
 }
 
