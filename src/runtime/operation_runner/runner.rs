@@ -236,10 +236,18 @@ impl<'a> Runner<'a> {
                 state.replication.data = Some(r);
                 state.replication.updated_at = Some(now);
             }),
-            _ => self.io.deploys().await.map(|d| {
-                state.deploys.data = Some(d);
-                state.deploys.updated_at = Some(now);
-            }),
+            // A rollback's guards read the deploy history and the pool.
+            _ => match self.io.deploys().await {
+                Ok(d) => {
+                    state.deploys.data = Some(d);
+                    state.deploys.updated_at = Some(now);
+                    self.io.hosts().await.map(|h| {
+                        state.hosts.data = Some(h);
+                        state.hosts.updated_at = Some(now);
+                    })
+                }
+                Err(e) => Err(e),
+            },
         };
         if let Err(StepError::Failed(e)) = observed {
             return Err(format!(
