@@ -328,7 +328,7 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy, caps: &Capabilities) -> Ve
                     s.push(StepSpec::Drain { backend: b.clone() });
                     s.push(StepSpec::WaitDrained {
                         backend: b.clone(),
-                        timeout_ms: policy.drain_timeout_ms,
+                        timeout_ms: drain_wait_ms(policy, caps),
                     });
                 }
                 s.push(StepSpec::Deploy {

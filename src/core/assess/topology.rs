@@ -2,8 +2,9 @@
 //! result states it left behind, and the check that there are never two
 //! writable primaries.
 
-use super::writable::writable_primary;
+use super::node_view;
 use crate::core::fleet::{ReplicaRole, ReplicationObservation};
+use crate::core::operation::NodeKind;
 
 /// The replication topology in one observation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -20,29 +21,25 @@ pub struct Topology {
 
 impl Topology {
     pub fn of(rep: &ReplicationObservation) -> Topology {
+        // "Writable" has one definition, the node view's: a database that is
+        // not read-only (whatever its role: a writable replica counts), a
+        // cache primary.
         let mut t = Topology::default();
-        for d in &rep.databases {
-            if !d.reachable {
-                t.unreachable.push(d.name.clone());
-            } else if writable_primary(rep, &d.name).done {
-                t.writable_databases.push(d.name.clone());
-            }
-            if d.role == ReplicaRole::Replica
-                && let Some(s) = &d.source
-            {
-                t.follows.push((d.name.clone(), s.clone()));
-            }
-        }
-        for c in &rep.caches {
-            if !c.reachable {
-                t.unreachable.push(c.name.clone());
-            } else if writable_primary(rep, &c.name).done {
-                t.writable_caches.push(c.name.clone());
-            }
-            if c.role == ReplicaRole::Replica
-                && let Some(s) = &c.source
-            {
-                t.follows.push((c.name.clone(), s.clone()));
+        for (kind, writable) in [
+            (NodeKind::Database, &mut t.writable_databases),
+            (NodeKind::Cache, &mut t.writable_caches),
+        ] {
+            for v in node_view::nodes(rep, kind, &[]) {
+                if !v.reachable {
+                    t.unreachable.push(v.name.clone());
+                } else if v.writable {
+                    writable.push(v.name.clone());
+                }
+                if v.role == ReplicaRole::Replica
+                    && let Some(s) = v.source
+                {
+                    t.follows.push((v.name, s));
+                }
             }
         }
         t

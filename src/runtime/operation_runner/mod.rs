@@ -12,7 +12,6 @@ mod progress;
 mod run_operation;
 mod runner;
 mod step_error;
-mod topology;
 mod wind_down;
 
 pub use cancel_flag::CancelFlag;

@@ -475,7 +475,7 @@ impl<'a> Runner<'a> {
                     *timeout_ms,
                     || async move {
                         let rep = io.replication().await?;
-                        caught_up(&rep, replica)
+                        judged(crate::core::assess::caught_up(&rep, replica))
                     },
                     |progress| {
                         Err(StepError::Failed(format!(
@@ -527,7 +527,7 @@ impl<'a> Runner<'a> {
                     VERIFY_TIMEOUT_MS,
                     || async move {
                         let rep = io.replication().await?;
-                        writable_primary(&rep, node)
+                        judged(crate::core::assess::writable_primary(&rep, node))
                     },
                     |progress| Err(StepError::Failed(progress)),
                 )
@@ -680,63 +680,12 @@ fn role_of(rep: &ReplicationObservation, node: &str) -> Option<ReplicaRole> {
         .or_else(|| rep.caches.iter().find(|c| c.name == node).map(|c| c.role))
 }
 
-fn caught_up(rep: &ReplicationObservation, replica: &str) -> Result<(bool, String), StepError> {
-    if let Some(r) = rep.databases.iter().find(|d| d.name == replica) {
-        let primary = rep
-            .databases
-            .iter()
-            .find(|d| d.role == ReplicaRole::Primary);
-        let same_gtid = match (
-            primary.and_then(|p| p.gtid_executed.as_ref()),
-            r.gtid_executed.as_ref(),
-        ) {
-            (Some(p), Some(x)) => p == x,
-            // Without GTIDs, lag 0 with both threads running is the best we can see.
-            _ => true,
-        };
-        let lag = r.lag_seconds;
-        return Ok((
-            lag == Some(0.0) && same_gtid,
-            format!(
-                "lag {}, applied {}",
-                lag.map_or("unknown".into(), |l| format!("{l:.0}s")),
-                r.gtid_executed.as_deref().unwrap_or("?")
-            ),
-        ));
+/// A judgement from `core::assess` as a wait's check: a node missing from
+/// the observation fails at once instead of being waited for.
+fn judged(j: crate::core::assess::Judgement) -> Result<(bool, String), StepError> {
+    if j.found {
+        Ok((j.done, j.detail))
+    } else {
+        Err(StepError::Failed(j.detail))
     }
-    if let Some(c) = rep.caches.iter().find(|c| c.name == replica) {
-        return Ok((
-            c.lag_bytes == Some(0) && c.link_up == Some(true),
-            format!(
-                "{} bytes behind",
-                c.lag_bytes.map_or("?".into(), |b| b.to_string())
-            ),
-        ));
-    }
-    Err(StepError::Failed(format!(
-        "{replica} is not in the replication data"
-    )))
-}
-
-fn writable_primary(rep: &ReplicationObservation, node: &str) -> Result<(bool, String), StepError> {
-    if let Some(d) = rep.databases.iter().find(|d| d.name == node) {
-        let ok = d.role == ReplicaRole::Primary && !d.read_only && d.reachable;
-        return Ok((
-            ok,
-            format!(
-                "{node}: {}, {}",
-                d.role.label(),
-                if d.read_only { "read-only" } else { "writable" }
-            ),
-        ));
-    }
-    if let Some(c) = rep.caches.iter().find(|c| c.name == node) {
-        return Ok((
-            c.role == ReplicaRole::Primary && c.reachable,
-            format!("{node}: {}", c.role.label()),
-        ));
-    }
-    Err(StepError::Failed(format!(
-        "{node} is not in the replication data"
-    )))
 }

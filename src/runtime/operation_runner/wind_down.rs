@@ -14,7 +14,7 @@ use crate::core::operation::{NodeKind, OpKind};
 
 use super::runner::Runner;
 use super::step_error::StepError;
-use super::topology::{self, NodeView};
+use crate::core::assess::node_view::{self as topology, NodeView};
 
 /// How long the wind-down watches a promotion the provider accepted before
 /// it gives the old primary its writes back.

@@ -1,14 +1,15 @@
-//! Who is writable and who follows whom, read off a replication
-//! observation: the switchover's wind-down decides with it and its verdict
-//! states it ("db-replica: writable primary; db-primary: read-only, follows
-//! nobody").
+//! Each node as far as writes are concerned, read off a replication
+//! observation: who is writable and who follows whom. A switchover's
+//! wind-down decides with it, its verdict states it ("db-replica: writable
+//! primary; db-primary: read-only, follows nobody"), and [`super::Topology`]
+//! counts writable nodes with the same definition.
 
 use crate::core::fleet::{ReplicaRole, ReplicationObservation};
 use crate::core::operation::NodeKind;
 
 /// One node as far as writes are concerned.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct NodeView {
+pub struct NodeView {
     pub name: String,
     pub reachable: bool,
     pub writable: bool,
@@ -20,11 +21,7 @@ pub(super) struct NodeView {
 /// The nodes of one kind. A cache node reports no read-only flag, so a
 /// cache primary counts as writable unless this operation paused its writes
 /// (`paused`) and did not undo it.
-pub(super) fn nodes(
-    rep: &ReplicationObservation,
-    kind: NodeKind,
-    paused: &[String],
-) -> Vec<NodeView> {
+pub fn nodes(rep: &ReplicationObservation, kind: NodeKind, paused: &[String]) -> Vec<NodeView> {
     match kind {
         NodeKind::Database => rep
             .databases
@@ -55,7 +52,7 @@ pub(super) fn nodes(
 
 /// "writable primary", "read-only, follows nobody", "read-only, follows
 /// db-replica", "writable, follows db-primary", "unreachable".
-pub(super) fn node_phrase(reachable: bool, writable: bool, source: Option<&str>) -> String {
+pub fn node_phrase(reachable: bool, writable: bool, source: Option<&str>) -> String {
     if !reachable {
         return "unreachable".to_string();
     }
@@ -69,7 +66,7 @@ pub(super) fn node_phrase(reachable: bool, writable: bool, source: Option<&str>)
 
 /// The nodes, `first` ones first (the promoted replica, then the old
 /// primary), each with its phrase, joined by "; ".
-pub(super) fn describe(views: &[NodeView], first: &[&str]) -> String {
+pub fn describe(views: &[NodeView], first: &[&str]) -> String {
     let mut ordered: Vec<&NodeView> = Vec::new();
     for f in first {
         ordered.extend(views.iter().filter(|v| v.name == *f));
@@ -91,7 +88,7 @@ pub(super) fn describe(views: &[NodeView], first: &[&str]) -> String {
 /// Whether the observation positively shows `replica` still a read-only
 /// replica of `primary`: only then may a switchover's wind-down make the old
 /// primary writable again once a promotion was issued.
-pub(super) fn still_replica_of(views: &[NodeView], replica: &str, primary: &str) -> bool {
+pub fn still_replica_of(views: &[NodeView], replica: &str, primary: &str) -> bool {
     views.iter().any(|v| {
         v.name == replica
             && v.reachable
@@ -102,7 +99,7 @@ pub(super) fn still_replica_of(views: &[NodeView], replica: &str, primary: &str)
 }
 
 /// The observed view of one node, if present.
-pub(super) fn view<'a>(views: &'a [NodeView], name: &str) -> Option<&'a NodeView> {
+pub fn view<'a>(views: &'a [NodeView], name: &str) -> Option<&'a NodeView> {
     views.iter().find(|v| v.name == name)
 }
 
