@@ -339,11 +339,59 @@ pub async fn do_operation(
         outln!("not confirmed: nothing was sent");
         return Ok(ExitCode::from(EXIT_FAILED));
     }
+    // The fleet-wide lock is taken before anything is sent, and the guard
+    // runs again on fresh observations while it is held.
+    let me = crate::core::lock::LockHolder {
+        operator: super::audit_log::os_user(),
+        machine: machine_name(),
+        pid: std::process::id(),
+        operation: request.summary(),
+        environment: ctx.environment.clone(),
+        started_at: ctx.clock.now(),
+    };
+    if let Err(e) = ctx.operate.acquire_lock(&me, ctx.clock.now()).await {
+        let why = match e {
+            crate::providers::LockError::Held(h) => {
+                format!("the fleet is locked by {}", h.describe(ctx.clock.now()))
+            }
+            crate::providers::LockError::Unavailable(e) => e.to_string(),
+        };
+        outln!("refused: {why}; nothing was sent");
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
+    session
+        .app
+        .observe_all_at(session.app.clock.now(), &PanelId::ALL)
+        .await;
+    let state = &session.app.state;
+    if let Err(refusal) = guard::check(&request.kind, state, &state.policy)
+        && !request
+            .overridden_guards
+            .iter()
+            .any(|g| g.as_str() == refusal.guard)
+    {
+        let _ = ctx.operate.release_lock(&me, ctx.clock.now()).await;
+        outln!(
+            "refused by guard '{}' (checked again under the lock): {}",
+            refusal.guard,
+            refusal.reason
+        );
+        return Ok(ExitCode::from(EXIT_REFUSED));
+    }
     let steps = plan::steps(&request, &state.policy);
     let labels: Vec<String> = steps.iter().map(|s| s.label()).collect();
     let (tx, mut rx) = mpsc::channel(256);
+    let run_ctx = ctx.clone();
     let runner = tokio::spawn(async move {
-        run_operation(&ctx, &tx, 1, request, steps.clone(), CancelFlag::default()).await
+        run_operation(
+            &run_ctx,
+            &tx,
+            1,
+            request,
+            steps.clone(),
+            CancelFlag::default(),
+        )
+        .await
     });
     while let Some(msg) = rx.recv().await {
         print_progress(&msg, &labels);
@@ -351,10 +399,24 @@ pub async fn do_operation(
     let verdict = runner
         .await
         .unwrap_or_else(|e| Verdict::Failed(format!("the operation task ended abnormally: {e}")));
+    if let Err(e) = ctx.operate.release_lock(&me, ctx.clock.now()).await {
+        outln!("  note: {e}");
+    }
     Ok(match verdict {
         Verdict::Succeeded => ExitCode::SUCCESS,
         _ => ExitCode::from(EXIT_FAILED),
     })
+}
+
+/// This machine's name, for the lock holder.
+fn machine_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 fn confirm_on_stdin(request: &OpRequest) -> bool {

@@ -13,23 +13,33 @@ use futures::future::join_all;
 
 use crate::config::selfhosted_config::{BackendSettings, SelfHostedConfig};
 use crate::core::Timestamp;
+use crate::core::capabilities::Capabilities;
 use crate::core::fleet::{
     Alert, CacheNode, DbNode, Deploy, DeployOutcome, DeploysObservation, Health, Host, HostRole,
     HostState, HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole,
     ReplicationObservation, RunningVersion, Target, TargetState,
 };
-use crate::providers::ssh::{PresentedKey, SshConfig, SshError, SshPool, SshShell};
+use crate::core::lock::LockHolder;
+use crate::providers::ssh::{
+    ExecOutput, HeldCommand, HoldStart, PresentedKey, SshConfig, SshError, SshPool, SshShell,
+};
 use crate::providers::{
-    ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider, SourceInfo,
+    LockError, ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider,
+    SourceInfo,
 };
 
 use super::access_log::{TrafficWindow, parse_line};
 use super::endpoint::{split_host_port, with_deadline};
+use super::fleet_lock::{
+    FleetLock, LOCKED, LockState, Refusal, mark_stale, parse_holder, parse_probe, parse_refusal,
+};
 use super::http_probe;
 use super::mysql_node::{MysqlNode, unreachable_db_node};
 use super::nginx_upstream;
 use super::prometheus::PrometheusClient;
 use super::redis_node::{RedisNode, unreachable_cache_node};
+use super::shell_text::shell_quote;
+use super::upstream_edit::{EDIT_WAIT_SECS, EditOutcome, UpstreamEdit};
 
 /// Lines kept for the console between two polls of `logs()`.
 const LOG_QUEUE: usize = 50_000;
@@ -38,6 +48,8 @@ const LOG_QUEUE: usize = 50_000;
 const TRAFFIC_WINDOW: Duration = Duration::from_secs(4);
 /// How long a dropped log tail waits before reconnecting.
 const TAIL_RETRY: Duration = Duration::from_secs(2);
+/// How often the console tells the lock's holding command it is alive.
+const LOCK_HEARTBEAT: Duration = Duration::from_secs(3);
 /// Default deploy: switch the release symlink.
 const DEFAULT_DEPLOY: &str = "ln -sfn {releases_dir}/{version} {current}";
 
@@ -77,6 +89,11 @@ pub struct SelfHostedProvider {
     /// Last observed role and reachability of database and cache nodes, so
     /// the hosts view can show them between replication polls.
     nodes_seen: Mutex<HashMap<String, (ReplicaRole, bool)>>,
+    /// Where the fleet-wide lock lives on the load-balancer host.
+    fleet_lock: FleetLock,
+    /// The lock while this console holds it: the remote command holding the
+    /// `flock`, fed a heartbeat.
+    held: tokio::sync::Mutex<Option<(LockHolder, HeldCommand)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -159,6 +176,8 @@ impl SelfHostedProvider {
             tails_started: Mutex::new(false),
             presented: Mutex::new(HashMap::new()),
             nodes_seen: Mutex::new(HashMap::new()),
+            fleet_lock: FleetLock::new(cfg.lb.lock_file.as_deref(), &cfg.lb.upstream_file),
+            held: tokio::sync::Mutex::new(None),
             cfg,
         })
     }
@@ -338,40 +357,136 @@ impl SelfHostedProvider {
         }
     }
 
-    /// Rewrites the upstream file with `backend` marked down (or not), tests
-    /// the configuration and reloads nginx; a failing test restores the
-    /// previous file and reports nginx's message.
+    /// Marks `backend` down (or not) in the upstream file with one atomic
+    /// edit under the fleet lock (see `upstream_edit`): the live file is
+    /// always the old or the new one, and every error says which.
     async fn set_drained(&self, backend: &str, down: bool) -> Result<(), ProviderError> {
         let b = self.backend(backend)?;
         self.warm_traffic().await?;
         let lb = &self.cfg.lb;
-        let file = shell_quote(&lb.upstream_file);
-        let text = self.run(&lb.ssh, &format!("cat {file}")).await?;
-        let changed = nginx_upstream::set_down(&text, &b.address, down)
-            .map_err(|e| e.at_file(&lb.upstream_file))?;
-        if changed == text {
-            return Ok(());
-        }
-        let encoded = base64(changed.as_bytes());
-        let script = format!(
-            "set -e\nf={file}\ncp \"$f\" \"$f.opsdeck-prev\"\nprintf '%s' '{encoded}' | base64 -d > \"$f.opsdeck-new\"\n\
-             cat \"$f.opsdeck-new\" > \"$f\"\nrm -f \"$f.opsdeck-new\"\n\
-             if ! out=$({test} 2>&1); then cat \"$f.opsdeck-prev\" > \"$f\"; printf '%s\\n' \"$out\" >&2; exit 3; fi\n{reload}\n",
-            test = lb.test_command,
-            reload = lb.reload_command,
-        );
-        self.run(&lb.ssh, &script).await.map_err(|e| match e {
-            ProviderError::Failed { origin, detail } if detail.contains("exited with 3") => {
-                ProviderError::Refused {
+        let lock_held = self.holds_lock().await;
+        // A changed file means another editor got there first: read it again
+        // once and recompute, then give up.
+        for attempt in 0..2 {
+            let old = self
+                .run(&lb.ssh, &format!("cat {}", shell_quote(&lb.upstream_file)))
+                .await?;
+            let new = nginx_upstream::set_down(&old, &b.address, down)
+                .map_err(|e| e.at_file(&lb.upstream_file))?;
+            if new == old {
+                return Ok(());
+            }
+            let edit = UpstreamEdit {
+                file: &lb.upstream_file,
+                old: &old,
+                new: &new,
+                test_command: &lb.test_command,
+                reload_command: &lb.reload_command,
+                lock: &self.fleet_lock,
+                lock_held,
+            };
+            let outcome = match self.exec_raw(&lb.ssh, &edit.script(), self.timeout).await {
+                Ok(out) => UpstreamEdit::outcome(out.status, &out.stdout, &out.stderr),
+                Err(e) => EditOutcome::Unknown(e.to_string()),
+            };
+            let origin = format!("{}:{}", lb.name, lb.upstream_file);
+            return match outcome {
+                EditOutcome::Applied => {
+                    tracing::info!(backend, down, file = %lb.upstream_file, "upstream edit applied: the new file is live");
+                    Ok(())
+                }
+                EditOutcome::TestFailed(message) => Err(ProviderError::Refused {
                     origin,
                     detail: format!(
-                        "nginx -t failed, the previous upstream file is back: {detail}"
+                        "nginx -t failed, the previous upstream file is back (it is the live one): {message}"
                     ),
+                }),
+                EditOutcome::ReloadFailed {
+                    message,
+                    reloaded_old,
+                } => Err(ProviderError::Failed {
+                    origin,
+                    detail: format!(
+                        "nginx reload failed after a passing nginx -t: {message}; the previous upstream file is live again{}",
+                        if reloaded_old {
+                            " and nginx reloaded it"
+                        } else {
+                            ", but nginx could not be reloaded either"
+                        }
+                    ),
+                }),
+                EditOutcome::Changed(_) if attempt == 0 => continue,
+                EditOutcome::Changed(sum) => Err(ProviderError::Failed {
+                    origin,
+                    detail: format!(
+                        "the upstream file changed while being edited (another editor?): nothing was changed; the live file is someone else's (sha1 {sum})"
+                    ),
+                }),
+                EditOutcome::Locked(refusal) => Err(ProviderError::Refused {
+                    origin,
+                    detail: format!(
+                        "nothing was changed: {}",
+                        refusal_text(&refusal, wall_clock())
+                    ),
+                }),
+                EditOutcome::Unknown(why) => {
+                    let settle = self
+                        .exec_raw(
+                            &lb.ssh,
+                            &edit.settle_script(),
+                            Duration::from_secs(EDIT_WAIT_SECS + 5),
+                        )
+                        .await;
+                    let live = match settle {
+                        Ok(out) => UpstreamEdit::live_file(&out.stdout).map_or_else(
+                            || {
+                                format!(
+                                    "which upstream file is live could not be checked: {}",
+                                    crate::core::sanitize::sanitize(out.stderr.trim())
+                                )
+                            },
+                            |l| l.describe(),
+                        ),
+                        Err(e) => {
+                            format!("which upstream file is live could not be checked: {e}")
+                        }
+                    };
+                    Err(ProviderError::Failed {
+                        origin,
+                        detail: format!("the upstream edit did not finish ({why}); {live}"),
+                    })
                 }
-            }
-            other => other,
-        })?;
-        Ok(())
+            };
+        }
+        Err(ProviderError::Failed {
+            origin: lb.name.clone(),
+            detail: "the upstream file kept changing while being edited".into(),
+        })
+    }
+
+    /// Runs `command` on `alias` and returns its output whatever its status.
+    async fn exec_raw(
+        &self,
+        alias: &str,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<ExecOutput, ProviderError> {
+        let conn = with_deadline(alias, self.timeout, async {
+            self.pool.get(alias).await.map_err(ProviderError::from)
+        })
+        .await?;
+        conn.exec(command, timeout)
+            .await
+            .map_err(ProviderError::from)
+    }
+
+    /// Whether this console holds the fleet lock (and its command still runs).
+    async fn holds_lock(&self) -> bool {
+        self.held
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|(_, cmd)| !cmd.has_ended())
     }
 
     fn mysql_node(&self, name: &str) -> Option<&Node<MysqlNode>> {
@@ -398,31 +513,19 @@ fn wall_clock() -> Timestamp {
     )
 }
 
-/// Single-quotes `s` for `sh`.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
-}
-
-/// Standard base64, for moving a file through a shell command unchanged.
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
+/// Why the lock was not taken, for an operator.
+fn refusal_text(refusal: &Refusal, now: Timestamp) -> String {
+    match refusal {
+        Refusal::Held(Some(h)) => format!("the fleet is locked by {}", h.describe(now)),
+        Refusal::Held(None) => {
+            "the fleet is locked (the holder has not written its name yet)".into()
         }
+        Refusal::Stale(h) => format!(
+            "a stale lock is left by {} (its lock is free: its console or command is gone, maybe half-way through); check the fleet, then break the lock",
+            h.describe(now)
+        ),
+        Refusal::Failed(why) => format!("the operation lock is unavailable: {why}"),
     }
-    out
 }
 
 fn fill(template: &str, b: &BackendSettings, version: &str) -> String {
@@ -451,6 +554,23 @@ impl ObserveProvider for SelfHostedProvider {
             region: self.region.clone(),
             source: "selfhosted".into(),
         }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            fleet_lock: true,
+            ..Capabilities::default()
+        }
+    }
+
+    async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {
+        let lb = &self.cfg.lb;
+        let out = self.run(&lb.ssh, &self.fleet_lock.probe_script()).await?;
+        Ok(match parse_probe(&out) {
+            LockState::Free => None,
+            LockState::Held(h) => Some(h),
+            LockState::Stale(h) => Some(mark_stale(h)),
+        })
     }
 
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
@@ -799,6 +919,122 @@ fn infos_primary(
 
 #[async_trait]
 impl OperateProvider for SelfHostedProvider {
+    async fn acquire_lock(&self, me: &LockHolder, now: Timestamp) -> Result<(), LockError> {
+        let mut held = self.held.lock().await;
+        if let Some((holder, cmd)) = held.as_ref() {
+            if !cmd.has_ended() {
+                return if holder.same_as(me) {
+                    Ok(())
+                } else {
+                    Err(LockError::Held(holder.clone()))
+                };
+            }
+            tracing::warn!(holder = %holder.describe(now), "the fleet lock had been lost (its command ended)");
+            *held = None;
+        }
+        let lb = &self.cfg.lb;
+        let conn = with_deadline(&lb.ssh, self.timeout, async {
+            self.pool.get(&lb.ssh).await.map_err(ProviderError::from)
+        })
+        .await
+        .map_err(LockError::Unavailable)?;
+        let started = conn
+            .hold(
+                &self.fleet_lock.acquire_script(me),
+                LOCKED,
+                LOCK_HEARTBEAT,
+                self.timeout + Duration::from_secs(3),
+            )
+            .await
+            .map_err(|e| LockError::Unavailable(e.into()))?;
+        match started {
+            HoldStart::Held(cmd) => {
+                tracing::info!(holder = %me.describe(now), lock = %self.fleet_lock.lock_file, "fleet lock taken");
+                *held = Some((me.clone(), cmd));
+                Ok(())
+            }
+            HoldStart::Ended(out) => match parse_refusal(out.status, &out.stdout, &out.stderr) {
+                Refusal::Held(Some(h)) => Err(LockError::Held(h)),
+                Refusal::Held(None) => Err(LockError::Held(parse_holder(""))),
+                other => Err(LockError::Unavailable(ProviderError::Refused {
+                    origin: format!("{}:{}", lb.name, self.fleet_lock.lock_file),
+                    detail: refusal_text(&other, now),
+                })),
+            },
+        }
+    }
+
+    async fn release_lock(&self, me: &LockHolder, now: Timestamp) -> Result<(), ProviderError> {
+        let mut held = self.held.lock().await;
+        let Some((holder, _)) = held.as_ref() else {
+            return Ok(());
+        };
+        if !holder.same_as(me) {
+            return Ok(());
+        }
+        let Some((_, cmd)) = held.take() else {
+            return Ok(());
+        };
+        let origin = format!("{}:{}", self.cfg.lb.name, self.fleet_lock.lock_file);
+        match cmd.release(self.timeout).await {
+            Ok(_) => {
+                tracing::info!(holder = %me.describe(now), "fleet lock released");
+                Ok(())
+            }
+            Err(e) => Err(ProviderError::Failed {
+                origin,
+                detail: format!(
+                    "the lock had been lost before it was released (missed heartbeats or a dropped connection): {e}"
+                ),
+            }),
+        }
+    }
+
+    async fn break_lock(&self, stale: &LockHolder, now: Timestamp) -> Result<(), ProviderError> {
+        let lb = &self.cfg.lb;
+        let origin = format!("{}:{}", lb.name, self.fleet_lock.lock_file);
+        let text = self
+            .run(&lb.ssh, &self.fleet_lock.read_holder_script())
+            .await?;
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let current = parse_holder(&text);
+        if !current.same_as(stale) {
+            return Err(ProviderError::Refused {
+                origin,
+                detail: format!(
+                    "the lock is no longer {}'s: it is {}'s now",
+                    stale.describe(now),
+                    current.describe(now)
+                ),
+            });
+        }
+        let out = self
+            .exec_raw(&lb.ssh, &self.fleet_lock.break_script(&text), self.timeout)
+            .await?;
+        match out.stdout.lines().next().map(str::trim) {
+            Some("BROKEN") | Some("GONE") => {
+                tracing::warn!(stale = %stale.describe(now), "stale fleet lock broken");
+                Ok(())
+            }
+            Some("HELD") => Err(ProviderError::Refused {
+                origin,
+                detail: format!(
+                    "the lock is not stale: {} still holds it",
+                    current.describe(now)
+                ),
+            }),
+            _ => Err(ProviderError::Refused {
+                origin,
+                detail: format!(
+                    "the lock changed while being broken: {}",
+                    crate::core::sanitize::sanitize(out.stdout.trim())
+                ),
+            }),
+        }
+    }
+
     async fn drain(&self, backend: &str, _now: Timestamp) -> Result<(), ProviderError> {
         self.set_drained(backend, true).await
     }
@@ -955,25 +1191,5 @@ impl ShellProvider for SelfHostedProvider {
         self.pool.forget(host);
         tracing::info!(host, known_hosts = %presented.known_hosts.display(), "host key trusted");
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_matches_the_standard_alphabet() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"upstream web {\n}"), "dXBzdHJlYW0gd2ViIHsKfQ==");
-    }
-
-    #[test]
-    fn shell_quoting_survives_quotes() {
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
     }
 }
