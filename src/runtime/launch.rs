@@ -299,7 +299,12 @@ fn demo_provider(
         scenario,
         log_rate,
         start: clock.now().plus_millis(-DEMO_WARM_UP_MS),
-    }))
+    })
+    .with_lock_dir(
+        directories::ProjectDirs::from("", "", "opsdeck").map_or_else(std::env::temp_dir, |d| {
+            d.state_dir().unwrap_or(d.data_dir()).to_path_buf()
+        }),
+    ))
 }
 
 /// Prepares state before the first frame or a headless print.
