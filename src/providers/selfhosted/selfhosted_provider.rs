@@ -480,6 +480,32 @@ impl SelfHostedProvider {
             .map_err(ProviderError::from)
     }
 
+    /// The configured `ssh` alias of the host shown as `name`; a host
+    /// without one is refused, never guessed from its display name.
+    fn ssh_alias(&self, name: &str) -> Result<String, ProviderError> {
+        let lb = &self.cfg.lb;
+        let alias = if lb.name == name {
+            Some(lb.ssh.clone())
+        } else if let Some(b) = self.cfg.backends.iter().find(|b| b.name == name) {
+            Some(b.ssh.clone())
+        } else if let Some(n) = self.mysql.iter().find(|n| n.name == name) {
+            n.ssh.clone()
+        } else if let Some(n) = self.redis.iter().find(|n| n.name == name) {
+            n.ssh.clone()
+        } else {
+            return Err(ProviderError::Refused {
+                origin: name.to_string(),
+                detail:
+                    "not a host of this environment's config, so opsdeck has no SSH alias for it"
+                        .into(),
+            });
+        };
+        alias.ok_or_else(|| ProviderError::Refused {
+            origin: name.to_string(),
+            detail: "no `ssh` alias is configured for this host; add `ssh = \"<alias>\"` to its entry (opsdeck never guesses an alias from the display name)".into(),
+        })
+    }
+
     /// Whether this console holds the fleet lock (and its command still runs).
     async fn holds_lock(&self) -> bool {
         self.held
@@ -1150,13 +1176,17 @@ impl OperateProvider for SelfHostedProvider {
 #[async_trait]
 impl ShellProvider for SelfHostedProvider {
     async fn interactive(&self, host: &str) -> Result<(), ProviderError> {
-        // The PTY session shares the host's pooled connection.
-        SshShell::new(self.pool.clone()).interactive(host).await
+        // The PTY session shares the host's pooled connection, found by the
+        // host's configured alias: the display name may mean another machine
+        // in ~/.ssh/config.
+        let alias = self.ssh_alias(host)?;
+        SshShell::new(self.pool.clone()).interactive(&alias).await
     }
 
     async fn prepare(&self, host: &str) -> Result<(), ProviderError> {
+        let alias = self.ssh_alias(host)?;
         let result = with_deadline(host, self.timeout * 2, async {
-            Ok(self.pool.get(host).await)
+            Ok(self.pool.get(&alias).await)
         })
         .await?;
         match result {
@@ -1188,8 +1218,60 @@ impl ShellProvider for SelfHostedProvider {
             origin: presented.known_hosts.display().to_string(),
             detail: format!("cannot record the host key: {e}"),
         })?;
-        self.pool.forget(host);
+        self.pool.forget(&self.ssh_alias(host)?);
         tracing::info!(host, known_hosts = %presented.known_hosts.display(), "host key trusted");
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(dir: &std::path::Path) -> SelfHostedProvider {
+        let ssh = dir.join("ssh_config");
+        std::fs::write(&ssh, "Host web-a1\n  HostName 127.0.0.1\n").expect("write");
+        let toml = format!(
+            r#"
+provider = "selfhosted"
+ssh = {{ config = "{ssh}" }}
+lb = {{ name = "lb", az = "az-a", ssh = "lb-1", upstream_file = "/u.conf", access_log = "/a.log", test_command = "true", reload_command = "true" }}
+backends = [{{ name = "app-east-1", az = "az-a", address = "127.0.1.11:8080", ssh = "web-a1", health_url = "http://127.0.1.11:8080/health" }}]
+redis = {{ nodes = [{{ name = "cache-1", az = "az-a", address = "127.0.1.31:6380" }}] }}
+"#,
+            ssh = ssh.display()
+        );
+        let env: crate::config::config::EnvConfig = toml::from_str(&toml).expect("config");
+        SelfHostedProvider::new("t", None, env.selfhosted().expect("selfhosted")).expect("provider")
+    }
+
+    #[test]
+    fn ssh_open_uses_the_configured_alias_not_the_display_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = provider(dir.path());
+        assert_eq!(p.ssh_alias("app-east-1").expect("alias"), "web-a1");
+        assert_eq!(p.ssh_alias("lb").expect("alias"), "lb-1");
+        // The alias itself is not a host name of the fleet.
+        assert!(p.ssh_alias("web-a1").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_node_without_an_alias_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = provider(dir.path());
+        let err = p.prepare("cache-1").await.expect_err("refused");
+        assert!(
+            matches!(&err, ProviderError::Refused { origin, detail }
+                if origin == "cache-1" && detail.contains("no `ssh` alias is configured")),
+            "{err:?}"
+        );
+        let err = p.interactive("cache-1").await.expect_err("refused");
+        assert!(err.to_string().contains("no `ssh` alias"), "{err}");
+    }
+
+    #[test]
+    fn the_provider_says_it_holds_a_fleet_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(provider(dir.path()).capabilities().fleet_lock);
     }
 }
