@@ -21,8 +21,9 @@ use super::shell_text::shell_quote;
 pub const LOCKED: &str = "OPSDECK-LOCKED";
 /// Without a heartbeat for this long, the holding command lets go.
 pub const HEARTBEAT_TIMEOUT_SECS: u64 = 15;
-/// How long taking the lock waits for a short holder (a probe) to let go.
-const WAIT_SECS: u64 = 2;
+/// How long taking the lock waits for a short holder (a probe) to let go;
+/// an operation holds it far longer, so a second operator is refused.
+const WAIT_SECS: u64 = 1;
 
 /// Where the lock lives on the load-balancer host.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -48,6 +48,9 @@ const LOG_QUEUE: usize = 50_000;
 const TRAFFIC_WINDOW: Duration = Duration::from_secs(4);
 /// How long a dropped log tail waits before reconnecting.
 const TAIL_RETRY: Duration = Duration::from_secs(2);
+/// A difference between the access log's clock and the console's worth a
+/// line in the log file.
+const SKEW_WARN_MS: i64 = 2_000;
 /// How often the console tells the lock's holding command it is alive.
 const LOCK_HEARTBEAT: Duration = Duration::from_secs(3);
 /// Default deploy: switch the release symlink.
@@ -82,6 +85,8 @@ pub struct SelfHostedProvider {
     /// When the access-log tail last attached; traffic numbers mean nothing
     /// before a whole window has been read.
     traffic_since: Arc<Mutex<Option<std::time::Instant>>>,
+    /// Origin of the monotonic clock the access-log tail stamps lines with.
+    epoch: std::time::Instant,
     logs: Arc<Mutex<VecDeque<LogLine>>>,
     tails_started: Mutex<bool>,
     /// Host keys hosts presented that are not known yet, until trusted.
@@ -172,6 +177,7 @@ impl SelfHostedProvider {
             timeout,
             traffic: Arc::new(Mutex::new(TrafficWindow::new(TRAFFIC_WINDOW))),
             traffic_since: Arc::new(Mutex::new(None)),
+            epoch: std::time::Instant::now(),
             logs: Arc::new(Mutex::new(VecDeque::new())),
             tails_started: Mutex::new(false),
             presented: Mutex::new(HashMap::new()),
@@ -280,6 +286,7 @@ impl SelfHostedProvider {
         let queue = self.logs.clone();
         let traffic = self.traffic.clone();
         let since = self.traffic_since.clone();
+        let epoch = self.epoch;
         let command = format!("exec tail -n 0 -F {}", shell_quote(&file));
         tokio::spawn(async move {
             loop {
@@ -291,12 +298,12 @@ impl SelfHostedProvider {
                     Ok(mut rx) => {
                         if access_log {
                             *lock(&since) = Some(std::time::Instant::now());
-                            lock(&traffic).start(wall_clock());
+                            lock(&traffic).attach(monotonic(epoch));
                         }
                         while let Some(line) = rx.recv().await {
                             let at = wall_clock();
                             if access_log && let Some(entry) = parse_line(&line) {
-                                lock(&traffic).record(&entry);
+                                lock(&traffic).record_at(&entry, monotonic(epoch));
                             }
                             let level = if access_log {
                                 LogLevel::None
@@ -385,7 +392,11 @@ impl SelfHostedProvider {
                 lock: &self.fleet_lock,
                 lock_held,
             };
-            let outcome = match self.exec_raw(&lb.ssh, &edit.script(), self.timeout).await {
+            // Room for waiting on another console's edit, plus nginx's own time.
+            let outcome = match self
+                .exec_raw(&lb.ssh, &edit.script(), self.timeout * 2)
+                .await
+            {
                 Ok(out) => UpstreamEdit::outcome(out.status, &out.stdout, &out.stderr),
                 Err(e) => EditOutcome::Unknown(e.to_string()),
             };
@@ -434,7 +445,7 @@ impl SelfHostedProvider {
                         .exec_raw(
                             &lb.ssh,
                             &edit.settle_script(),
-                            Duration::from_secs(EDIT_WAIT_SECS + 5),
+                            self.timeout + Duration::from_secs(EDIT_WAIT_SECS + 2),
                         )
                         .await;
                     let live = match settle {
@@ -529,6 +540,12 @@ impl SelfHostedProvider {
             detail: "no database or cache node by that name in the config".into(),
         }
     }
+}
+
+/// Milliseconds since `epoch` on the monotonic clock, as a `Timestamp` (only
+/// ever compared with another one from the same epoch).
+fn monotonic(epoch: std::time::Instant) -> Timestamp {
+    Timestamp::from_millis(epoch.elapsed().as_millis() as i64)
 }
 
 fn wall_clock() -> Timestamp {
@@ -644,11 +661,21 @@ impl ObserveProvider for SelfHostedProvider {
         };
         let traffic = {
             let mut t = lock(&self.traffic);
-            t.prune(now);
+            // The window ends at the log's clock now, never the console's:
+            // see `TrafficWindow`. Before the first line there is nothing to
+            // count, whatever the end.
+            let log_now = t.log_now(monotonic(self.epoch)).unwrap_or(now);
+            if (log_now.since(now)).abs() > SKEW_WARN_MS {
+                tracing::debug!(
+                    skew_ms = log_now.since(now),
+                    "the access log's clock differs from the console's; traffic is windowed on the log's"
+                );
+            }
+            t.prune(log_now);
             self.cfg
                 .backends
                 .iter()
-                .map(|b| t.traffic(&b.address, now))
+                .map(|b| t.traffic(&b.address, log_now))
                 .collect::<Vec<_>>()
         };
         let mut targets = Vec::new();

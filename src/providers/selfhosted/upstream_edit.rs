@@ -8,7 +8,9 @@
 //!    text the change was computed from (another editor is detected);
 //! 3. write the new text to a unique temp file in the same directory
 //!    (`mktemp`; names without `.conf`, so an `include *.conf` never sees
-//!    them) and keep a copy of the old one the same way;
+//!    them) and keep a copy of the old one the same way (temp files a killed
+//!    edit left are removed by the next one: edits hold the edit lock, so
+//!    any found are leftovers);
 //! 4. rename the new file over the live one (atomic), `nginx -t`, reload;
 //!    a failing test or reload renames the old copy back (and reloads again
 //!    after a failed reload).
@@ -27,7 +29,7 @@ use super::fleet_lock::{FleetLock, Refusal, parse_refusal};
 use super::shell_text::{base64, sha1_hex, shell_quote};
 
 /// How long an edit waits for another edit of the same file to end.
-pub const EDIT_WAIT_SECS: u64 = 10;
+pub const EDIT_WAIT_SECS: u64 = 3;
 
 /// An edit of the upstream file, from `old` (as read) to `new`.
 pub struct UpstreamEdit<'a> {
@@ -110,6 +112,7 @@ impl UpstreamEdit<'_> {
              flock -w {EDIT_WAIT_SECS} 8 || {{ echo \"another edit of $f is still running\" >&2; exit 4; }}\n\
              {fleet}\
              d=$(dirname \"$f\")\n\
+             rm -f \"$d\"/.opsdeck-new.* \"$d\"/.opsdeck-prev.*\n\
              sum() {{ sha1sum < \"$1\" | cut -c1-40; }}\n\
              cur=$(sum \"$f\") || exit 4\n\
              [ \"$cur\" = {old} ] || {{ echo \"CHANGED $cur\"; exit 6; }}\n\
@@ -193,6 +196,7 @@ impl UpstreamEdit<'_> {
             "f={f}; e={e}\n\
              exec 8>>\"$e\" || exit 4\n\
              flock -w {wait} 8 || {{ echo \"an edit of $f is still running\" >&2; exit 4; }}\n\
+             rm -f \"$(dirname \"$f\")\"/.opsdeck-new.* \"$(dirname \"$f\")\"/.opsdeck-prev.*\n\
              cur=$(sha1sum < \"$f\" | cut -c1-40) || exit 4\n\
              [ \"$cur\" = {old} ] && {{ echo LIVE-OLD; exit 0; }}\n\
              [ \"$cur\" = {newsum} ] || {{ echo \"LIVE-OTHER $cur\"; exit 0; }}\n\
