@@ -207,8 +207,13 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         }
     };
     let production = env_cfg.as_ref().is_some_and(|(_, e)| e.production);
-    let webhook = match env_cfg.as_ref().and_then(|(_, e)| e.webhook_url.as_deref()) {
-        Some(url) => Some(Webhook::new(url).map_err(LaunchError::Config)?),
+    let webhook = match env_cfg.as_ref().and_then(|(_, e)| e.webhook_url.as_ref()) {
+        Some(secret) => {
+            let url = secret
+                .read()
+                .map_err(|e| LaunchError::Config(format!("webhook_url: {e}")))?;
+            Some(Webhook::new(&url).map_err(LaunchError::Config)?)
+        }
         None => None,
     };
     let audit_path = super::audit_log::default_path().ok_or_else(|| {

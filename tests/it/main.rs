@@ -8,6 +8,7 @@ mod keymap_remap;
 mod lab;
 mod operations;
 mod scenario;
+mod secret_scan;
 mod support;
 mod theme_tests;
 mod ui_ops_snapshots;
