@@ -93,7 +93,9 @@ impl LiveFile {
 }
 
 impl UpstreamEdit<'_> {
-    /// The one command that makes the edit.
+    /// The one command that makes the edit. The configured commands run in
+    /// subshells (a newline before the `)` ends a trailing comment), so a
+    /// compound command's output is captured whole.
     pub fn script(&self) -> String {
         let fleet = if self.lock_held {
             String::new()
@@ -126,12 +128,15 @@ impl UpstreamEdit<'_> {
              chmod --reference=\"$f\" \"$new\" \"$prev\" 2>/dev/null || chmod 644 \"$new\" \"$prev\"\n\
              mv -f \"$new\" \"$f\" || exit 4\n\
              echo SWAPPED\n\
-             if ! out=$({test} 2>&1); then\n\
+             if ! out=$( ( {test}
+) 2>&1); then\n\
                mv -f \"$prev\" \"$f\"; echo TEST-FAILED; printf '%s\\n' \"$out\"; exit 7\n\
              fi\n\
-             if ! out=$({reload} 2>&1); then\n\
+             if ! out=$( ( {reload}
+) 2>&1); then\n\
                mv -f \"$prev\" \"$f\"\n\
-               if again=$({reload} 2>&1); then echo RELOAD-FAILED-RELOADED; else echo RELOAD-FAILED; fi\n\
+               if again=$( ( {reload}
+) 2>&1); then echo RELOAD-FAILED-RELOADED; else echo RELOAD-FAILED; fi\n\
                printf '%s\\n' \"$out\"; exit 8\n\
              fi\n\
              echo APPLIED\n",
@@ -204,7 +209,9 @@ impl UpstreamEdit<'_> {
              printf '%s' {b64} | base64 -d > \"$t\" || {{ rm -f \"$t\"; exit 4; }}\n\
              chmod --reference=\"$f\" \"$t\" 2>/dev/null || chmod 644 \"$t\"\n\
              mv -f \"$t\" \"$f\" || exit 4\n\
-             if {test} >/dev/null 2>&1 && {reload} >/dev/null 2>&1; then echo LIVE-OLD-RELOADED; else echo LIVE-OLD-RESTORED; fi\n",
+             if ( {test}
+) >/dev/null 2>&1 && ( {reload}
+) >/dev/null 2>&1; then echo LIVE-OLD-RELOADED; else echo LIVE-OLD-RESTORED; fi\n",
             f = shell_quote(self.file),
             e = shell_quote(&self.lock.edit_lock_file),
             wait = EDIT_WAIT_SECS + 2,
