@@ -1,27 +1,24 @@
-//! The demo fleet's operation lock: a file lock (`flock` through std's
-//! `File::try_lock`) under opsdeck's state directory, with the holder as JSON
-//! beside it, so two consoles (or a console and `opsdeck do`) on the same
-//! machine exclude each other as they would on a real fleet.
+//! The demo fleet's operation lock: a lock file under opsdeck's state
+//! directory, created exclusively (`O_EXCL`) and holding the holder as JSON,
+//! so two consoles (or a console and `opsdeck do`) on the same machine
+//! exclude each other as they would on a real fleet.
 //!
-//! The OS drops the lock when its process dies. A holder file left behind by a
-//! dead process is taken over rather than kept as a stale lock: each demo
-//! process simulates its own fleet, so a dead one left nothing half-done.
+//! A lock file whose process is gone (no `/proc/<pid>`) is taken over rather
+//! than kept as a stale lock: each demo process simulates its own fleet, so a
+//! dead one left nothing half-done.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::OpenOptions;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use crate::core::lock::LockHolder;
 use crate::providers::{LockError, ProviderError};
 
-/// How long taking the lock retries while another process only probes it.
-const PROBE_GRACE: Duration = Duration::from_millis(300);
-
 pub struct DemoLock {
     lock_file: PathBuf,
-    holder_file: PathBuf,
-    held: Mutex<Option<(LockHolder, File)>>,
+    /// The holder this process wrote, while it holds the lock.
+    held: Mutex<Option<LockHolder>>,
 }
 
 fn unavailable(path: &std::path::Path, e: impl std::fmt::Display) -> ProviderError {
@@ -31,123 +28,134 @@ fn unavailable(path: &std::path::Path, e: impl std::fmt::Display) -> ProviderErr
     }
 }
 
+/// Whether the process that wrote `holder` still runs on this machine.
+fn alive(holder: &LockHolder) -> bool {
+    if holder.pid == std::process::id() {
+        return true;
+    }
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{}", holder.pid)).exists()
+    } else {
+        // Without /proc, a holder is taken at its word.
+        true
+    }
+}
+
 impl DemoLock {
-    /// A lock at `<dir>/demo.lock` (the holder in `demo.lock.holder`).
+    /// A lock at `<dir>/demo.lock`.
     pub fn new(dir: PathBuf) -> DemoLock {
         DemoLock {
             lock_file: dir.join("demo.lock"),
-            holder_file: dir.join("demo.lock.holder"),
             held: Mutex::new(None),
         }
     }
 
-    fn held(&self) -> std::sync::MutexGuard<'_, Option<(LockHolder, File)>> {
+    fn held(&self) -> std::sync::MutexGuard<'_, Option<LockHolder>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn open(&self) -> Result<File, ProviderError> {
-        if let Some(dir) = self.lock_file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| unavailable(dir, e))?;
-        }
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.lock_file)
-            .map_err(|e| unavailable(&self.lock_file, e))
+    /// The lock file's text and the holder in it (`None`: no file).
+    fn read(&self) -> Option<(String, Option<LockHolder>)> {
+        let text = std::fs::read_to_string(&self.lock_file).ok()?;
+        let holder = serde_json::from_str(text.trim()).ok();
+        Some((text, holder))
     }
 
-    fn read_holder(&self) -> Option<LockHolder> {
-        let text = std::fs::read_to_string(&self.holder_file).ok()?;
-        serde_json::from_str(text.trim()).ok()
+    /// Removes the lock file if it still holds exactly `text`.
+    fn remove_if(&self, text: &str) {
+        if self.read().is_some_and(|(t, _)| t == text) {
+            let _ = std::fs::remove_file(&self.lock_file);
+        }
     }
 
     pub async fn acquire(&self, me: &LockHolder) -> Result<(), LockError> {
-        if let Some((holder, _)) = self.held().as_ref() {
+        if let Some(holder) = self.held().as_ref() {
             return if holder.same_as(me) {
                 Ok(())
             } else {
                 Err(LockError::Held(holder.clone()))
             };
         }
-        let file = self.open().map_err(LockError::Unavailable)?;
-        let deadline = tokio::time::Instant::now() + PROBE_GRACE;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(25)).await;
-                }
-                Err(TryLockError::WouldBlock) => {
-                    let holder = self.read_holder().unwrap_or_else(|| LockHolder {
-                        operator: "unknown".into(),
-                        machine: "this machine".into(),
-                        pid: 0,
-                        operation: "unknown (no holder file yet)".into(),
-                        environment: "demo".into(),
-                        started_at: me.started_at,
-                    });
-                    return Err(LockError::Held(holder));
-                }
-                Err(TryLockError::Error(e)) => {
-                    return Err(LockError::Unavailable(unavailable(&self.lock_file, e)));
-                }
-            }
-        }
-        if let Some(old) = self.read_holder() {
-            tracing::warn!(holder = ?old, "demo lock: taking over the holder file of a process that is gone");
+        if let Some(dir) = self.lock_file.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| LockError::Unavailable(unavailable(dir, e)))?;
         }
         let json = serde_json::to_string(me)
-            .map_err(|e| LockError::Unavailable(unavailable(&self.holder_file, e)))?;
-        std::fs::write(&self.holder_file, format!("{json}\n"))
-            .map_err(|e| LockError::Unavailable(unavailable(&self.holder_file, e)))?;
-        *self.held() = Some((me.clone(), file));
-        Ok(())
+            .map_err(|e| LockError::Unavailable(unavailable(&self.lock_file, e)))?;
+        for attempt in 0..3 {
+            match OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&self.lock_file)
+            {
+                Ok(mut file) => {
+                    file.write_all(format!("{json}\n").as_bytes())
+                        .and_then(|()| file.sync_all())
+                        .map_err(|e| LockError::Unavailable(unavailable(&self.lock_file, e)))?;
+                    *self.held() = Some(me.clone());
+                    return Ok(());
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match self.read() {
+                    Some((_, Some(holder))) if alive(&holder) => {
+                        return Err(LockError::Held(holder));
+                    }
+                    Some((text, Some(holder))) => {
+                        tracing::warn!(holder = %holder.describe(me.started_at), "demo lock: taking over the lock of a process that is gone");
+                        self.remove_if(&text);
+                    }
+                    // Being written this instant: look again.
+                    Some((_, None)) if attempt < 2 => {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                    Some((text, None)) => self.remove_if(&text),
+                    None => {}
+                },
+                Err(e) => return Err(LockError::Unavailable(unavailable(&self.lock_file, e))),
+            }
+        }
+        Err(LockError::Unavailable(unavailable(
+            &self.lock_file,
+            "kept changing while being taken",
+        )))
     }
 
     pub fn release(&self, me: &LockHolder) -> Result<(), ProviderError> {
         let mut held = self.held();
-        if !held.as_ref().is_some_and(|(h, _)| h.same_as(me)) {
+        if !held.as_ref().is_some_and(|h| h.same_as(me)) {
             return Ok(());
         }
-        if self.read_holder().is_some_and(|h| h.same_as(me)) {
-            let _ = std::fs::remove_file(&self.holder_file);
+        if let Some((text, Some(h))) = self.read()
+            && h.same_as(me)
+        {
+            self.remove_if(&text);
         }
-        // Dropping the file unlocks it.
         *held = None;
         Ok(())
     }
 
-    /// Who holds the lock: this process, or another one whose lock is taken.
+    /// Who holds the lock: this process, or another one that still runs.
     pub fn holder(&self) -> Option<LockHolder> {
-        if let Some((holder, _)) = self.held().as_ref() {
+        if let Some(holder) = self.held().as_ref() {
             return Some(holder.clone());
         }
-        let holder = self.read_holder()?;
-        let file = File::open(&self.lock_file).ok()?;
-        // A shared lock is free unless someone holds the exclusive one.
-        match file.try_lock_shared() {
-            Ok(()) => None,
-            Err(_) => Some(holder),
-        }
+        self.read().and_then(|(_, h)| h).filter(alive)
     }
 
-    /// Removes a holder file left by a process that is gone, if still `stale`'s.
+    /// Removes a lock left by a process that is gone, if still `stale`'s.
     pub fn break_stale(&self, stale: &LockHolder) -> Result<(), ProviderError> {
-        let file = self.open()?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(_) => {
-                return Err(ProviderError::Refused {
-                    origin: self.lock_file.display().to_string(),
-                    detail: "the lock is not stale: its process still holds it".into(),
-                });
+        match self.read() {
+            Some((text, Some(h))) if h.same_as(stale) => {
+                if alive(&h) {
+                    return Err(ProviderError::Refused {
+                        origin: self.lock_file.display().to_string(),
+                        detail: "the lock is not stale: its process still runs".into(),
+                    });
+                }
+                self.remove_if(&text);
+                Ok(())
             }
+            _ => Ok(()),
         }
-        if self.read_holder().is_some_and(|h| h.same_as(stale)) {
-            std::fs::remove_file(&self.holder_file)
-                .map_err(|e| unavailable(&self.holder_file, e))?;
-        }
-        Ok(())
     }
 }
 
@@ -156,14 +164,15 @@ mod tests {
     use super::*;
     use crate::core::Timestamp;
 
-    fn holder(pid: u32) -> LockHolder {
+    /// A holder in this process (alive), told apart by `n`.
+    fn holder(n: u32) -> LockHolder {
         LockHolder {
             operator: "alice".into(),
             machine: "laptop".into(),
-            pid,
-            operation: format!("drain-backend web-a{pid}"),
+            pid: std::process::id(),
+            operation: format!("drain-backend web-a{n}"),
             environment: "demo".into(),
-            started_at: Timestamp::from_millis(1_000),
+            started_at: Timestamp::from_millis(1_000 + i64::from(n)),
         }
     }
 
@@ -195,12 +204,16 @@ mod tests {
     async fn a_holder_file_left_by_a_dead_process_does_not_block() {
         let dir = tempfile::tempdir().expect("tempdir");
         let lock = DemoLock::new(dir.path().to_path_buf());
-        let json = serde_json::to_string(&holder(9)).expect("json");
-        std::fs::write(dir.path().join("demo.lock.holder"), json).expect("write");
-        assert_eq!(lock.holder(), None, "nobody holds the OS lock");
-        lock.acquire(&holder(1)).await.expect("taken over");
-        assert_eq!(lock.holder(), Some(holder(1)));
-        lock.release(&holder(1)).expect("release");
-        assert!(!dir.path().join("demo.lock.holder").exists());
+        // pid 0 never names a user process.
+        let mut dead = holder(1);
+        dead.pid = 0;
+        let json = serde_json::to_string(&dead).expect("json");
+        std::fs::write(dir.path().join("demo.lock"), json).expect("write");
+        assert_eq!(lock.holder(), None, "its process is gone");
+        let me = holder(std::process::id());
+        lock.acquire(&me).await.expect("taken over");
+        assert_eq!(lock.holder(), Some(me.clone()));
+        lock.release(&me).expect("release");
+        assert!(!dir.path().join("demo.lock").exists());
     }
 }

@@ -56,43 +56,38 @@ impl HeldCommand {
         every: Duration,
     ) -> HoldStart {
         let mut out = Partial::default();
-        loop {
-            match reader.wait().await {
-                Some(msg) => {
-                    if out.take(msg) {
-                        break;
+        while let Some(msg) = reader.wait().await {
+            if out.take(msg) {
+                break;
+            }
+            if out.stdout_has_line(ready) {
+                let writer = Arc::new(writer);
+                let beat = writer.clone();
+                let heartbeat = tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(every).await;
+                        if beat.data_bytes(HEARTBEAT.to_vec()).await.is_err() {
+                            return;
+                        }
                     }
-                    if out.stdout_has_line(ready) {
-                        let writer = Arc::new(writer);
-                        let beat = writer.clone();
-                        let heartbeat = tokio::spawn(async move {
-                            loop {
-                                tokio::time::sleep(every).await;
-                                if beat.data_bytes(HEARTBEAT.to_vec()).await.is_err() {
-                                    return;
-                                }
-                            }
-                        });
-                        let started_output = String::from_utf8_lossy(&out.stdout).into_owned();
-                        let rest = tokio::spawn(async move {
-                            let mut tail = Partial::default();
-                            while let Some(msg) = reader.wait().await {
-                                if tail.take(msg) {
-                                    break;
-                                }
-                            }
-                            tail.into_output()
-                        });
-                        return HoldStart::Held(HeldCommand {
-                            host: host.to_string(),
-                            writer,
-                            heartbeat,
-                            reader: rest,
-                            started_output,
-                        });
+                });
+                let started_output = String::from_utf8_lossy(&out.stdout).into_owned();
+                let rest = tokio::spawn(async move {
+                    let mut tail = Partial::default();
+                    while let Some(msg) = reader.wait().await {
+                        if tail.take(msg) {
+                            break;
+                        }
                     }
-                }
-                None => break,
+                    tail.into_output()
+                });
+                return HoldStart::Held(HeldCommand {
+                    host: host.to_string(),
+                    writer,
+                    heartbeat,
+                    reader: rest,
+                    started_output,
+                });
             }
         }
         HoldStart::Ended(out.into_output())
