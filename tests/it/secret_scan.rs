@@ -150,3 +150,60 @@ fn a_failing_webhook_never_leaks_its_url_by_reference_or_inline() {
         "{out}{err}"
     );
 }
+
+#[test]
+fn a_failing_webhook_never_shows_its_url_on_the_console() {
+    use super::e2e_tmux::tmux_or_skip;
+    use std::time::{Duration, Instant};
+    let Some(t) = tmux_or_skip("secret-scan") else {
+        return;
+    };
+    let canary = format!("CANARY-{}-7e1e", std::process::id());
+    let home = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(home.path().join("config/opsdeck")).expect("config dir");
+    std::fs::write(
+        home.path().join("config/opsdeck/config.toml"),
+        format!(
+            "[environments.demo]\nprovider = \"demo\"\nscenario = \"calm\"\nwebhook_url = \"{}\"\n",
+            dead_url(&canary)
+        ),
+    )
+    .expect("config");
+    t.start_shell(120, 40);
+    // The command line itself must not carry the canary: it is in the config.
+    t.type_text(&format!(
+        "XDG_STATE_HOME={d}/state XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config {}",
+        binary(),
+        d = home.path().display()
+    ));
+    t.keys(&["Enter"]);
+    t.wait_for("web-c2", Duration::from_secs(20));
+    t.type_text("d");
+    t.wait_for("Confirm", Duration::from_secs(5));
+    t.type_text("y");
+    // Every screen until the verdict: the failure shows, the URL never does.
+    let (mut saw_webhook, mut done) = (false, false);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(40) && !(done && saw_webhook) {
+        let screen = t.screen();
+        assert!(
+            !screen.contains(&canary),
+            "the console shows the canary:\n{screen}"
+        );
+        saw_webhook |= screen.contains("webhook 127.0.0.1");
+        done |= screen.contains("verified");
+        if done && !saw_webhook {
+            // The note may sit in the operations panel.
+            t.type_text("o");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let screen = t.screen();
+    t.type_text("q");
+    assert!(done, "the drain finished:\n{screen}");
+    assert!(saw_webhook, "the webhook's failure was shown:\n{screen}");
+    for dir in ["state", "data"] {
+        let leaks = files_containing(&home.path().join(dir), &canary);
+        assert!(leaks.is_empty(), "the canary is in {leaks:?}");
+    }
+}
