@@ -212,3 +212,50 @@ fn lab_an_edit_cut_off_in_the_middle_leaves_exactly_one_file_live_and_says_which
         "nginx runs the old pool: {seen:?}"
     );
 }
+
+#[test]
+fn lab_an_edit_computed_from_a_file_someone_changed_since_changes_nothing() {
+    use opsdeck::providers::selfhosted::fleet_lock::FleetLock;
+    use opsdeck::providers::selfhosted::upstream_edit::{EditOutcome, UpstreamEdit};
+    let Some(lab) =
+        lab_or_skip("lab_an_edit_computed_from_a_file_someone_changed_since_changes_nothing")
+    else {
+        return;
+    };
+    let file = lab.var("LAB_UPSTREAM_FILE");
+    let live = std::fs::read_to_string(file).expect("upstream");
+    // What a console read before another editor added a comment.
+    let read_earlier = live.replace("# Drain:", "# (older) Drain:");
+    assert_ne!(read_earlier, live);
+    let new = set_down(&read_earlier, C1, true).expect("new text");
+    let lock = FleetLock::new(None, file);
+    let edit = UpstreamEdit {
+        file,
+        old: &read_earlier,
+        new: &new,
+        test_command: lab.var("LAB_NGINX_TEST"),
+        reload_command: lab.var("LAB_NGINX_RELOAD"),
+        lock: &lock,
+        lock_held: false,
+    };
+    let out = std::process::Command::new("ssh")
+        .args(["-F", lab.var("LAB_SSH_CONFIG"), "lb", &edit.script()])
+        .output()
+        .expect("ssh");
+    let outcome = UpstreamEdit::outcome(
+        out.status.code().map(|c| c as u32),
+        &String::from_utf8_lossy(&out.stdout),
+        &String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(matches!(outcome, EditOutcome::Changed(_)), "{outcome:?}");
+    assert_eq!(
+        std::fs::read_to_string(file).expect("upstream"),
+        live,
+        "the other editor's file is untouched"
+    );
+    assert!(
+        lab.edit_leftovers().is_empty(),
+        "{:?}",
+        lab.edit_leftovers()
+    );
+}
