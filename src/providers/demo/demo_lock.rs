@@ -70,7 +70,9 @@ impl DemoLock {
 
     pub async fn acquire(&self, me: &LockHolder) -> Result<(), LockError> {
         if let Some(holder) = self.held().as_ref() {
-            return if holder.same_as(me) {
+            // A second acquire from this process nests (see the self-hosted
+            // lock): one process runs one operation at a time.
+            return if holder.same_as(me) || (holder.machine == me.machine && holder.pid == me.pid) {
                 Ok(())
             } else {
                 Err(LockError::Held(holder.clone()))
@@ -198,6 +200,18 @@ mod tests {
         assert_eq!(second.holder(), None);
         second.acquire(&holder(2)).await.expect("free again");
         second.release(&holder(2)).expect("release");
+    }
+
+    #[tokio::test]
+    async fn a_second_acquire_from_the_same_process_nests() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = DemoLock::new(dir.path().to_path_buf());
+        lock.acquire(&holder(1)).await.expect("free");
+        lock.acquire(&holder(2)).await.expect("nests");
+        lock.release(&holder(2)).expect("inner release");
+        assert_eq!(lock.holder(), Some(holder(1)), "the outer holder keeps it");
+        lock.release(&holder(1)).expect("release");
+        assert_eq!(lock.holder(), None);
     }
 
     #[tokio::test]

@@ -556,6 +556,11 @@ fn wall_clock() -> Timestamp {
     )
 }
 
+/// Whether two holders are the same console process.
+fn same_process(a: &LockHolder, b: &LockHolder) -> bool {
+    a.machine == b.machine && a.pid == b.pid
+}
+
 /// Why the lock was not taken, for an operator.
 fn refusal_text(refusal: &Refusal, now: Timestamp) -> String {
     match refusal {
@@ -976,7 +981,11 @@ impl OperateProvider for SelfHostedProvider {
         let mut held = self.held.lock().await;
         if let Some((holder, cmd)) = held.as_ref() {
             if !cmd.has_ended() {
-                return if holder.same_as(me) {
+                // One process runs one operation at a time, so a second
+                // acquire from this same process (say `opsdeck do` and its
+                // runner both taking it) nests inside the first; releasing
+                // takes the holder that acquired it.
+                return if holder.same_as(me) || same_process(holder, me) {
                     Ok(())
                 } else {
                     Err(LockError::Held(holder.clone()))
