@@ -7,6 +7,8 @@ use serde::Deserialize;
 
 use crate::diagnostic::Diagnostic;
 
+use super::secret_value::SecretValue;
+
 use super::selfhosted_config::{
     BackendSettings, DeploySettings, LbSettings, MysqlSettings, PrometheusSettings, RedisSettings,
     SelfHostedConfig, SshSettings,
@@ -49,8 +51,11 @@ pub struct EnvConfig {
     pub theme: Option<String>,
     /// Accent colour for this environment's frame and name (`red`, `#ff8800`).
     pub accent: Option<String>,
-    /// Discord/Slack-compatible webhook that announces operations.
-    pub webhook_url: Option<String>,
+    /// Discord/Slack-compatible webhook that announces operations. The URL
+    /// is a secret (it is the credential): give it by reference,
+    /// `{ env = "VAR" }` or `{ file = "PATH" }`; inline still works, with a
+    /// warning from `opsdeck check`.
+    pub webhook_url: Option<SecretValue>,
     /// Run after a promotion (DNS, app config), with `sh -c`.
     pub post_promote_hook: Option<String>,
     /// Allow `ssh-open` in read-only sessions of this environment.
@@ -178,6 +183,10 @@ pub struct Config {
     /// Where it was loaded from (set by `load`).
     #[serde(skip)]
     pub path: Option<PathBuf>,
+    /// Things that work but should change (a secret written inline);
+    /// `opsdeck check` prints them.
+    #[serde(skip)]
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Config {
@@ -214,6 +223,24 @@ impl Config {
                 e.message().trim().to_string(),
             ))
         })?;
+        let mut cfg = cfg;
+        for (name, env) in &cfg.environments {
+            if env.webhook_url.as_ref().is_some_and(SecretValue::is_inline) {
+                // Point at this environment's `webhook_url` line.
+                let table = text.find(&format!("[environments.{name}]")).unwrap_or(0);
+                let offset = text[table..]
+                    .find("webhook_url")
+                    .map_or(table, |o| table + o);
+                cfg.warnings.push(Diagnostic::at_offset(
+                    file,
+                    text,
+                    offset,
+                    format!(
+                        "environments.{name}.webhook_url is written inline; the URL is a secret: give it as {{ env = \"VAR\" }} or {{ file = \"PATH\" }}"
+                    ),
+                ));
+            }
+        }
         if let Some(name) = &cfg.default_environment
             && !cfg.environments.contains_key(name)
         {
@@ -288,6 +315,37 @@ mod tests {
         assert_eq!(b.limits.lag_high_seconds, 3.0);
         assert_eq!(b.limits.promote_limit(), 1.0);
         assert_eq!(b.drain_timeout_ms, 9_000);
+    }
+
+    #[test]
+    fn an_inline_webhook_url_works_with_a_warning_and_a_reference_without() {
+        let cfg = Config::parse(
+            "[environments.demo]\nprovider = \"demo\"\nwebhook_url = \"https://hooks.example/T0K3N\"\n",
+            "c.toml",
+        )
+        .expect("valid");
+        let (_, env) = cfg.environment(None).expect("env");
+        assert_eq!(
+            env.webhook_url.as_ref().map(|w| w.read()),
+            Some(Ok("https://hooks.example/T0K3N".to_string()))
+        );
+        assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+        let w = cfg.warnings[0].to_string();
+        assert!(
+            w.starts_with("c.toml:3:1: environments.demo.webhook_url is written inline"),
+            "{w}"
+        );
+        assert!(
+            !w.contains("T0K3N"),
+            "the warning never shows the secret: {w}"
+        );
+        let cfg = Config::parse(
+            "[environments.demo]\nprovider = \"demo\"\nwebhook_url = { env = \"HOOK\" }\n",
+            "c.toml",
+        )
+        .expect("valid");
+        assert!(cfg.warnings.is_empty());
+        assert!(!format!("{cfg:?}").contains("T0K3N"));
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct LbSettings {
     /// `nginx -t` (with the same -p/-c as the running nginx).
     pub test_command: String,
     pub reload_command: String,
+    /// The fleet-wide operation lock file on this host (default:
+    /// `.opsdeck.lock` next to `upstream_file`).
+    pub lock_file: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]

@@ -188,6 +188,9 @@ pub fn check(cli: &crate::cli::Cli) -> ExitCode {
             for d in &r.diagnostics {
                 outln!("{d}");
             }
+            for w in r.config.iter().flat_map(|c| &c.warnings) {
+                outln!("warning: {w}");
+            }
             let cfg = r
                 .config
                 .as_ref()

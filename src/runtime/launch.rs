@@ -207,8 +207,13 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         }
     };
     let production = env_cfg.as_ref().is_some_and(|(_, e)| e.production);
-    let webhook = match env_cfg.as_ref().and_then(|(_, e)| e.webhook_url.as_deref()) {
-        Some(url) => Some(Webhook::new(url).map_err(LaunchError::Config)?),
+    let webhook = match env_cfg.as_ref().and_then(|(_, e)| e.webhook_url.as_ref()) {
+        Some(secret) => {
+            let url = secret
+                .read()
+                .map_err(|e| LaunchError::Config(format!("webhook_url: {e}")))?;
+            Some(Webhook::new(&url).map_err(LaunchError::Config)?)
+        }
         None => None,
     };
     let audit_path = super::audit_log::default_path().ok_or_else(|| {
@@ -307,7 +312,12 @@ fn demo_provider(
         scenario,
         log_rate,
         start: clock.now().plus_millis(-DEMO_WARM_UP_MS),
-    }))
+    })
+    .with_lock_dir(
+        directories::ProjectDirs::from("", "", "opsdeck").map_or_else(std::env::temp_dir, |d| {
+            d.state_dir().unwrap_or(d.data_dir()).to_path_buf()
+        }),
+    ))
 }
 
 /// Prepares state before the first frame or a headless print.

@@ -14,6 +14,12 @@ use std::time::{Duration, Instant};
 
 use super::e2e_tmux::{Tmux, binary, tmux_or_skip};
 
+mod clock_skew;
+mod fleet_lock;
+mod nginx_edit;
+mod ssh_alias;
+mod stale_data;
+
 /// The lab is shared: one test at a time.
 static LAB: Mutex<()> = Mutex::new(());
 
@@ -99,7 +105,11 @@ impl Lab {
     }
 
     pub fn opsdeck(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let config = self.config();
+        self.opsdeck_with(&self.config(), args)
+    }
+
+    /// Runs the binary on another config (a variant of the lab's).
+    pub fn opsdeck_with(&self, config: &Path, args: &[&str]) -> (Option<i32>, String, String) {
         let mut all = vec!["--config", config.to_str().expect("utf-8")];
         all.extend_from_slice(args);
         let out = Command::new(binary())
@@ -122,6 +132,40 @@ impl Lab {
         let (code, out, err) = self.opsdeck(&["status", "--json"]);
         assert!(code.is_some(), "{err}");
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("status --json: {e}\n{out}\n{err}"))
+    }
+
+    /// The lab's config with `edit` applied, written under this test's data dir.
+    pub fn config_variant(&self, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+        let text = std::fs::read_to_string(self.config()).expect("lab config");
+        let path = self.data.path().join(name);
+        std::fs::write(&path, edit(text)).expect("write config");
+        path
+    }
+
+    /// The self-hosted provider on `config`, as the console builds it.
+    pub fn provider(&self, config: &Path) -> opsdeck::providers::selfhosted::SelfHostedProvider {
+        let cfg = opsdeck::config::Config::load(config).expect("config");
+        let (name, env) = cfg.environment(None).expect("env");
+        opsdeck::providers::selfhosted::SelfHostedProvider::new(
+            &name,
+            None,
+            env.selfhosted().expect("selfhosted"),
+        )
+        .expect("provider")
+    }
+
+    /// Files an upstream edit may create next to the upstream file, left over.
+    pub fn edit_leftovers(&self) -> Vec<String> {
+        let dir = Path::new(self.var("LAB_UPSTREAM_FILE"))
+            .parent()
+            .expect("upstream dir")
+            .to_path_buf();
+        std::fs::read_dir(dir)
+            .expect("upstream dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".opsdeck-new.") || n.starts_with(".opsdeck-prev."))
+            .collect()
     }
 
     /// Puts the lab back as up.sh leaves it: every backend in the pool on v42.

@@ -10,6 +10,7 @@ mod operation_faults;
 mod operations;
 mod quit_paths;
 mod scenario;
+mod secret_scan;
 mod support;
 mod theme_tests;
 mod ui_ops_snapshots;

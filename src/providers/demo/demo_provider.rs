@@ -10,24 +10,39 @@ use crate::core::Timestamp;
 use crate::core::fleet::{
     Alert, DeploysObservation, HostsObservation, LogLine, ReplicaRole, ReplicationObservation,
 };
+use crate::core::lock::LockHolder;
 use crate::providers::{
-    ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider, SourceInfo,
+    LockError, ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider,
+    SourceInfo,
 };
 
 use super::demo_config::DemoConfig;
 use super::demo_fleet::DemoFleet;
+use super::demo_lock::DemoLock;
 
 /// The demo fleet as a provider. Clones share one fleet.
 #[derive(Clone)]
 pub struct DemoProvider {
     fleet: Arc<Mutex<DemoFleet>>,
+    /// The operation lock shared by consoles on this machine; `None` (no
+    /// lock, as in tests that build many fleets in one process) unless
+    /// `with_lock_dir` set one.
+    lock: Option<Arc<DemoLock>>,
 }
 
 impl DemoProvider {
     pub fn new(cfg: DemoConfig) -> Self {
         Self {
             fleet: Arc::new(Mutex::new(DemoFleet::new(cfg))),
+            lock: None,
         }
+    }
+
+    /// Takes the operation lock in `dir` (the binary passes opsdeck's state
+    /// directory), so consoles on one machine exclude each other.
+    pub fn with_lock_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.lock = Some(Arc::new(DemoLock::new(dir)));
+        self
     }
 
     /// Log lines evicted from the full undelivered-lines queue so far.
@@ -67,6 +82,17 @@ impl ObserveProvider for DemoProvider {
         }
     }
 
+    fn capabilities(&self) -> crate::core::capabilities::Capabilities {
+        crate::core::capabilities::Capabilities {
+            fleet_lock: self.lock.is_some(),
+            ..Default::default()
+        }
+    }
+
+    async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {
+        Ok(self.lock.as_ref().and_then(|l| l.holder()))
+    }
+
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
         Ok(self.at(now, |f| f.hosts()))
     }
@@ -90,6 +116,27 @@ impl ObserveProvider for DemoProvider {
 
 #[async_trait]
 impl OperateProvider for DemoProvider {
+    async fn acquire_lock(&self, me: &LockHolder, _now: Timestamp) -> Result<(), LockError> {
+        match &self.lock {
+            Some(lock) => lock.acquire(me).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn release_lock(&self, me: &LockHolder, _now: Timestamp) -> Result<(), ProviderError> {
+        match &self.lock {
+            Some(lock) => lock.release(me),
+            None => Ok(()),
+        }
+    }
+
+    async fn break_lock(&self, stale: &LockHolder, _now: Timestamp) -> Result<(), ProviderError> {
+        match &self.lock {
+            Some(lock) => lock.break_stale(stale),
+            None => Ok(()),
+        }
+    }
+
     async fn drain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
         self.at(now, |f| f.drain(backend, now))
     }

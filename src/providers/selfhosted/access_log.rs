@@ -220,11 +220,21 @@ struct Bucket {
 
 /// Requests and failures per backend address over the last `window`, in
 /// one-second buckets, so memory is bounded by backends × window seconds.
+///
+/// Every time in the window is on the log's own clock (the load balancer's):
+/// the console's clock may be seconds off, and windowing the log's times on
+/// it would count nothing (ahead) or nothing yet (behind), so a drain would
+/// "verify" at once while traffic flows. [`TrafficWindow::log_now`] tells the
+/// log's time now from the newest line and how long ago (on a monotonic
+/// local clock) it arrived.
 #[derive(Clone, Debug)]
 pub struct TrafficWindow {
     window_secs: i64,
     started: Option<Timestamp>,
     backends: BTreeMap<String, VecDeque<Bucket>>,
+    /// The newest line: its time on the log's clock, and when it arrived on
+    /// the reader's monotonic clock.
+    newest: Option<(Timestamp, Timestamp)>,
 }
 
 impl TrafficWindow {
@@ -234,7 +244,32 @@ impl TrafficWindow {
             window_secs: i64::try_from(window.as_secs()).unwrap_or(i64::MAX).max(1),
             started: None,
             backends: BTreeMap::new(),
+            newest: None,
         }
+    }
+
+    /// The log's clock now, `local` being the reader's monotonic time: the
+    /// newest line's time plus how long ago it arrived. A line is written
+    /// when its request ends and read after that, so this never runs ahead
+    /// of the log's clock (it lags by up to the log's time resolution),
+    /// and a window ending here never skips lines that were written.
+    /// `None` before the first line.
+    pub fn log_now(&self, local: Timestamp) -> Option<Timestamp> {
+        self.newest
+            .map(|(time, arrived)| time.plus_millis(local.since(arrived).max(0)))
+    }
+
+    /// Counts one request read at `local` (the reader's monotonic time), and
+    /// takes its time as the log's clock then.
+    pub fn record_at(&mut self, entry: &AccessEntry, local: Timestamp) {
+        self.newest = Some((entry.time, local));
+        self.record(entry);
+    }
+
+    /// A tail (re)attached at `local`: rates count from the log's clock now,
+    /// or from the first line read when the log's clock is not known yet.
+    pub fn attach(&mut self, local: Timestamp) {
+        self.started = self.log_now(local);
     }
 
     /// Marks when reading the log began. Until a full window has passed, rates
@@ -479,6 +514,36 @@ upstream=127.0.2.11:8080, 127.0.1.11:8080 upstream_status=502, 502 request_time=
         let gone = Timestamp::from_secs(2000);
         w.prune(gone);
         assert!(w.all(gone).is_empty());
+    }
+
+    #[test]
+    fn the_window_runs_on_the_logs_clock_not_the_consoles() {
+        let mut w = TrafficWindow::new(Duration::from_secs(4));
+        // The load balancer's clock; lines are read on a local monotonic one.
+        let lb = 1_795_000_000_000;
+        w.attach(Timestamp::from_millis(0));
+        for i in 0..6 {
+            w.record_at(
+                &entry(lb + i * 1000 + 500, &["a:1"], &[Some(200)], 200),
+                Timestamp::from_millis(i * 1000 + 600),
+            );
+        }
+        let log_now = w.log_now(Timestamp::from_millis(5_700)).expect("known");
+        assert_eq!(log_now, Timestamp::from_millis(lb + 5_600));
+        assert!(w.rps("a:1", log_now) >= 1.0, "{}", w.rps("a:1", log_now));
+        // On a console clock 10 s ahead or behind, the same lines count as
+        // nothing: the defect this clock avoids.
+        assert_eq!(w.rps("a:1", Timestamp::from_millis(lb + 15_600)), 0.0);
+        assert_eq!(w.rps("a:1", Timestamp::from_millis(lb - 4_400)), 0.0);
+        // Once traffic stops, the log's clock still moves with local time,
+        // so the window empties: quiet is real quiet.
+        let later = w.log_now(Timestamp::from_millis(11_000)).expect("known");
+        assert_eq!(w.rps("a:1", later), 0.0);
+        // Before any line, the log's clock is unknown.
+        assert_eq!(
+            TrafficWindow::new(Duration::from_secs(4)).log_now(later),
+            None
+        );
     }
 
     #[test]

@@ -13,23 +13,33 @@ use futures::future::join_all;
 
 use crate::config::selfhosted_config::{BackendSettings, SelfHostedConfig};
 use crate::core::Timestamp;
+use crate::core::capabilities::Capabilities;
 use crate::core::fleet::{
     Alert, CacheNode, DbNode, Deploy, DeployOutcome, DeploysObservation, Health, Host, HostRole,
     HostState, HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole,
     ReplicationObservation, RunningVersion, Target, TargetState,
 };
-use crate::providers::ssh::{PresentedKey, SshConfig, SshError, SshPool, SshShell};
+use crate::core::lock::LockHolder;
+use crate::providers::ssh::{
+    ExecOutput, HeldCommand, HoldStart, PresentedKey, SshConfig, SshError, SshPool, SshShell,
+};
 use crate::providers::{
-    ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider, SourceInfo,
+    LockError, ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider,
+    SourceInfo,
 };
 
 use super::access_log::{TrafficWindow, parse_line};
 use super::endpoint::{split_host_port, with_deadline};
+use super::fleet_lock::{
+    FleetLock, LOCKED, LockState, Refusal, mark_stale, parse_holder, parse_probe, parse_refusal,
+};
 use super::http_probe;
 use super::mysql_node::{MysqlNode, unreachable_db_node};
 use super::nginx_upstream;
 use super::prometheus::PrometheusClient;
 use super::redis_node::{RedisNode, unreachable_cache_node};
+use super::shell_text::shell_quote;
+use super::upstream_edit::{EDIT_WAIT_SECS, EditOutcome, UpstreamEdit};
 
 /// Lines kept for the console between two polls of `logs()`.
 const LOG_QUEUE: usize = 50_000;
@@ -38,6 +48,11 @@ const LOG_QUEUE: usize = 50_000;
 const TRAFFIC_WINDOW: Duration = Duration::from_secs(4);
 /// How long a dropped log tail waits before reconnecting.
 const TAIL_RETRY: Duration = Duration::from_secs(2);
+/// A difference between the access log's clock and the console's worth a
+/// line in the log file.
+const SKEW_WARN_MS: i64 = 2_000;
+/// How often the console tells the lock's holding command it is alive.
+const LOCK_HEARTBEAT: Duration = Duration::from_secs(3);
 /// Default deploy: switch the release symlink.
 const DEFAULT_DEPLOY: &str = "ln -sfn {releases_dir}/{version} {current}";
 
@@ -70,6 +85,8 @@ pub struct SelfHostedProvider {
     /// When the access-log tail last attached; traffic numbers mean nothing
     /// before a whole window has been read.
     traffic_since: Arc<Mutex<Option<std::time::Instant>>>,
+    /// Origin of the monotonic clock the access-log tail stamps lines with.
+    epoch: std::time::Instant,
     logs: Arc<Mutex<VecDeque<LogLine>>>,
     tails_started: Mutex<bool>,
     /// Host keys hosts presented that are not known yet, until trusted.
@@ -77,6 +94,11 @@ pub struct SelfHostedProvider {
     /// Last observed role and reachability of database and cache nodes, so
     /// the hosts view can show them between replication polls.
     nodes_seen: Mutex<HashMap<String, (ReplicaRole, bool)>>,
+    /// Where the fleet-wide lock lives on the load-balancer host.
+    fleet_lock: FleetLock,
+    /// The lock while this console holds it: the remote command holding the
+    /// `flock`, fed a heartbeat.
+    held: tokio::sync::Mutex<Option<(LockHolder, HeldCommand)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -155,10 +177,13 @@ impl SelfHostedProvider {
             timeout,
             traffic: Arc::new(Mutex::new(TrafficWindow::new(TRAFFIC_WINDOW))),
             traffic_since: Arc::new(Mutex::new(None)),
+            epoch: std::time::Instant::now(),
             logs: Arc::new(Mutex::new(VecDeque::new())),
             tails_started: Mutex::new(false),
             presented: Mutex::new(HashMap::new()),
             nodes_seen: Mutex::new(HashMap::new()),
+            fleet_lock: FleetLock::new(cfg.lb.lock_file.as_deref(), &cfg.lb.upstream_file),
+            held: tokio::sync::Mutex::new(None),
             cfg,
         })
     }
@@ -261,6 +286,7 @@ impl SelfHostedProvider {
         let queue = self.logs.clone();
         let traffic = self.traffic.clone();
         let since = self.traffic_since.clone();
+        let epoch = self.epoch;
         let command = format!("exec tail -n 0 -F {}", shell_quote(&file));
         tokio::spawn(async move {
             loop {
@@ -272,12 +298,12 @@ impl SelfHostedProvider {
                     Ok(mut rx) => {
                         if access_log {
                             *lock(&since) = Some(std::time::Instant::now());
-                            lock(&traffic).start(wall_clock());
+                            lock(&traffic).attach(monotonic(epoch));
                         }
                         while let Some(line) = rx.recv().await {
                             let at = wall_clock();
                             if access_log && let Some(entry) = parse_line(&line) {
-                                lock(&traffic).record(&entry);
+                                lock(&traffic).record_at(&entry, monotonic(epoch));
                             }
                             let level = if access_log {
                                 LogLevel::None
@@ -338,40 +364,166 @@ impl SelfHostedProvider {
         }
     }
 
-    /// Rewrites the upstream file with `backend` marked down (or not), tests
-    /// the configuration and reloads nginx; a failing test restores the
-    /// previous file and reports nginx's message.
+    /// Marks `backend` down (or not) in the upstream file with one atomic
+    /// edit under the fleet lock (see `upstream_edit`): the live file is
+    /// always the old or the new one, and every error says which.
     async fn set_drained(&self, backend: &str, down: bool) -> Result<(), ProviderError> {
         let b = self.backend(backend)?;
         self.warm_traffic().await?;
         let lb = &self.cfg.lb;
-        let file = shell_quote(&lb.upstream_file);
-        let text = self.run(&lb.ssh, &format!("cat {file}")).await?;
-        let changed = nginx_upstream::set_down(&text, &b.address, down)
-            .map_err(|e| e.at_file(&lb.upstream_file))?;
-        if changed == text {
-            return Ok(());
-        }
-        let encoded = base64(changed.as_bytes());
-        let script = format!(
-            "set -e\nf={file}\ncp \"$f\" \"$f.opsdeck-prev\"\nprintf '%s' '{encoded}' | base64 -d > \"$f.opsdeck-new\"\n\
-             cat \"$f.opsdeck-new\" > \"$f\"\nrm -f \"$f.opsdeck-new\"\n\
-             if ! out=$({test} 2>&1); then cat \"$f.opsdeck-prev\" > \"$f\"; printf '%s\\n' \"$out\" >&2; exit 3; fi\n{reload}\n",
-            test = lb.test_command,
-            reload = lb.reload_command,
-        );
-        self.run(&lb.ssh, &script).await.map_err(|e| match e {
-            ProviderError::Failed { origin, detail } if detail.contains("exited with 3") => {
-                ProviderError::Refused {
+        let lock_held = self.holds_lock().await;
+        // A changed file means another editor got there first: read it again
+        // once and recompute, then give up.
+        for attempt in 0..2 {
+            let old = self
+                .run(&lb.ssh, &format!("cat {}", shell_quote(&lb.upstream_file)))
+                .await?;
+            let new = nginx_upstream::set_down(&old, &b.address, down)
+                .map_err(|e| e.at_file(&lb.upstream_file))?;
+            if new == old {
+                return Ok(());
+            }
+            let edit = UpstreamEdit {
+                file: &lb.upstream_file,
+                old: &old,
+                new: &new,
+                test_command: &lb.test_command,
+                reload_command: &lb.reload_command,
+                lock: &self.fleet_lock,
+                lock_held,
+            };
+            // Room for waiting on another console's edit, plus nginx's own time.
+            let outcome = match self
+                .exec_raw(&lb.ssh, &edit.script(), self.timeout * 2)
+                .await
+            {
+                Ok(out) => UpstreamEdit::outcome(out.status, &out.stdout, &out.stderr),
+                Err(e) => EditOutcome::Unknown(e.to_string()),
+            };
+            let origin = format!("{}:{}", lb.name, lb.upstream_file);
+            return match outcome {
+                EditOutcome::Applied => {
+                    tracing::info!(backend, down, file = %lb.upstream_file, "upstream edit applied: the new file is live");
+                    Ok(())
+                }
+                EditOutcome::TestFailed(message) => Err(ProviderError::Refused {
                     origin,
                     detail: format!(
-                        "nginx -t failed, the previous upstream file is back: {detail}"
+                        "nginx -t failed, the previous upstream file is back (it is the live one): {message}"
                     ),
+                }),
+                EditOutcome::ReloadFailed {
+                    message,
+                    reloaded_old,
+                } => Err(ProviderError::Failed {
+                    origin,
+                    detail: format!(
+                        "nginx reload failed after a passing nginx -t: {message}; the previous upstream file is live again{}",
+                        if reloaded_old {
+                            " and nginx reloaded it"
+                        } else {
+                            ", but nginx could not be reloaded either"
+                        }
+                    ),
+                }),
+                EditOutcome::Changed(_) if attempt == 0 => continue,
+                EditOutcome::Changed(sum) => Err(ProviderError::Failed {
+                    origin,
+                    detail: format!(
+                        "the upstream file changed while being edited (another editor?): nothing was changed; the live file is someone else's (sha1 {sum})"
+                    ),
+                }),
+                EditOutcome::Locked(refusal) => Err(ProviderError::Refused {
+                    origin,
+                    detail: format!(
+                        "nothing was changed: {}",
+                        refusal_text(&refusal, wall_clock())
+                    ),
+                }),
+                EditOutcome::Unknown(why) => {
+                    let settle = self
+                        .exec_raw(
+                            &lb.ssh,
+                            &edit.settle_script(),
+                            self.timeout + Duration::from_secs(EDIT_WAIT_SECS + 2),
+                        )
+                        .await;
+                    let live = match settle {
+                        Ok(out) => UpstreamEdit::live_file(&out.stdout).map_or_else(
+                            || {
+                                format!(
+                                    "which upstream file is live could not be checked: {}",
+                                    crate::core::sanitize::sanitize(out.stderr.trim())
+                                )
+                            },
+                            |l| l.describe(),
+                        ),
+                        Err(e) => {
+                            format!("which upstream file is live could not be checked: {e}")
+                        }
+                    };
+                    Err(ProviderError::Failed {
+                        origin,
+                        detail: format!("the upstream edit did not finish ({why}); {live}"),
+                    })
                 }
-            }
-            other => other,
-        })?;
-        Ok(())
+            };
+        }
+        Err(ProviderError::Failed {
+            origin: lb.name.clone(),
+            detail: "the upstream file kept changing while being edited".into(),
+        })
+    }
+
+    /// Runs `command` on `alias` and returns its output whatever its status.
+    async fn exec_raw(
+        &self,
+        alias: &str,
+        command: &str,
+        timeout: Duration,
+    ) -> Result<ExecOutput, ProviderError> {
+        let conn = with_deadline(alias, self.timeout, async {
+            self.pool.get(alias).await.map_err(ProviderError::from)
+        })
+        .await?;
+        conn.exec(command, timeout)
+            .await
+            .map_err(ProviderError::from)
+    }
+
+    /// The configured `ssh` alias of the host shown as `name`; a host
+    /// without one is refused, never guessed from its display name.
+    fn ssh_alias(&self, name: &str) -> Result<String, ProviderError> {
+        let lb = &self.cfg.lb;
+        let alias = if lb.name == name {
+            Some(lb.ssh.clone())
+        } else if let Some(b) = self.cfg.backends.iter().find(|b| b.name == name) {
+            Some(b.ssh.clone())
+        } else if let Some(n) = self.mysql.iter().find(|n| n.name == name) {
+            n.ssh.clone()
+        } else if let Some(n) = self.redis.iter().find(|n| n.name == name) {
+            n.ssh.clone()
+        } else {
+            return Err(ProviderError::Refused {
+                origin: name.to_string(),
+                detail:
+                    "not a host of this environment's config, so opsdeck has no SSH alias for it"
+                        .into(),
+            });
+        };
+        alias.ok_or_else(|| ProviderError::Refused {
+            origin: name.to_string(),
+            detail: "no `ssh` alias is configured for this host; add `ssh = \"<alias>\"` to its entry (opsdeck never guesses an alias from the display name)".into(),
+        })
+    }
+
+    /// Whether this console holds the fleet lock (and its command still runs).
+    async fn holds_lock(&self) -> bool {
+        self.held
+            .lock()
+            .await
+            .as_ref()
+            .is_some_and(|(_, cmd)| !cmd.has_ended())
     }
 
     fn mysql_node(&self, name: &str) -> Option<&Node<MysqlNode>> {
@@ -390,6 +542,12 @@ impl SelfHostedProvider {
     }
 }
 
+/// Milliseconds since `epoch` on the monotonic clock, as a `Timestamp` (only
+/// ever compared with another one from the same epoch).
+fn monotonic(epoch: std::time::Instant) -> Timestamp {
+    Timestamp::from_millis(epoch.elapsed().as_millis() as i64)
+}
+
 fn wall_clock() -> Timestamp {
     Timestamp::from_millis(
         std::time::SystemTime::now()
@@ -398,31 +556,24 @@ fn wall_clock() -> Timestamp {
     )
 }
 
-/// Single-quotes `s` for `sh`.
-fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+/// Whether two holders are the same console process.
+fn same_process(a: &LockHolder, b: &LockHolder) -> bool {
+    a.machine == b.machine && a.pid == b.pid
 }
 
-/// Standard base64, for moving a file through a shell command unchanged.
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
+/// Why the lock was not taken, for an operator.
+fn refusal_text(refusal: &Refusal, now: Timestamp) -> String {
+    match refusal {
+        Refusal::Held(Some(h)) => format!("the fleet is locked by {}", h.describe(now)),
+        Refusal::Held(None) => {
+            "the fleet is locked (the holder has not written its name yet)".into()
         }
+        Refusal::Stale(h) => format!(
+            "a stale lock is left by {} (its lock is free: its console or command is gone, maybe half-way through); check the fleet, then break the lock",
+            h.describe(now)
+        ),
+        Refusal::Failed(why) => format!("the operation lock is unavailable: {why}"),
     }
-    out
 }
 
 fn fill(template: &str, b: &BackendSettings, version: &str) -> String {
@@ -451,6 +602,23 @@ impl ObserveProvider for SelfHostedProvider {
             region: self.region.clone(),
             source: "selfhosted".into(),
         }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            fleet_lock: true,
+            ..Capabilities::default()
+        }
+    }
+
+    async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {
+        let lb = &self.cfg.lb;
+        let out = self.run(&lb.ssh, &self.fleet_lock.probe_script()).await?;
+        Ok(match parse_probe(&out) {
+            LockState::Free => None,
+            LockState::Held(h) => Some(h),
+            LockState::Stale(h) => Some(mark_stale(h)),
+        })
     }
 
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
@@ -498,11 +666,21 @@ impl ObserveProvider for SelfHostedProvider {
         };
         let traffic = {
             let mut t = lock(&self.traffic);
-            t.prune(now);
+            // The window ends at the log's clock now, never the console's:
+            // see `TrafficWindow`. Before the first line there is nothing to
+            // count, whatever the end.
+            let log_now = t.log_now(monotonic(self.epoch)).unwrap_or(now);
+            if (log_now.since(now)).abs() > SKEW_WARN_MS {
+                tracing::debug!(
+                    skew_ms = log_now.since(now),
+                    "the access log's clock differs from the console's; traffic is windowed on the log's"
+                );
+            }
+            t.prune(log_now);
             self.cfg
                 .backends
                 .iter()
-                .map(|b| t.traffic(&b.address, now))
+                .map(|b| t.traffic(&b.address, log_now))
                 .collect::<Vec<_>>()
         };
         let mut targets = Vec::new();
@@ -802,6 +980,126 @@ fn infos_primary(
 
 #[async_trait]
 impl OperateProvider for SelfHostedProvider {
+    async fn acquire_lock(&self, me: &LockHolder, now: Timestamp) -> Result<(), LockError> {
+        let mut held = self.held.lock().await;
+        if let Some((holder, cmd)) = held.as_ref() {
+            if !cmd.has_ended() {
+                // One process runs one operation at a time, so a second
+                // acquire from this same process (say `opsdeck do` and its
+                // runner both taking it) nests inside the first; releasing
+                // takes the holder that acquired it.
+                return if holder.same_as(me) || same_process(holder, me) {
+                    Ok(())
+                } else {
+                    Err(LockError::Held(holder.clone()))
+                };
+            }
+            tracing::warn!(holder = %holder.describe(now), "the fleet lock had been lost (its command ended)");
+            *held = None;
+        }
+        let lb = &self.cfg.lb;
+        let conn = with_deadline(&lb.ssh, self.timeout, async {
+            self.pool.get(&lb.ssh).await.map_err(ProviderError::from)
+        })
+        .await
+        .map_err(LockError::Unavailable)?;
+        let started = conn
+            .hold(
+                &self.fleet_lock.acquire_script(me),
+                LOCKED,
+                LOCK_HEARTBEAT,
+                self.timeout + Duration::from_secs(3),
+            )
+            .await
+            .map_err(|e| LockError::Unavailable(e.into()))?;
+        match started {
+            HoldStart::Held(cmd) => {
+                tracing::info!(holder = %me.describe(now), lock = %self.fleet_lock.lock_file, "fleet lock taken");
+                *held = Some((me.clone(), cmd));
+                Ok(())
+            }
+            HoldStart::Ended(out) => match parse_refusal(out.status, &out.stdout, &out.stderr) {
+                Refusal::Held(Some(h)) => Err(LockError::Held(h)),
+                Refusal::Held(None) => Err(LockError::Held(parse_holder(""))),
+                other => Err(LockError::Unavailable(ProviderError::Refused {
+                    origin: format!("{}:{}", lb.name, self.fleet_lock.lock_file),
+                    detail: refusal_text(&other, now),
+                })),
+            },
+        }
+    }
+
+    async fn release_lock(&self, me: &LockHolder, now: Timestamp) -> Result<(), ProviderError> {
+        let mut held = self.held.lock().await;
+        let Some((holder, _)) = held.as_ref() else {
+            return Ok(());
+        };
+        if !holder.same_as(me) {
+            return Ok(());
+        }
+        let Some((_, cmd)) = held.take() else {
+            return Ok(());
+        };
+        let origin = format!("{}:{}", self.cfg.lb.name, self.fleet_lock.lock_file);
+        match cmd.release(self.timeout).await {
+            Ok(_) => {
+                tracing::info!(holder = %me.describe(now), "fleet lock released");
+                Ok(())
+            }
+            Err(e) => Err(ProviderError::Failed {
+                origin,
+                detail: format!(
+                    "the lock had been lost before it was released (missed heartbeats or a dropped connection): {e}"
+                ),
+            }),
+        }
+    }
+
+    async fn break_lock(&self, stale: &LockHolder, now: Timestamp) -> Result<(), ProviderError> {
+        let lb = &self.cfg.lb;
+        let origin = format!("{}:{}", lb.name, self.fleet_lock.lock_file);
+        let text = self
+            .run(&lb.ssh, &self.fleet_lock.read_holder_script())
+            .await?;
+        if text.trim().is_empty() {
+            return Ok(());
+        }
+        let current = parse_holder(&text);
+        if !current.same_as(stale) {
+            return Err(ProviderError::Refused {
+                origin,
+                detail: format!(
+                    "the lock is no longer {}'s: it is {}'s now",
+                    stale.describe(now),
+                    current.describe(now)
+                ),
+            });
+        }
+        let out = self
+            .exec_raw(&lb.ssh, &self.fleet_lock.break_script(&text), self.timeout)
+            .await?;
+        match out.stdout.lines().next().map(str::trim) {
+            Some("BROKEN") | Some("GONE") => {
+                tracing::warn!(stale = %stale.describe(now), "stale fleet lock broken");
+                Ok(())
+            }
+            Some("HELD") => Err(ProviderError::Refused {
+                origin,
+                detail: format!(
+                    "the lock is not stale: {} still holds it",
+                    current.describe(now)
+                ),
+            }),
+            _ => Err(ProviderError::Refused {
+                origin,
+                detail: format!(
+                    "the lock changed while being broken: {}",
+                    crate::core::sanitize::sanitize(out.stdout.trim())
+                ),
+            }),
+        }
+    }
+
     async fn drain(&self, backend: &str, _now: Timestamp) -> Result<(), ProviderError> {
         self.set_drained(backend, true).await
     }
@@ -917,13 +1215,17 @@ impl OperateProvider for SelfHostedProvider {
 #[async_trait]
 impl ShellProvider for SelfHostedProvider {
     async fn interactive(&self, host: &str) -> Result<(), ProviderError> {
-        // The PTY session shares the host's pooled connection.
-        SshShell::new(self.pool.clone()).interactive(host).await
+        // The PTY session shares the host's pooled connection, found by the
+        // host's configured alias: the display name may mean another machine
+        // in ~/.ssh/config.
+        let alias = self.ssh_alias(host)?;
+        SshShell::new(self.pool.clone()).interactive(&alias).await
     }
 
     async fn prepare(&self, host: &str) -> Result<(), ProviderError> {
+        let alias = self.ssh_alias(host)?;
         let result = with_deadline(host, self.timeout * 2, async {
-            Ok(self.pool.get(host).await)
+            Ok(self.pool.get(&alias).await)
         })
         .await?;
         match result {
@@ -955,7 +1257,7 @@ impl ShellProvider for SelfHostedProvider {
             origin: presented.known_hosts.display().to_string(),
             detail: format!("cannot record the host key: {e}"),
         })?;
-        self.pool.forget(host);
+        self.pool.forget(&self.ssh_alias(host)?);
         tracing::info!(host, known_hosts = %presented.known_hosts.display(), "host key trusted");
         Ok(())
     }
@@ -965,18 +1267,50 @@ impl ShellProvider for SelfHostedProvider {
 mod tests {
     use super::*;
 
-    #[test]
-    fn base64_matches_the_standard_alphabet() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"upstream web {\n}"), "dXBzdHJlYW0gd2ViIHsKfQ==");
+    fn provider(dir: &std::path::Path) -> SelfHostedProvider {
+        let ssh = dir.join("ssh_config");
+        std::fs::write(&ssh, "Host web-a1\n  HostName 127.0.0.1\n").expect("write");
+        let toml = format!(
+            r#"
+provider = "selfhosted"
+ssh = {{ config = "{ssh}" }}
+lb = {{ name = "lb", az = "az-a", ssh = "lb-1", upstream_file = "/u.conf", access_log = "/a.log", test_command = "true", reload_command = "true" }}
+backends = [{{ name = "app-east-1", az = "az-a", address = "127.0.1.11:8080", ssh = "web-a1", health_url = "http://127.0.1.11:8080/health" }}]
+redis = {{ nodes = [{{ name = "cache-1", az = "az-a", address = "127.0.1.31:6380" }}] }}
+"#,
+            ssh = ssh.display()
+        );
+        let env: crate::config::config::EnvConfig = toml::from_str(&toml).expect("config");
+        SelfHostedProvider::new("t", None, env.selfhosted().expect("selfhosted")).expect("provider")
     }
 
     #[test]
-    fn shell_quoting_survives_quotes() {
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    fn ssh_open_uses_the_configured_alias_not_the_display_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = provider(dir.path());
+        assert_eq!(p.ssh_alias("app-east-1").expect("alias"), "web-a1");
+        assert_eq!(p.ssh_alias("lb").expect("alias"), "lb-1");
+        // The alias itself is not a host name of the fleet.
+        assert!(p.ssh_alias("web-a1").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_node_without_an_alias_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = provider(dir.path());
+        let err = p.prepare("cache-1").await.expect_err("refused");
+        assert!(
+            matches!(&err, ProviderError::Refused { origin, detail }
+                if origin == "cache-1" && detail.contains("no `ssh` alias is configured")),
+            "{err:?}"
+        );
+        let err = p.interactive("cache-1").await.expect_err("refused");
+        assert!(err.to_string().contains("no `ssh` alias"), "{err}");
+    }
+
+    #[test]
+    fn the_provider_says_it_holds_a_fleet_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(provider(dir.path()).capabilities().fleet_lock);
     }
 }

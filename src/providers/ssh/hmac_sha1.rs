@@ -1,7 +1,8 @@
 //! HMAC-SHA1 and base64 decoding, just enough to match hashed known_hosts
 //! entries (`|1|base64(salt)|base64(HMAC-SHA1(salt, host))`). Kept here
 //! rather than adding crates: SHA-1 is used only to compare names, never to
-//! sign or verify anything.
+//! sign or verify anything (and, in the self-hosted provider, to tell whether
+//! the upstream file is still the one read: a check of identity, not of trust).
 
 /// SHA-1 (FIPS 180-4) of `data`.
 pub(crate) fn sha1(data: &[u8]) -> [u8; 20] {

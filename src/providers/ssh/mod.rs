@@ -3,6 +3,7 @@
 //! and the pool that shares those connections.
 
 pub mod exec_output;
+pub mod held_command;
 mod hmac_sha1;
 pub mod host_key_check;
 mod host_key_verifier;
@@ -23,6 +24,8 @@ mod sshd_tests;
 pub(crate) mod test_sshd;
 
 pub use exec_output::ExecOutput;
+pub use held_command::{HeldCommand, HoldStart};
+pub(crate) use hmac_sha1::sha1;
 pub use host_key_check::HostKeyCheck;
 pub use interactive::run_interactive;
 pub use known_hosts::{KnownHosts, fingerprint, trust};

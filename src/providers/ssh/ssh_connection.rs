@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::exec_output::ExecOutput;
+use super::held_command::{HeldCommand, HoldStart};
 use super::host_key_verifier::{HostKeyVerifier, Verdict};
 use super::known_hosts::{KnownHosts, fingerprint, same_family};
 use super::pty_session::PtySession;
@@ -214,6 +215,40 @@ impl SshConnection {
         let (tx, rx) = mpsc::channel(LINE_BUFFER);
         tokio::spawn(pump_lines(channel, tx, self.alias().to_string()));
         Ok(rx)
+    }
+
+    /// Runs `command` and keeps it running: returns once it prints the line
+    /// `ready` (held: a heartbeat goes to its stdin every `heartbeat` until
+    /// released) or ends. Starting is bounded by `timeout`; on timeout the
+    /// command is killed.
+    pub async fn hold(
+        &self,
+        command: &str,
+        ready: &str,
+        heartbeat: Duration,
+        timeout: Duration,
+    ) -> Result<HoldStart, SshError> {
+        let deadline = Instant::now() + timeout;
+        let what = format!("running `{}`", shorten(command));
+        let channel = tokio::time::timeout_at(deadline, self.start(command))
+            .await
+            .map_err(|_| self.timeout(&what, timeout))??;
+        let (reader, writer) = channel.split();
+        let started = HeldCommand::start(self.alias(), reader, writer, ready, heartbeat);
+        match tokio::time::timeout_at(deadline, started).await {
+            Ok(HoldStart::Ended(out))
+                if out.status.is_none() && out.stderr.is_empty() && self.is_closed() =>
+            {
+                Err(SshError::channel(
+                    self.alias(),
+                    format!("the connection dropped while {what}"),
+                ))
+            }
+            Ok(started) => Ok(started),
+            // Dropping the halves closes the channel; the remote side sees
+            // EOF and lets go.
+            Err(_) => Err(self.timeout(&what, timeout)),
+        }
     }
 
     /// Opens an interactive login shell on a PTY of `term` type and size.

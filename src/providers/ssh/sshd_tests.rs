@@ -630,3 +630,107 @@ async fn keepalive_notices_a_frozen_peer() {
     assert!(took < Duration::from_secs(8), "took {took:?}");
     assert!(conn.is_closed());
 }
+
+/// A command held open: it says it is ready, gets heartbeats on stdin, ends
+/// when released; a command that ends first is reported as ended.
+#[tokio::test(flavor = "multi_thread")]
+async fn held_command_gets_heartbeats_and_ends_when_released() {
+    use super::held_command::HoldStart;
+    let server = sshd_or_skip!();
+    let conn = connect(&server).await;
+    let script = "echo READY; n=0; \
+                  while b=$(timeout 3 head -c 5) && [ -n \"$b\" ]; do n=$((n+1)); done; \
+                  echo beats=$n";
+    let held = match conn
+        .hold(
+            script,
+            "READY",
+            Duration::from_millis(200),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("hold")
+    {
+        HoldStart::Held(h) => h,
+        HoldStart::Ended(out) => panic!("ended before ready: {out:?}"),
+    };
+    assert!(held.started_output.contains("READY"));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(!held.has_ended(), "heartbeats keep it running");
+    let out = held
+        .release(Duration::from_secs(5))
+        .await
+        .expect("released");
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let beats: u32 = out
+        .stdout
+        .trim()
+        .strip_prefix("beats=")
+        .and_then(|n| n.parse().ok())
+        .expect("beats=N");
+    assert!(beats >= 3, "heartbeats arrived: {beats}");
+
+    match conn
+        .hold(
+            "echo nope >&2; exit 3",
+            "READY",
+            Duration::from_secs(1),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("runs")
+    {
+        HoldStart::Ended(out) => {
+            assert_eq!(out.status, Some(3));
+            assert_eq!(out.stderr, "nope\n");
+        }
+        HoldStart::Held(_) => panic!("it never said READY"),
+    }
+}
+
+/// Without heartbeats (a console that hangs or drops the handle), the held
+/// command lets go on its own after its timeout.
+#[tokio::test(flavor = "multi_thread")]
+async fn held_command_lets_go_when_heartbeats_stop() {
+    use super::held_command::HoldStart;
+    let server = sshd_or_skip!();
+    let conn = connect(&server).await;
+    let mark = std::env::temp_dir().join(format!(
+        "opsdeck-held-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    let _ = std::fs::remove_file(&mark);
+    let script = format!(
+        "echo READY; while b=$(timeout 2 head -c 5) && [ -n \"$b\" ]; do :; done; echo gone > {}",
+        mark.display()
+    );
+    let held = match conn
+        // A heartbeat far slower than the remote timeout.
+        .hold(
+            &script,
+            "READY",
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+        )
+        .await
+        .expect("hold")
+    {
+        HoldStart::Held(h) => h,
+        HoldStart::Ended(out) => panic!("ended before ready: {out:?}"),
+    };
+    let start = Instant::now();
+    while !held.has_ended() && start.elapsed() < Duration::from_secs(8) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(held.has_ended(), "it let go after missing heartbeats");
+    assert!(mark.exists(), "and ran its clean-up");
+    let _ = std::fs::remove_file(&mark);
+    let err = held
+        .release(Duration::from_secs(2))
+        .await
+        .expect_err("a lost hold is reported on release");
+    assert!(err.to_string().contains("already ended"), "{err}");
+}
