@@ -167,10 +167,43 @@ fn check_promote(
     match promote_lag_refusal(replica, lag, &policy.limits) {
         Some(reason) => Err(Refusal {
             guard: "replica-lag",
-            reason,
+            reason: match silent_for(state, replica, node) {
+                Some(silence) => format!("{silence}; {reason}"),
+                None => reason,
+            },
         }),
         None => Ok(()),
     }
+}
+
+/// "db-replica has not answered for 47 s (stale after 15 s)" when the
+/// replica is in the replication data but did not answer its last poll:
+/// what is known of it is that old.
+fn silent_for(state: &State, replica: &str, node: NodeKind) -> Option<String> {
+    let rep = state.replication.data.as_ref()?;
+    let reachable = match node {
+        NodeKind::Database => rep.databases.iter().find(|d| d.name == replica)?.reachable,
+        NodeKind::Cache => rep.caches.iter().find(|c| c.name == replica)?.reachable,
+    };
+    if reachable {
+        return None;
+    }
+    let limit_ms = state.replication.stale_after_ms;
+    Some(match state.history.node_seen.get(replica) {
+        Some(seen) => {
+            let age_ms = state.now.since(*seen);
+            let stale = if age_ms > limit_ms {
+                format!(
+                    " (its data is older than the {} s stale limit)",
+                    limit_ms / 1000
+                )
+            } else {
+                String::new()
+            };
+            format!("{replica} has not answered for {} s{stale}", age_ms / 1000)
+        }
+        None => format!("{replica} has not answered since this console started"),
+    })
 }
 
 /// Lag of a replica as last observed; `None` when unknown or not a replica.

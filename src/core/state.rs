@@ -85,6 +85,9 @@ pub struct History {
     pub error_rate: Series,
     /// Load-balancer requests per second.
     pub rps: Series,
+    /// When each database or cache node last answered (was observed
+    /// reachable): a replica that stopped answering has data of this age.
+    pub node_seen: BTreeMap<String, Timestamp>,
 }
 
 /// Columns of the instances table.

@@ -222,6 +222,15 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
                     .or_insert_with(|| Series::new(HISTORY_WINDOW_MS))
                     .push(at, c.lag_seconds);
             }
+            let answered = obs
+                .databases
+                .iter()
+                .filter(|d| d.reachable)
+                .map(|d| &d.name)
+                .chain(obs.caches.iter().filter(|c| c.reachable).map(|c| &c.name));
+            for name in answered {
+                state.history.node_seen.insert(name.clone(), at);
+            }
             state.replication.data = Some(obs);
             state.replication.updated_at = Some(at);
         }

@@ -458,3 +458,76 @@ fn recheck_before_a_step_reports_new_refusals_but_not_overridden_ones() {
         vec!["stale-data"]
     );
 }
+
+/// The replication source keeps answering (the primary does) while the
+/// replica's AZ is silent: the panel is fresh, the replica's own data is
+/// not, and the refusal says for how long it has not answered.
+#[test]
+fn a_replica_that_stopped_answering_is_refused_naming_how_long_ago_it_answered() {
+    let mut s = fleet();
+    let silent = |s: &mut State, at: i64| {
+        let mut rep = match replication(None) {
+            Observation::Replication(r) => r,
+            _ => unreachable!("replication() builds a replication observation"),
+        };
+        rep.databases[1].reachable = false;
+        observe(s, at, Observation::Replication(rep));
+        observe(s, at, hosts(Health::Ok));
+        tick(s, at);
+    };
+    silent(&mut s, 1005);
+    act(&mut s, ActionId::PromoteReplica);
+    let r = s
+        .dialog
+        .as_ref()
+        .and_then(|d| d.refusal.clone())
+        .expect("refused");
+    assert_eq!(r.guard, "replica-lag");
+    assert!(
+        r.reason
+            .starts_with("db-replica has not answered for 5 s; "),
+        "{}",
+        r.reason
+    );
+    act(&mut s, ActionId::DialogCancel);
+    silent(&mut s, 1047);
+    act(&mut s, ActionId::PromoteReplica);
+    let r = s
+        .dialog
+        .as_ref()
+        .and_then(|d| d.refusal.clone())
+        .expect("refused");
+    assert!(
+        r.reason.starts_with(
+            "db-replica has not answered for 47 s (its data is older than the 15 s stale limit); "
+        ),
+        "{}",
+        r.reason
+    );
+    assert!(r.reason.contains("lag is unknown"), "{}", r.reason);
+}
+
+/// A console that never heard from the replica says so instead of an age.
+#[test]
+fn a_replica_never_heard_from_is_refused_saying_so() {
+    let mut s = State::new(env(), false, Timestamp::from_secs(1000));
+    observe(&mut s, 1000, hosts(Health::Ok));
+    let mut rep = match replication(None) {
+        Observation::Replication(r) => r,
+        _ => unreachable!("replication() builds a replication observation"),
+    };
+    rep.databases[1].reachable = false;
+    observe(&mut s, 1000, Observation::Replication(rep));
+    act(&mut s, ActionId::PromoteReplica);
+    let r = s
+        .dialog
+        .as_ref()
+        .and_then(|d| d.refusal.clone())
+        .expect("refused");
+    assert!(
+        r.reason
+            .starts_with("db-replica has not answered since this console started; "),
+        "{}",
+        r.reason
+    );
+}
