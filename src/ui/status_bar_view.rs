@@ -196,6 +196,10 @@ fn standing_spans(state: &State, theme: &Theme) -> Vec<Span<'static>> {
             warn,
         ));
     }
+    // A rule keeps them apart from the message that follows.
+    if !out.is_empty() {
+        out.push(Span::styled(" │", theme.style(Role::StatusBar)));
+    }
     out
 }
 

@@ -1125,19 +1125,22 @@ mod tests {
         assert!(f.dropped_log_lines() >= 90_000, "{}", f.dropped_log_lines());
     }
 
+    /// Speed lives in the `logs` benchmark (criterion); here, the count: at
+    /// 50,000 lines/s, 2 s of simulated time in 250 ms steps yields 2 s of
+    /// lines, none dropped while they are taken as they come.
     #[test]
-    fn log_generation_is_cheap() {
+    fn log_generation_keeps_the_configured_rate() {
         let mut f = log_fleet(50_000.0);
         f.advance_to(START);
-        let t0 = std::time::Instant::now();
         let mut lines = 0;
         for q in 1..=8 {
             f.advance_to(START.plus_millis(q * 250));
             lines += f.take_logs().len();
         }
-        let per_1000 = t0.elapsed().as_secs_f64() * 1000.0 / (lines as f64 / 1000.0);
-        eprintln!("{lines} lines, {per_1000:.3} ms per 1000 lines");
-        // Generous for unoptimised test builds; release is far faster.
-        assert!(per_1000 < 20.0, "{per_1000} ms per 1000 lines");
+        assert!(
+            (95_000..=105_000).contains(&lines),
+            "{lines} lines in 2 s at 50,000/s"
+        );
+        assert_eq!(f.dropped_log_lines(), 0);
     }
 }
