@@ -443,4 +443,9 @@ impl App {
             Err(e) => tracing::warn!(error = %e, "could not read the audit log"),
         }
     }
+
+    /// The operation context, so `do` runs exactly what the console runs.
+    pub fn ops_context(&self) -> Option<Arc<OpContext>> {
+        self.ops.clone()
+    }
 }

@@ -2,9 +2,9 @@
 //! names the key says `X` — here the help overlay and the status-bar hints
 //! (`opsdeck keys` and runbooks are covered in `cli`).
 
+use opsdeck::cli::snapshot::buffer_to_text;
 use opsdeck::core::state::Overlay;
 use opsdeck::core::{ActionId, Msg, update};
-use opsdeck::runtime::headless::buffer_to_text;
 use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
