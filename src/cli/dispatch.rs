@@ -92,6 +92,9 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             width,
             height,
         }) => super::snapshot::run(&mut session, view, *width, *height).await,
-        None => crate::runtime::tui_session::run_tui(session).await,
+        None => {
+            let history = session.history_ms();
+            Ok(crate::runtime::tui_session::run_tui(session.app, history).await?)
+        }
     }
 }

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use crate::cli::Cli;
 use crate::config::{Config, EnvConfig, config_dir};
+use crate::core::Timestamp;
 use crate::core::runbook::RunbookDoc;
 use crate::core::state::{MessageLevel, StatusMessage};
-use crate::core::{PanelId, Timestamp};
 use crate::diagnostic::Diagnostic;
 use crate::keymap::keymap_loader::LoadedKeymap;
 use crate::providers::demo::{DemoConfig, DemoProvider, Scenario};
@@ -313,20 +313,14 @@ fn demo_provider(
 
 /// Prepares state before the first frame or a headless print.
 pub async fn prime(session: &mut Session) -> Vec<crate::core::Msg> {
-    let now = session.app.clock.now();
-    if session.is_demo {
-        session.app.warm_up(now, DEMO_WARM_UP_MS).await;
-        Vec::new()
-    } else {
-        // Replication first: the hosts view names database roles from it.
-        let order = [
-            PanelId::Replication,
-            PanelId::Hosts,
-            PanelId::Deploys,
-            PanelId::Alerts,
-            PanelId::Logs,
-        ];
-        session.app.observe_all_at(now, &order).await
+    session.app.prime(session.history_ms()).await
+}
+
+impl Session {
+    /// How much history to replay before the first frame: only the demo
+    /// fleet has a past to replay.
+    pub fn history_ms(&self) -> Option<i64> {
+        self.is_demo.then_some(DEMO_WARM_UP_MS)
     }
 }
 #[cfg(test)]

@@ -318,6 +318,27 @@ impl App {
         failures
     }
 
+    /// Prepares state before the first frame or a headless print: replays
+    /// `history_ms` of the past (the demo fleet), or else observes every
+    /// source once.
+    pub async fn prime(&mut self, history_ms: Option<i64>) -> Vec<Msg> {
+        let now = self.clock.now();
+        if let Some(span) = history_ms {
+            self.warm_up(now, span).await;
+            Vec::new()
+        } else {
+            // Replication first: the hosts view names database roles from it.
+            let order = [
+                PanelId::Replication,
+                PanelId::Hosts,
+                PanelId::Deploys,
+                PanelId::Alerts,
+                PanelId::Logs,
+            ];
+            self.observe_all_at(now, &order).await
+        }
+    }
+
     /// Replays `span_ms` of history at the hosts/replication poll interval
     /// ending at `end` (demo fleet only: real providers have no past to replay).
     pub async fn warm_up(&mut self, end: Timestamp, span_ms: i64) {

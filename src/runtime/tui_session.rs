@@ -4,7 +4,6 @@
 
 use std::process::ExitCode;
 
-use crate::cli::session::{LaunchError, Session, prime};
 use crate::providers::ProviderError;
 
 use super::app::App;
@@ -18,13 +17,15 @@ use super::terminal_guard::TerminalGuard;
 const WIND_DOWN_BACKSTOP: std::time::Duration =
     std::time::Duration::from_millis(crate::core::quit::SIGNAL_DEADLINE_MS as u64);
 
-pub async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
+/// Runs the console on `app` until it quits. `history_ms`: how much of the
+/// past to replay before the first frame (the demo fleet; see `App::prime`).
+pub async fn run_tui(mut app: App, history_ms: Option<i64>) -> std::io::Result<ExitCode> {
     // Signals from the start: one that arrives while the first data loads
     // is handled as soon as the loop runs (no operation can run before).
     let signals = super::signals::Signals::install()?;
-    let _forward = signals.forward(session.app.tx.clone());
-    prime(&mut session).await;
-    session.app.report_unfinished();
+    let _forward = signals.forward(app.tx.clone());
+    app.prime(history_ms).await;
+    app.report_unfinished();
     let mut guard = TerminalGuard::enter()?;
     let mut terminal = fresh_terminal()?;
     let mut stats = LoopStats::default();
@@ -35,29 +36,21 @@ pub async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
         // A fresh input stream each time: the old one must not read keys
         // meant for the shell while it runs.
         let events = crossterm::event::EventStream::new();
-        let exit = event_loop::run(
-            &mut terminal,
-            events,
-            &mut session.app,
-            &mut shutdown,
-            &mut stats,
-        )
-        .await;
+        let exit =
+            event_loop::run(&mut terminal, events, &mut app, &mut shutdown, &mut stats).await;
         match exit {
             Ok(event_loop::Exit::Shell(host)) => {
                 // Connect (and check the host key) while the console still
                 // owns the screen, so an unknown key can be asked about.
-                if let Some(shell) = session.app.shell.clone() {
+                if let Some(shell) = app.shell.clone() {
                     match shell.prepare(&host).await {
                         Ok(()) => {}
                         Err(ProviderError::UnknownHostKey { fingerprint, .. }) => {
-                            session
-                                .app
-                                .dispatch(crate::core::Msg::SshHostUnknown { host, fingerprint });
+                            app.dispatch(crate::core::Msg::SshHostUnknown { host, fingerprint });
                             continue;
                         }
                         Err(e) => {
-                            session.app.dispatch(crate::core::Msg::SshEnded {
+                            app.dispatch(crate::core::Msg::SshEnded {
                                 host,
                                 result: Err(e.to_string()),
                             });
@@ -65,15 +58,13 @@ pub async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
                         }
                     }
                 }
-                let result = run_shell(&mut guard, &session.app, &host).await;
+                let result = run_shell(&mut guard, &app, &host).await;
                 // A new terminal redraws everything and, unlike `clear()`, does
                 // not ask the terminal for the cursor position (the reply could
                 // be lost while the input stream changes hands).
                 terminal = fresh_terminal()?;
-                session
-                    .app
-                    .dispatch(crate::core::Msg::SshEnded { host, result });
-                session.app.state.dirty = true;
+                app.dispatch(crate::core::Msg::SshEnded { host, result });
+                app.state.dirty = true;
             }
             other => break other,
         }
@@ -83,7 +74,7 @@ pub async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
     drop(guard);
     // No operation task outlives the session unrecorded: a wound-down one has
     // written its result; an abandoned one gets its result written here.
-    session.app.wind_down(WIND_DOWN_BACKSTOP).await;
+    app.wind_down(WIND_DOWN_BACKSTOP).await;
     let exit = exit?;
     tracing::info!(
         ?exit,
@@ -91,8 +82,7 @@ pub async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
         messages = stats.messages,
         "console closed"
     );
-    Ok(session
-        .app
+    Ok(app
         .state
         .quitting
         .exit_status
