@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use crate::cli::Cli;
 use crate::config::{Config, EnvConfig, config_dir};
-use crate::core::Timestamp;
 use crate::core::runbook::RunbookDoc;
-use crate::core::state::{MessageLevel, StatusMessage};
+use crate::core::{Msg, Timestamp};
 use crate::diagnostic::Diagnostic;
 use crate::keymap::keymap_loader::LoadedKeymap;
 use crate::providers::demo::{DemoConfig, DemoProvider, Scenario};
@@ -223,34 +222,32 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         audit_path,
         webhook,
     });
-    if let Some((_, env)) = &env_cfg {
+    let policy = env_cfg.as_ref().map(|(_, env)| {
         let global = resolved
             .config
             .as_ref()
             .map(|c| c.guards.clone())
             .unwrap_or_default();
-        app.state.policy = env
-            .guards
+        env.guards
             .over(&global)
-            .policy(env.post_promote_hook.clone());
-    }
-    app.state.runbooks = resolved.runbooks.clone();
-    if let Some(first) = resolved.diagnostics.first() {
+            .policy(env.post_promote_hook.clone())
+    });
+    let warning = resolved.diagnostics.first().map(|first| {
         for d in &resolved.diagnostics {
             tracing::warn!("{d}");
         }
         let more = resolved.diagnostics.len() - 1;
-        let text = if more == 0 {
+        if more == 0 {
             format!("{first} (defaults used; `opsdeck check` to re-check)")
         } else {
             format!("{first} (+{more} more; defaults used; `opsdeck check` lists them)")
-        };
-        app.state.message = Some(StatusMessage {
-            text,
-            level: MessageLevel::Warning,
-            at: app.clock.now(),
-        });
-    }
+        }
+    });
+    app.dispatch(Msg::Configured {
+        policy,
+        runbooks: resolved.runbooks.clone(),
+        warning,
+    });
     Ok(Session {
         app,
         is_demo,

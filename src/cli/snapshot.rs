@@ -6,6 +6,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
+use crate::core::Msg;
 use crate::core::view::ViewId;
 use crate::runtime::{App, out};
 
@@ -36,9 +37,8 @@ pub fn render_text(
     width: u16,
     height: u16,
 ) -> std::io::Result<String> {
-    app.state.view = view;
-    app.state.width = width;
-    app.state.height = height;
+    app.dispatch(Msg::ShowView(view));
+    app.dispatch(Msg::Resize { width, height });
     let mut terminal =
         Terminal::new(TestBackend::new(width, height)).map_err(std::io::Error::other)?;
     terminal

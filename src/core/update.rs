@@ -26,6 +26,30 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             Vec::new()
         }
+        Msg::Configured {
+            policy,
+            runbooks,
+            warning,
+        } => {
+            if let Some(policy) = policy {
+                state.policy = policy;
+            }
+            state.runbooks = runbooks;
+            if let Some(text) = warning {
+                say(state, MessageLevel::Warning, text);
+            }
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Drawn => {
+            state.dirty = false;
+            Vec::new()
+        }
+        Msg::ShowView(view) => {
+            switch_view(state, view);
+            state.dirty = true;
+            Vec::new()
+        }
         Msg::Action(action) => {
             state.dirty = true;
             state.pending_keys.clear();
@@ -139,6 +163,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         },
         Msg::SshEnded { host, result } => {
+            // The console takes the screen back from the shell: draw it all.
+            state.dirty = true;
             match result {
                 Ok(()) => say(
                     state,
@@ -579,9 +605,12 @@ fn apply_filter_text(state: &mut State, purpose: InputPurpose, text: &str) -> Re
     }
 }
 
+mod keys;
 mod lock;
 mod operations;
 mod palette;
 mod quit;
 #[cfg(test)]
 mod tests;
+
+pub use keys::press;

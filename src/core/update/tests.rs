@@ -730,3 +730,65 @@ fn an_unknown_host_key_is_asked_about_and_trusting_it_connects() {
         "trusting a key is not a fleet operation"
     );
 }
+
+#[test]
+fn configured_sets_policy_and_runbooks_and_warns_once() {
+    let mut s = state();
+    let policy = crate::core::guard::OpsPolicy {
+        drain_timeout_ms: 1_234,
+        ..Default::default()
+    };
+    let runbook = crate::core::runbook::RunbookDoc {
+        name: "failover".into(),
+        title: "Failover".into(),
+        lines: vec!["# Failover".into()],
+        steps: vec![],
+    };
+    s.dirty = false;
+    update(
+        &mut s,
+        Msg::Configured {
+            policy: Some(policy),
+            runbooks: vec![runbook],
+            warning: Some("keymap.toml:3:1: unknown action".into()),
+        },
+    );
+    assert_eq!(s.policy.drain_timeout_ms, 1_234);
+    assert_eq!(s.runbooks.len(), 1);
+    let m = s.message.clone().expect("the warning is shown");
+    assert_eq!(m.level, MessageLevel::Warning);
+    assert!(m.text.contains("unknown action"), "{}", m.text);
+    assert!(s.dirty);
+    // Without a policy (no environment), the defaults stay.
+    update(
+        &mut s,
+        Msg::Configured {
+            policy: None,
+            runbooks: vec![],
+            warning: None,
+        },
+    );
+    assert_eq!(s.policy.drain_timeout_ms, 1_234, "None keeps what is set");
+    assert!(s.runbooks.is_empty());
+}
+
+#[test]
+fn drawn_clears_dirty_and_show_view_switches() {
+    let mut s = state();
+    update(&mut s, Msg::ShowView(ViewId::Logs));
+    assert_eq!(s.view, ViewId::Logs);
+    assert!(s.dirty);
+    update(&mut s, Msg::Drawn);
+    assert!(!s.dirty, "a drawn frame leaves nothing to draw");
+    update(
+        &mut s,
+        Msg::SshEnded {
+            host: "web-a1".into(),
+            result: Ok(()),
+        },
+    );
+    assert!(
+        s.dirty,
+        "back from a shell: the whole screen is drawn again"
+    );
+}
