@@ -6,6 +6,7 @@
 pub mod action;
 pub mod assess;
 pub mod capabilities;
+pub mod command_palette;
 pub mod dialog;
 pub mod effect;
 pub mod fleet;
@@ -19,7 +20,6 @@ pub mod log_buffer;
 pub mod msg;
 pub mod operation;
 pub mod ops;
-pub mod palette;
 pub mod plan;
 pub mod quit;
 pub mod runbook;

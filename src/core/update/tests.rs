@@ -624,7 +624,7 @@ mod dialogs {
             update(&mut s, Msg::Input(Key::char(c)));
         }
         update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
-        assert!(s.palette.is_none());
+        assert!(s.command_palette.is_none());
         let d = s.dialog.clone().expect("dialog");
         assert_eq!(d.request.target(), "web-c1");
 
@@ -641,13 +641,13 @@ mod dialogs {
         act(&mut s, ActionId::OpenPalette);
         update(&mut s, Msg::Input(Key::char('d')));
         update(&mut s, Msg::Input(Key::char('r')));
-        let first = crate::core::palette::candidates(&s, "dr")
+        let first = crate::core::command_palette::candidates(&s, "dr")
             .first()
             .map(|c| c.text.clone());
         assert_eq!(first.as_deref(), Some("drain-backend"));
         update(&mut s, Msg::Input(Key::plain(KeyCode::Tab)));
         assert_eq!(
-            s.palette.as_ref().map(|p| p.text.as_str()),
+            s.command_palette.as_ref().map(|p| p.text.as_str()),
             Some("drain-backend ")
         );
     }
@@ -665,7 +665,7 @@ mod dialogs {
             steps: crate::core::runbook::step_lines(&lines),
             lines,
         });
-        crate::core::update::palette::open_runbook(&mut s, "t");
+        crate::core::update::command_palette::open_runbook(&mut s, "t");
         act(&mut s, ActionId::RunbookToggleStep);
         act(&mut s, ActionId::RunbookToggleStep);
         let pane = s.runbook.clone().expect("pane");
@@ -676,7 +676,7 @@ mod dialogs {
         assert_eq!(s.runbook.as_ref().map(|p| p.done.len()), Some(1), "untick");
         act(&mut s, ActionId::Close);
         assert!(s.runbook.is_none());
-        crate::core::update::palette::open_runbook(&mut s, "nope");
+        crate::core::update::command_palette::open_runbook(&mut s, "nope");
         assert!(
             s.message
                 .as_ref()
