@@ -1,7 +1,6 @@
 //! `opsdeck do`: runs one operation without the TUI, through the same
 //! decision code and operation runner the console uses.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use tokio::sync::mpsc;
@@ -11,8 +10,9 @@ use crate::core::operation::{OpRequest, Operation, StepStatus, Verdict};
 use crate::core::ops::{self, Confirmation, Decision};
 use crate::core::{Msg, PanelId, plan};
 use crate::runtime::operation_runner::{CancelFlag, OpJob, Progress, run_operation};
-use crate::runtime::{out, outln};
+use crate::runtime::outln;
 
+use super::ask::ask_yes_no;
 use super::session::{LaunchError, Session};
 
 /// Exit codes of `opsdeck do`.
@@ -177,15 +177,10 @@ pub async fn do_operation(
 }
 
 fn confirm_on_stdin(request: &OpRequest) -> bool {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
+    ask_yes_no(&format!("Run {}?", request.summary())).unwrap_or_else(|| {
         eprintln!("stdin is not a terminal: pass --yes to run without asking");
-        return false;
-    }
-    out!("Run {}? [y/N] ", request.summary());
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    stdin.lock().read_line(&mut line).is_ok() && matches!(line.trim(), "y" | "Y" | "yes")
+        false
+    })
 }
 
 fn print_progress(msg: &Msg, labels: &[String]) {

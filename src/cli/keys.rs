@@ -13,6 +13,7 @@ use crate::keymap::Keymap;
 use crate::runtime::outln;
 
 use super::session::{LaunchError, Resolved};
+use super::view_arg::view_arg;
 
 /// One row of `opsdeck keys`.
 struct KeyRow {
@@ -78,14 +79,7 @@ pub fn keys(
     format: KeysFormat,
     view: Option<&str>,
 ) -> Result<ExitCode, LaunchError> {
-    let view = match view {
-        Some(v) => Some(ViewId::from_name(v).ok_or_else(|| {
-            LaunchError::Config(format!(
-                "unknown view '{v}' (overview, instances, replication, deploys, logs)"
-            ))
-        })?),
-        None => None,
-    };
+    let view = view.map(view_arg).transpose()?;
     let rows = key_rows(&resolved.keymap.keymap, view);
     let ro = resolved.read_only;
     let flag = |m: bool| match (m, ro) {

@@ -2,6 +2,7 @@
 //! subcommand, and the session each builds from config.
 
 pub mod args;
+pub mod ask;
 pub mod audit;
 pub mod check;
 pub mod dispatch;
@@ -12,6 +13,7 @@ pub mod session;
 pub mod snapshot;
 pub mod ssh_trust;
 pub mod status;
+pub mod view_arg;
 
 pub use args::{Cli, Command, KeysFormat};
 pub use dispatch::main;

@@ -11,6 +11,7 @@ use crate::core::view::ViewId;
 use crate::runtime::{App, out};
 
 use super::session::{LaunchError, Session, prime};
+use super::view_arg::view_arg;
 
 /// Observes every source once and prints one frame of `view`.
 pub async fn run(
@@ -19,11 +20,7 @@ pub async fn run(
     width: u16,
     height: u16,
 ) -> Result<ExitCode, LaunchError> {
-    let Some(view) = parse_view(view) else {
-        return Err(LaunchError::Config(format!(
-            "unknown view '{view}' (overview, instances, replication, deploys, logs)"
-        )));
-    };
+    let view = view_arg(view)?;
     prime(session).await;
     let text = render_text(&mut session.app, view, width, height)?;
     out!("{text}");
@@ -73,8 +70,4 @@ pub fn buffer_to_text(buf: &Buffer) -> String {
 fn unicode_width(s: &str) -> usize {
     use ratatui::text::Span;
     Span::raw(s).width()
-}
-/// Views by name for `--view`.
-pub fn parse_view(name: &str) -> Option<ViewId> {
-    ViewId::from_name(name)
 }

@@ -1,11 +1,11 @@
 //! `opsdeck ssh-trust`: checks a host's SSH key and adds it to known_hosts
 //! once the user has compared its fingerprint.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::runtime::{out, outln};
+use crate::runtime::outln;
 
+use super::ask::ask_yes_no;
 use super::do_operation::EXIT_FAILED;
 use super::session::{LaunchError, Resolved};
 
@@ -44,23 +44,13 @@ pub async fn ssh_trust(
                 presented.key_type
             );
             let ok = yes
-                || {
-                    let stdin = std::io::stdin();
-                    if !stdin.is_terminal() {
-                        outln!(
-                            "not a terminal: compare the fingerprint, then run again with --yes"
-                        );
-                        false
-                    } else {
-                        out!(
-                            "Does it match the host's own (ssh-keygen -lf on the host)? Trust it? [y/N] "
-                        );
-                        let _ = std::io::stdout().flush();
-                        let mut line = String::new();
-                        stdin.lock().read_line(&mut line).is_ok()
-                            && matches!(line.trim(), "y" | "Y" | "yes")
-                    }
-                };
+                || ask_yes_no(
+                    "Does it match the host's own (ssh-keygen -lf on the host)? Trust it?",
+                )
+                .unwrap_or_else(|| {
+                    outln!("not a terminal: compare the fingerprint, then run again with --yes");
+                    false
+                });
             if !ok {
                 outln!("not trusted: nothing was written");
                 return Ok(ExitCode::from(EXIT_FAILED));

@@ -348,31 +348,15 @@ mod tests {
 
     use super::*;
     use crate::core::assess::Limits;
-    use crate::core::fleet::{DbNode, ReplicaRole, ReplicationObservation, ThreadState};
+    use crate::core::fleet::{ReplicaRole, ReplicationObservation};
     use crate::core::guard;
     use crate::core::msg::{Msg, Observation};
     use crate::core::operation::{NodeKind, OpKind, PromoteMode};
     use crate::core::state::EnvInfo;
+    use crate::core::test_fixtures::db as node;
     use crate::core::time::Timestamp;
     use crate::theme::{Role, Theme};
     use crate::ui::fleet_summary::{Problems, lag_style};
-
-    fn node(name: &str, role: ReplicaRole, lag: Option<f64>) -> DbNode {
-        DbNode {
-            name: name.into(),
-            az: "az-a".into(),
-            role,
-            reachable: true,
-            read_only: role == ReplicaRole::Replica,
-            lag_seconds: lag,
-            io_thread: ThreadState::Running,
-            sql_thread: ThreadState::Running,
-            source: (role == ReplicaRole::Replica).then(|| "db-primary".to_string()),
-            gtid_executed: None,
-            gtid_received: None,
-            last_error: None,
-        }
-    }
 
     fn state(lag: Option<f64>, limit: f64) -> State {
         let env = EnvInfo {

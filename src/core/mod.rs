@@ -26,6 +26,8 @@ pub mod runbook;
 pub mod sanitize;
 pub mod series;
 pub mod state;
+#[cfg(test)]
+pub(crate) mod test_fixtures;
 pub mod time;
 pub mod unfinished;
 pub mod update;
