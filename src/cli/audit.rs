@@ -8,7 +8,7 @@ use crate::runtime::outln;
 
 use super::session::LaunchError;
 
-pub fn audit(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchError> {
+pub fn run(since: Option<&str>, json_out: bool) -> Result<ExitCode, LaunchError> {
     let path = crate::runtime::audit_log::default_path()
         .ok_or_else(|| LaunchError::Config("no data directory for the audit log".into()))?;
     let log = AuditLog::new(path);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use crate::runtime::outln;
 
 /// `opsdeck check`: every diagnostic of config, keymap, theme and runbooks.
-pub fn check(cli: &crate::cli::Cli) -> ExitCode {
+pub fn run(cli: &crate::cli::Cli) -> ExitCode {
     match super::session::resolve(cli) {
         Err(e) => {
             outln!("{e}");

@@ -41,23 +41,15 @@ pub fn main() -> ExitCode {
 
 async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
     match &cli.command {
-        Some(Command::Check) => return Ok(super::check::check(&cli)),
-        Some(Command::Audit { since, json }) => {
-            return super::audit::audit(since.as_deref(), *json);
-        }
+        Some(Command::Check) => Ok(super::check::run(&cli)),
+        Some(Command::Audit { since, json }) => super::audit::run(since.as_deref(), *json),
         Some(Command::Keys { format, view }) => {
-            return super::keys::keys(&resolve(&cli)?, *format, view.as_deref());
+            super::keys::run(&resolve(&cli)?, *format, view.as_deref())
         }
         Some(Command::SshTrust { host, yes }) => {
-            return super::ssh_trust::ssh_trust(&resolve(&cli)?, host, *yes).await;
+            super::ssh_trust::run(&resolve(&cli)?, host, *yes).await
         }
-        Some(Command::Runbook { name }) => {
-            return super::runbook::runbook(&resolve(&cli)?, name.as_deref());
-        }
-        _ => {}
-    }
-    let mut session = build_session(&cli)?;
-    match &cli.command {
+        Some(Command::Runbook { name }) => super::runbook::run(&resolve(&cli)?, name.as_deref()),
         Some(Command::Do {
             action,
             target,
@@ -66,8 +58,8 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             override_guard,
             confirm,
         }) => {
-            super::do_operation::do_operation(
-                &mut session,
+            super::do_operation::run(
+                &mut build_session(&cli)?,
                 super::do_operation::DoArgs {
                     action,
                     target,
@@ -79,20 +71,16 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             )
             .await
         }
-        Some(
-            Command::Check
-            | Command::Audit { .. }
-            | Command::Keys { .. }
-            | Command::Runbook { .. }
-            | Command::SshTrust { .. },
-        ) => Ok(ExitCode::SUCCESS),
-        Some(Command::Status { json }) => super::status::run(&mut session, *json).await,
+        Some(Command::Status { json }) => {
+            super::status::run(&mut build_session(&cli)?, *json).await
+        }
         Some(Command::Snapshot {
             view,
             width,
             height,
-        }) => super::snapshot::run(&mut session, view, *width, *height).await,
+        }) => super::snapshot::run(&mut build_session(&cli)?, view, *width, *height).await,
         None => {
+            let session = build_session(&cli)?;
             let history = session.history_ms();
             Ok(crate::runtime::tui_session::run_tui(session.app, history).await?)
         }

@@ -28,10 +28,7 @@ pub struct DoArgs<'a> {
     pub confirm: Option<&'a str>,
 }
 
-pub async fn do_operation(
-    session: &mut Session,
-    args: DoArgs<'_>,
-) -> Result<ExitCode, LaunchError> {
+pub async fn run(session: &mut Session, args: DoArgs<'_>) -> Result<ExitCode, LaunchError> {
     let Some(action) =
         ActionId::from_name(args.action).filter(|a| a.spec().mutates && *a != ActionId::SshOpen)
     else {

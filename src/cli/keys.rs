@@ -74,7 +74,7 @@ fn key_rows(keymap: &Keymap, view: Option<ViewId>) -> Vec<KeyRow> {
     rows
 }
 
-pub fn keys(
+pub fn run(
     resolved: &Resolved,
     format: KeysFormat,
     view: Option<&str>,

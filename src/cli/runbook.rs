@@ -7,7 +7,7 @@ use crate::runtime::outln;
 
 use super::session::{LaunchError, Resolved};
 
-pub fn runbook(resolved: &Resolved, name: Option<&str>) -> Result<ExitCode, LaunchError> {
+pub fn run(resolved: &Resolved, name: Option<&str>) -> Result<ExitCode, LaunchError> {
     let Some(name) = name else {
         for r in &resolved.runbooks {
             outln!("{:<24} {}", r.name, r.title);

@@ -11,11 +11,7 @@ use super::session::{LaunchError, Resolved};
 
 /// `opsdeck ssh-trust HOST`: shows the key a host presents and records it in
 /// known_hosts once the user confirms the fingerprint.
-pub async fn ssh_trust(
-    resolved: &Resolved,
-    host: &str,
-    yes: bool,
-) -> Result<ExitCode, LaunchError> {
+pub async fn run(resolved: &Resolved, host: &str, yes: bool) -> Result<ExitCode, LaunchError> {
     use crate::providers::ssh::{SshConfig, SshError, SshPool};
     let ssh_config = resolved
         .environment
