@@ -1,9 +1,10 @@
 //! opsdeck: a terminal operations console for a web service in two availability
-//! zones. The README's "Layout" section is the map of the source tree (the
-//! design notes are kept outside the repository), and each module's `//!`
-//! header says what lives there. Dependencies point one way:
-//! `core` (pure state, reducer, `assess` judgements, `ops` decisions) ←
-//! `keymap`, `theme`, `config` ← `ui` ← `runtime` → `providers`.
+//! zones. The README's "Layout" section is the map of the source tree, and each
+//! module's `//!` header says what lives there. Dependencies point one way:
+//! `cli` (command line, session building, one module per subcommand) →
+//! `runtime` (the TUI session's shell) → `ui` (rendering) and `providers` (IO)
+//! → `core` (pure state, reducer, `assess` judgements, `ops` decisions);
+//! `keymap`, `theme` and `config` sit beside `core`, which imports none of them.
 
 pub mod cli;
 pub mod config;

@@ -1,5 +1,5 @@
 //! The `opsdeck` binary: everything lives in the library.
 
 fn main() -> std::process::ExitCode {
-    opsdeck::runtime::launch::main()
+    opsdeck::cli::main()
 }

@@ -26,6 +26,18 @@ impl Scope {
             Scope::Runbook => "runbook",
         }
     }
+
+    /// The keymap sections that apply, most specific first: a dialog is
+    /// modal; an open runbook's keys come before the view's.
+    pub fn in_effect(view: ViewId, dialog: bool, runbook: bool) -> Vec<Scope> {
+        if dialog {
+            vec![Scope::Dialog]
+        } else if runbook {
+            vec![Scope::Runbook, Scope::View(view), Scope::Global]
+        } else {
+            vec![Scope::View(view), Scope::Global]
+        }
+    }
 }
 
 macro_rules! actions {

@@ -2,12 +2,15 @@
 
 use super::action::ActionId;
 use super::fleet::{Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation};
+use super::guard::OpsPolicy;
 use super::key::Key;
 use super::lock_status::LockReport;
 use super::operation::{StepStatus, Verdict};
 use super::quit::Signal;
+use super::runbook::RunbookDoc;
 use super::time::Timestamp;
 use super::unfinished::UnfinishedOperation;
+use super::view::ViewId;
 
 /// The independently polled sources of data. A failing one degrades only its
 /// own panel.
@@ -68,6 +71,18 @@ pub enum Msg {
     Tick { now: Timestamp },
     /// The terminal has a new size.
     Resize { width: u16, height: u16 },
+    /// What the session's config sets up, once before the first frame: the
+    /// guards' policy (`None`: the defaults), the runbooks, and a warning
+    /// about files that had problems.
+    Configured {
+        policy: Option<OpsPolicy>,
+        runbooks: Vec<RunbookDoc>,
+        warning: Option<String>,
+    },
+    /// A frame was drawn: nothing changed since.
+    Drawn,
+    /// Show this view (headless snapshots pick their view this way).
+    ShowView(ViewId),
     /// A key resolved to an action through the keymap.
     Action(ActionId),
     /// A key pressed while a text input has focus (filters).

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 
 use super::capabilities::Capabilities;
+use super::command_palette::CommandPalette;
 use super::dialog::Dialog;
 use super::fleet::{Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation};
 use super::guard::OpsPolicy;
@@ -13,7 +14,6 @@ use super::lock_status::LockStatus;
 use super::log_buffer::{LogBuffer, LogFilter};
 use super::msg::PanelId;
 use super::operation::Operation;
-use super::palette::PaletteState;
 use super::quit::QuitState;
 use super::runbook::{RunbookDoc, RunbookPane};
 use super::series::Series;
@@ -254,7 +254,7 @@ pub struct State {
     pub pending_keys: Vec<Key>,
     pub message: Option<StatusMessage>,
     /// The command palette, when open.
-    pub palette: Option<PaletteState>,
+    pub command_palette: Option<CommandPalette>,
     /// Runbooks available to `:runbook NAME`, keys already filled in.
     pub runbooks: Vec<RunbookDoc>,
     /// The runbook shown beside the views.
@@ -312,7 +312,7 @@ impl State {
             input: None,
             pending_keys: Vec::new(),
             message: None,
-            palette: None,
+            command_palette: None,
             runbooks: Vec::new(),
             runbook: None,
             dialog: None,
@@ -476,7 +476,7 @@ impl State {
     /// Keys go to a text field: a filter, the palette, or a typed confirmation.
     pub fn text_input_active(&self) -> bool {
         self.input.is_some()
-            || self.palette.is_some()
+            || self.command_palette.is_some()
             || self
                 .dialog
                 .as_ref()

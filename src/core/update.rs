@@ -26,6 +26,30 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.dirty = true;
             Vec::new()
         }
+        Msg::Configured {
+            policy,
+            runbooks,
+            warning,
+        } => {
+            if let Some(policy) = policy {
+                state.policy = policy;
+            }
+            state.runbooks = runbooks;
+            if let Some(text) = warning {
+                say(state, MessageLevel::Warning, text);
+            }
+            state.dirty = true;
+            Vec::new()
+        }
+        Msg::Drawn => {
+            state.dirty = false;
+            Vec::new()
+        }
+        Msg::ShowView(view) => {
+            switch_view(state, view);
+            state.dirty = true;
+            Vec::new()
+        }
         Msg::Action(action) => {
             state.dirty = true;
             state.pending_keys.clear();
@@ -36,8 +60,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if state.lock.break_dialog.is_some() {
                 return lock::lock_break_input(state, key);
             }
-            if state.palette.is_some() {
-                return palette::input(state, key);
+            if state.command_palette.is_some() {
+                return command_palette::input(state, key);
             }
             if state.dialog.is_some() {
                 return operations::dialog_input(state, key);
@@ -139,6 +163,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         },
         Msg::SshEnded { host, result } => {
+            // The console takes the screen back from the shell: draw it all.
+            state.dirty = true;
             match result {
                 Ok(()) => say(
                     state,
@@ -313,10 +339,10 @@ pub(crate) fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
                 state.message = None;
             }
         }
-        A::OpenPalette => palette::open(state),
+        A::OpenPalette => command_palette::open(state),
         A::ShowOperations => state.operations_panel = !state.operations_panel,
         A::RunbookNextStep | A::RunbookPrevStep | A::RunbookToggleStep | A::CloseRunbook => {
-            palette::runbook_action(state, action);
+            command_palette::runbook_action(state, action);
         }
         A::DialogConfirm
         | A::DialogCancel
@@ -588,9 +614,12 @@ fn apply_filter_text(state: &mut State, purpose: InputPurpose, text: &str) -> Re
     }
 }
 
+mod command_palette;
+mod keys;
 mod lock;
 mod operations;
-mod palette;
 mod quit;
 #[cfg(test)]
 mod tests;
+
+pub use keys::press;

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::core::action::{ActionId, Scope};
 use crate::core::key::Key;
+use crate::core::key_resolver::KeyResolver;
+pub use crate::core::key_result::KeyResult;
 use crate::core::view::ViewId;
 
 /// One key sequence bound to an action.
@@ -12,15 +14,6 @@ use crate::core::view::ViewId;
 pub struct Binding {
     pub keys: Vec<Key>,
     pub action: ActionId,
-}
-
-/// Outcome of feeding keys to the keymap.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeyResult {
-    Matched(ActionId),
-    /// The keys so far start a longer sequence.
-    Pending,
-    NotFound,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,13 +73,7 @@ impl Keymap {
     /// The sections that apply, most specific first: a dialog is modal; an
     /// open runbook's keys come before the view's.
     pub fn sections_for(view: ViewId, dialog: bool, runbook: bool) -> Vec<Scope> {
-        if dialog {
-            vec![Scope::Dialog]
-        } else if runbook {
-            vec![Scope::Runbook, Scope::View(view), Scope::Global]
-        } else {
-            vec![Scope::View(view), Scope::Global]
-        }
+        Scope::in_effect(view, dialog, runbook)
     }
 
     /// Feeds the keys typed so far, looking through `sections` in order: an
@@ -179,6 +166,12 @@ impl Keymap {
             .into_iter()
             .filter(|b| b.keys.len() > prefix.len() && b.keys.starts_with(prefix))
             .collect()
+    }
+}
+
+impl KeyResolver for Keymap {
+    fn resolve_in(&self, sections: &[Scope], keys: &[Key]) -> KeyResult {
+        Keymap::resolve_in(self, sections, keys)
     }
 }
 

@@ -10,8 +10,8 @@ use tokio::task::JoinHandle;
 use crate::core::key::Key;
 use crate::core::operation::{OpRequest, Verdict};
 use crate::core::state::EnvInfo;
-use crate::core::{Effect, Msg, PanelId, State, Timestamp, update};
-use crate::keymap::{KeyResult, Keymap};
+use crate::core::{Effect, Msg, PanelId, State, Timestamp, press, update};
+use crate::keymap::Keymap;
 use crate::providers::{ObserveProvider, OperateProvider, ShellProvider};
 use crate::theme::Theme;
 
@@ -45,8 +45,6 @@ pub struct App {
     abandoned: Vec<(u64, String)>,
     /// The audit log (read at start for unfinished operations).
     pub audit_path: PathBuf,
-    /// Keys typed so far of an unfinished sequence.
-    pending: Vec<Key>,
 }
 
 /// An operation's task, with what is needed to stop it and to record it.
@@ -66,6 +64,8 @@ const INTENT_CLOCK_SLACK_MS: i64 = 1_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Flow {
     Continue,
+    /// Observe these panels again now (the event loop owns the pollers).
+    Refresh(Vec<PanelId>),
     Quit,
     /// Hand the terminal to a shell on this host, then come back.
     Shell(String),
@@ -143,7 +143,6 @@ impl App {
             running: HashMap::new(),
             abandoned: Vec::new(),
             audit_path,
-            pending: Vec::new(),
         }
     }
 
@@ -151,8 +150,7 @@ impl App {
     pub fn apply(&mut self, effect: Effect) -> Flow {
         match effect {
             Effect::Quit => Flow::Quit,
-            // The event loop owns the pollers and wakes them.
-            Effect::Refresh(_) => Flow::Continue,
+            Effect::Refresh(panels) => Flow::Refresh(panels),
             Effect::RunOperation { id, request, steps } => {
                 let Some(ctx) = self.ops.clone() else {
                     // Unreachable by construction (the reducer refuses first),
@@ -265,33 +263,10 @@ impl App {
         update(&mut self.state, msg)
     }
 
-    /// Turns a key press into messages: text input while an input has focus,
-    /// otherwise the keymap's action, a pending-sequence hint, or "unbound".
-    pub fn key_messages(&mut self, key: Key) -> Vec<Msg> {
-        if self.state.text_input_active() {
-            return vec![Msg::Input(key)];
-        }
-        if !self.pending.is_empty() && key == Key::plain(crate::core::KeyCode::Esc) {
-            self.pending.clear();
-            return vec![Msg::PendingKeys(Vec::new())];
-        }
-        self.pending.push(key);
-        let sections = Keymap::sections_for(
-            self.state.view,
-            self.state.dialog.is_some() || self.state.quit_dialog.is_some(),
-            self.state.runbook.is_some(),
-        );
-        match self.keymap.resolve_in(&sections, &self.pending) {
-            KeyResult::Matched(action) => {
-                self.pending.clear();
-                vec![Msg::Action(action)]
-            }
-            KeyResult::Pending => vec![Msg::PendingKeys(self.pending.clone())],
-            KeyResult::NotFound => {
-                self.pending.clear();
-                vec![Msg::Unbound(key)]
-            }
-        }
+    /// Feeds a key press through the keymap and the reducer
+    /// (`core::press`, the one path a key takes).
+    pub fn press(&mut self, key: Key) -> Vec<Effect> {
+        press(&mut self.state, key, &self.keymap)
     }
 
     /// Polls every panel once at `at`, in order, and applies the results.
@@ -316,6 +291,27 @@ impl App {
             self.dispatch(msg);
         }
         failures
+    }
+
+    /// Prepares state before the first frame or a headless print: replays
+    /// `history_ms` of the past (the demo fleet), or else observes every
+    /// source once.
+    pub async fn prime(&mut self, history_ms: Option<i64>) -> Vec<Msg> {
+        let now = self.clock.now();
+        if let Some(span) = history_ms {
+            self.warm_up(now, span).await;
+            Vec::new()
+        } else {
+            // Replication first: the hosts view names database roles from it.
+            let order = [
+                PanelId::Replication,
+                PanelId::Hosts,
+                PanelId::Deploys,
+                PanelId::Alerts,
+                PanelId::Logs,
+            ];
+            self.observe_all_at(now, &order).await
+        }
     }
 
     /// Replays `span_ms` of history at the hosts/replication poll interval
@@ -442,5 +438,10 @@ impl App {
             }
             Err(e) => tracing::warn!(error = %e, "could not read the audit log"),
         }
+    }
+
+    /// The operation context, so `do` runs exactly what the console runs.
+    pub fn ops_context(&self) -> Option<Arc<OpContext>> {
+        self.ops.clone()
     }
 }

@@ -16,7 +16,7 @@ use ratatui::backend::Backend;
 use tokio::time::Instant;
 
 use crate::core::quit::Signal;
-use crate::core::{Effect, Msg};
+use crate::core::{Key, Msg};
 
 use super::app::{App, Flow};
 use super::key_input::from_crossterm;
@@ -40,6 +40,13 @@ pub enum Exit {
     /// the session, after the running operation wound down; the exit status
     /// is in `state.quitting`.
     Signal,
+}
+
+/// What the loop feeds the reducer: a key press (resolved through the
+/// keymap) or a message.
+enum Input {
+    Key(Key),
+    Msg(Msg),
 }
 
 /// Counters for tests and benchmarks.
@@ -87,18 +94,18 @@ where
     loop {
         let next_frame = last_frame.map_or_else(Instant::now, |t| t + FRAME);
         let dirty = app.state.dirty && !screen_lost;
-        let mut msgs: Vec<Msg> = Vec::new();
+        let mut msgs: Vec<Input> = Vec::new();
         tokio::select! {
             () = tokio::time::sleep_until(next_frame), if dirty => {
                 let drawn = terminal.draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap));
-                app.state.dirty = false;
+                app.dispatch(Msg::Drawn);
                 last_frame = Some(Instant::now());
                 match drawn {
                     Ok(_) => stats.frames += 1,
                     Err(e) if app.state.running_operation().is_some() => {
                         tracing::warn!(error = %e, "the terminal is gone; winding down without a screen");
                         screen_lost = true;
-                        msgs.push(Msg::Signal(Signal::Hangup));
+                        msgs.push(Input::Msg(Msg::Signal(Signal::Hangup)));
                     }
                     Err(e) => return Err(io::Error::other(e.to_string())),
                 }
@@ -112,36 +119,38 @@ where
                     // down as for SIGHUP instead of dropping the runner.
                     tracing::warn!("input closed while an operation runs; winding down");
                     input_closed = true;
-                    msgs.push(Msg::Signal(Signal::Hangup));
+                    msgs.push(Input::Msg(Msg::Signal(Signal::Hangup)));
                 }
                 None => return Ok(Exit::InputClosed),
                 Some(Err(e)) => return Err(e),
                 Some(Ok(Event::Key(k))) => {
                     if let Some(key) = from_crossterm(&k) {
-                        msgs = app.key_messages(key);
+                        msgs.push(Input::Key(key));
                     }
                 }
                 Some(Ok(Event::Resize(width, height))) => {
                     let _ = terminal.autoresize();
-                    msgs.push(Msg::Resize { width, height });
+                    msgs.push(Input::Msg(Msg::Resize { width, height }));
                 }
                 Some(Ok(_)) => {}
             },
-            Some(msg) = app.rx.recv() => msgs.push(msg),
-            _ = tick.tick() => msgs.push(Msg::Tick { now: app.clock.now() }),
+            Some(msg) = app.rx.recv() => msgs.push(Input::Msg(msg)),
+            _ = tick.tick() => msgs.push(Input::Msg(Msg::Tick { now: app.clock.now() })),
             () = &mut shutdown, if !shutdown_seen => {
                 shutdown_seen = true;
-                msgs.push(Msg::Signal(Signal::Terminate));
+                msgs.push(Input::Msg(Msg::Signal(Signal::Terminate)));
             }
         }
-        for msg in msgs {
+        for input in msgs {
             stats.messages += 1;
-            for effect in app.dispatch(msg) {
-                if let Effect::Refresh(panels) = &effect {
-                    pollers.refresh(panels);
-                }
+            let effects = match input {
+                Input::Key(key) => app.press(key),
+                Input::Msg(msg) => app.dispatch(msg),
+            };
+            for effect in effects {
                 match app.apply(effect) {
                     Flow::Continue => {}
+                    Flow::Refresh(panels) => pollers.refresh(&panels),
                     Flow::Quit if app.state.quitting.exit_status.is_some() => {
                         return Ok(Exit::Signal);
                     }

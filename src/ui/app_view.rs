@@ -9,11 +9,11 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 
+use super::{command_palette_view, dialog_view, operations_view, runbook_view};
 use super::{
     deploys_view, details_view, help_view, input_view, instances_view, logs_view, overview_view,
     replication_view, status_bar_view, tab_bar_view, which_key_view,
 };
-use super::{dialog_view, operations_view, palette_view, runbook_view};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{Overlay, State};
 use crate::core::view::ViewId;
@@ -75,7 +75,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
         dialog_view::draw(frame, area, dialog, theme, keymap);
     }
     super::quit_dialog_view::draw(frame, area, state, theme);
-    palette_view::draw(frame, body, state, theme, keymap);
+    command_palette_view::draw(frame, body, state, theme, keymap);
 }
 
 /// Views are laid out for 80 columns; the frame's sides are drawn only when

@@ -4,6 +4,7 @@
 //! derives what is broken; `format` and `spark` are shared helpers.
 
 pub mod app_view;
+pub mod command_palette_view;
 pub mod deploys_view;
 pub mod details_view;
 pub mod dialog_view;
@@ -15,7 +16,6 @@ pub mod instances_view;
 pub mod logs_view;
 pub mod operations_view;
 pub mod overview_view;
-pub mod palette_view;
 pub mod panel_status;
 pub mod popup;
 pub mod quit_dialog_view;

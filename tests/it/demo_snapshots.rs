@@ -1,9 +1,9 @@
 //! Snapshots of every view on the demo fleet itself: fixed seed, fixed clock,
 //! a few minutes of replayed history, rendered at 100×30.
 
+use opsdeck::cli::snapshot::render_text;
 use opsdeck::core::ViewId;
 use opsdeck::providers::demo::Scenario;
-use opsdeck::runtime::headless::render_text;
 use opsdeck::runtime::poller::PollSchedule;
 
 use crate::demo_app::{DemoApp, START, demo_app};

@@ -6,6 +6,7 @@ mod demo_snapshots;
 mod e2e_tmux;
 mod keymap_remap;
 mod lab;
+mod layout;
 mod operation_faults;
 mod operations;
 mod quit_paths;

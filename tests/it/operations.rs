@@ -58,7 +58,7 @@ async fn drive(d: &mut DemoApp, steps: &[(f64, &str)]) -> String {
     .expect("loop");
     // A dialog waiting for a typed name takes `q` as text; the script then ends.
     assert!(matches!(exit, Exit::Quit | Exit::InputClosed), "{exit:?}");
-    opsdeck::runtime::headless::buffer_to_text(terminal.backend().buffer())
+    opsdeck::cli::snapshot::buffer_to_text(terminal.backend().buffer())
 }
 
 fn calm() -> DemoApp {

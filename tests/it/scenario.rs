@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use crossterm::event::Event;
 use futures::channel::mpsc;
+use opsdeck::cli::snapshot::buffer_to_text;
 use opsdeck::core::ViewId;
 use opsdeck::core::key::parse_sequence;
 use opsdeck::providers::demo::Scenario;
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
-use opsdeck::runtime::headless::buffer_to_text;
 use opsdeck::runtime::key_input::to_crossterm;
 use opsdeck::runtime::poller::PollSchedule;
 use ratatui::Terminal;

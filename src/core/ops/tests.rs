@@ -11,6 +11,7 @@ use crate::core::key::{Key, KeyCode};
 use crate::core::msg::{Msg, Observation};
 use crate::core::operation::{NodeKind, OpKind, OpRequest, PromoteMode, StepSpec};
 use crate::core::state::{EnvInfo, State};
+use crate::core::test_fixtures::db;
 use crate::core::time::Timestamp;
 use crate::core::update;
 
@@ -69,23 +70,6 @@ fn hosts(web_a2: Health) -> Observation {
             ],
         }),
     })
-}
-
-fn db(name: &str, role: ReplicaRole, lag: Option<f64>) -> DbNode {
-    DbNode {
-        name: name.into(),
-        az: "az-a".into(),
-        role,
-        reachable: true,
-        read_only: role == ReplicaRole::Replica,
-        lag_seconds: lag,
-        io_thread: ThreadState::Running,
-        sql_thread: ThreadState::Running,
-        source: (role == ReplicaRole::Replica).then(|| "db-primary".to_string()),
-        gtid_executed: None,
-        gtid_received: None,
-        last_error: None,
-    }
 }
 
 fn replication(lag: Option<f64>) -> Observation {

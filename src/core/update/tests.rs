@@ -624,7 +624,7 @@ mod dialogs {
             update(&mut s, Msg::Input(Key::char(c)));
         }
         update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
-        assert!(s.palette.is_none());
+        assert!(s.command_palette.is_none());
         let d = s.dialog.clone().expect("dialog");
         assert_eq!(d.request.target(), "web-c1");
 
@@ -641,13 +641,13 @@ mod dialogs {
         act(&mut s, ActionId::OpenPalette);
         update(&mut s, Msg::Input(Key::char('d')));
         update(&mut s, Msg::Input(Key::char('r')));
-        let first = crate::core::palette::candidates(&s, "dr")
+        let first = crate::core::command_palette::candidates(&s, "dr")
             .first()
             .map(|c| c.text.clone());
         assert_eq!(first.as_deref(), Some("drain-backend"));
         update(&mut s, Msg::Input(Key::plain(KeyCode::Tab)));
         assert_eq!(
-            s.palette.as_ref().map(|p| p.text.as_str()),
+            s.command_palette.as_ref().map(|p| p.text.as_str()),
             Some("drain-backend ")
         );
     }
@@ -665,7 +665,7 @@ mod dialogs {
             steps: crate::core::runbook::step_lines(&lines),
             lines,
         });
-        crate::core::update::palette::open_runbook(&mut s, "t");
+        crate::core::update::command_palette::open_runbook(&mut s, "t");
         act(&mut s, ActionId::RunbookToggleStep);
         act(&mut s, ActionId::RunbookToggleStep);
         let pane = s.runbook.clone().expect("pane");
@@ -676,7 +676,7 @@ mod dialogs {
         assert_eq!(s.runbook.as_ref().map(|p| p.done.len()), Some(1), "untick");
         act(&mut s, ActionId::Close);
         assert!(s.runbook.is_none());
-        crate::core::update::palette::open_runbook(&mut s, "nope");
+        crate::core::update::command_palette::open_runbook(&mut s, "nope");
         assert!(
             s.message
                 .as_ref()
@@ -728,5 +728,67 @@ fn an_unknown_host_key_is_asked_about_and_trusting_it_connects() {
     assert!(
         s.operations.is_empty(),
         "trusting a key is not a fleet operation"
+    );
+}
+
+#[test]
+fn configured_sets_policy_and_runbooks_and_warns_once() {
+    let mut s = state();
+    let policy = crate::core::guard::OpsPolicy {
+        drain_timeout_ms: 1_234,
+        ..Default::default()
+    };
+    let runbook = crate::core::runbook::RunbookDoc {
+        name: "failover".into(),
+        title: "Failover".into(),
+        lines: vec!["# Failover".into()],
+        steps: vec![],
+    };
+    s.dirty = false;
+    update(
+        &mut s,
+        Msg::Configured {
+            policy: Some(policy),
+            runbooks: vec![runbook],
+            warning: Some("keymap.toml:3:1: unknown action".into()),
+        },
+    );
+    assert_eq!(s.policy.drain_timeout_ms, 1_234);
+    assert_eq!(s.runbooks.len(), 1);
+    let m = s.message.clone().expect("the warning is shown");
+    assert_eq!(m.level, MessageLevel::Warning);
+    assert!(m.text.contains("unknown action"), "{}", m.text);
+    assert!(s.dirty);
+    // Without a policy (no environment), the defaults stay.
+    update(
+        &mut s,
+        Msg::Configured {
+            policy: None,
+            runbooks: vec![],
+            warning: None,
+        },
+    );
+    assert_eq!(s.policy.drain_timeout_ms, 1_234, "None keeps what is set");
+    assert!(s.runbooks.is_empty());
+}
+
+#[test]
+fn drawn_clears_dirty_and_show_view_switches() {
+    let mut s = state();
+    update(&mut s, Msg::ShowView(ViewId::Logs));
+    assert_eq!(s.view, ViewId::Logs);
+    assert!(s.dirty);
+    update(&mut s, Msg::Drawn);
+    assert!(!s.dirty, "a drawn frame leaves nothing to draw");
+    update(
+        &mut s,
+        Msg::SshEnded {
+            host: "web-a1".into(),
+            result: Ok(()),
+        },
+    );
+    assert!(
+        s.dirty,
+        "back from a shell: the whole screen is drawn again"
     );
 }

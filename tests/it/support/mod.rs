@@ -536,7 +536,7 @@ pub fn render_with(state: &State, theme: &Theme, w: u16, h: u16) -> Buffer {
 
 /// The characters of a buffer, one line per row, trailing spaces trimmed.
 pub fn buffer_text(buf: &Buffer) -> String {
-    opsdeck::runtime::headless::buffer_to_text(buf)
+    opsdeck::cli::snapshot::buffer_to_text(buf)
 }
 
 /// Renders and returns the text, for snapshots.

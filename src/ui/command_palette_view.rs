@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use super::format::{pad, short_az, truncate, truncate_start, width};
 use super::status_bar_view::primary_key;
 use crate::core::action::ActionId;
-use crate::core::palette::{Candidate, CandidateKind, PaletteState, candidates};
+use crate::core::command_palette::{Candidate, CandidateKind, CommandPalette, candidates};
 use crate::core::sanitize::sanitize;
 use crate::core::state::State;
 use crate::keymap::Keymap;
@@ -73,7 +73,7 @@ fn scroll_offset(selected: usize, len: usize, rows: usize) -> usize {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {
-    let Some(p) = &state.palette else {
+    let Some(p) = &state.command_palette else {
         return;
     };
     draw_palette(frame, area, state, p, theme, keymap);
@@ -83,7 +83,7 @@ fn draw_palette(
     frame: &mut Frame,
     area: Rect,
     state: &State,
-    p: &PaletteState,
+    p: &CommandPalette,
     theme: &Theme,
     keymap: &Keymap,
 ) {

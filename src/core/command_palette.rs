@@ -11,7 +11,7 @@ use super::view::ViewId;
 
 /// The palette's input and cursor.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PaletteState {
+pub struct CommandPalette {
     pub text: String,
     /// Index into the current candidates.
     pub selected: usize,

@@ -1,31 +1,21 @@
-//! From command line to running session: resolve config, build providers and
-//! the `App`, then run the TUI or a headless command.
+//! From command line to session: resolve config, keymap, theme and
+//! runbooks, build the providers and the `App`.
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
-
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::config::{Config, EnvConfig, config_dir};
 use crate::core::runbook::RunbookDoc;
-use crate::core::state::{MessageLevel, StatusMessage};
-use crate::core::{PanelId, Timestamp};
+use crate::core::{Msg, Timestamp};
 use crate::diagnostic::Diagnostic;
 use crate::keymap::keymap_loader::LoadedKeymap;
 use crate::providers::demo::{DemoConfig, DemoProvider, Scenario};
 use crate::providers::selfhosted::SelfHostedProvider;
-use crate::providers::{ObserveProvider, OperateProvider};
-use crate::providers::{ProviderError, ShellProvider};
+use crate::providers::{ObserveProvider, OperateProvider, ShellProvider};
+use crate::runtime::poller::PollSchedule;
+use crate::runtime::webhook::Webhook;
+use crate::runtime::{App, AppParts, Clock};
 use crate::theme::{ColorDepth, LoadedTheme};
-
-use super::app::{App, AppParts};
-use super::clock::Clock;
-use super::event_loop::{self, LoopStats};
-use super::headless;
-use super::poller::PollSchedule;
-use super::terminal_guard::TerminalGuard;
-use super::webhook::Webhook;
 
 /// How much history the demo fleet replays before the first frame.
 const DEMO_WARM_UP_MS: i64 = 3 * 60 * 1000;
@@ -216,7 +206,7 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         }
         None => None,
     };
-    let audit_path = super::audit_log::default_path().ok_or_else(|| {
+    let audit_path = crate::runtime::audit_log::default_path().ok_or_else(|| {
         LaunchError::Config("no data directory for the audit log (is HOME set?)".into())
     })?;
     let mut app = App::new(AppParts {
@@ -232,34 +222,32 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         audit_path,
         webhook,
     });
-    if let Some((_, env)) = &env_cfg {
+    let policy = env_cfg.as_ref().map(|(_, env)| {
         let global = resolved
             .config
             .as_ref()
             .map(|c| c.guards.clone())
             .unwrap_or_default();
-        app.state.policy = env
-            .guards
+        env.guards
             .over(&global)
-            .policy(env.post_promote_hook.clone());
-    }
-    app.state.runbooks = resolved.runbooks.clone();
-    if let Some(first) = resolved.diagnostics.first() {
+            .policy(env.post_promote_hook.clone())
+    });
+    let warning = resolved.diagnostics.first().map(|first| {
         for d in &resolved.diagnostics {
             tracing::warn!("{d}");
         }
         let more = resolved.diagnostics.len() - 1;
-        let text = if more == 0 {
+        if more == 0 {
             format!("{first} (defaults used; `opsdeck check` to re-check)")
         } else {
             format!("{first} (+{more} more; defaults used; `opsdeck check` lists them)")
-        };
-        app.state.message = Some(StatusMessage {
-            text,
-            level: MessageLevel::Warning,
-            at: app.clock.now(),
-        });
-    }
+        }
+    });
+    app.dispatch(Msg::Configured {
+        policy,
+        runbooks: resolved.runbooks.clone(),
+        warning,
+    });
     Ok(Session {
         app,
         is_demo,
@@ -322,250 +310,16 @@ fn demo_provider(
 
 /// Prepares state before the first frame or a headless print.
 pub async fn prime(session: &mut Session) -> Vec<crate::core::Msg> {
-    let now = session.app.clock.now();
-    if session.is_demo {
-        session.app.warm_up(now, DEMO_WARM_UP_MS).await;
-        Vec::new()
-    } else {
-        // Replication first: the hosts view names database roles from it.
-        let order = [
-            PanelId::Replication,
-            PanelId::Hosts,
-            PanelId::Deploys,
-            PanelId::Alerts,
-            PanelId::Logs,
-        ];
-        session.app.observe_all_at(now, &order).await
+    session.app.prime(session.history_ms()).await
+}
+
+impl Session {
+    /// How much history to replay before the first frame: only the demo
+    /// fleet has a past to replay.
+    pub fn history_ms(&self) -> Option<i64> {
+        self.is_demo.then_some(DEMO_WARM_UP_MS)
     }
 }
-
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let _log_guard = super::logging::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("opsdeck: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    // `run_cli` returns only after every operation it started has ended and
-    // written its audit result (or been recorded as abandoned), so what the
-    // short shutdown below cuts off is pollers waiting on a slow source,
-    // never an operation winding down.
-    let result = runtime.block_on(run_cli(cli));
-    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            super::terminal_guard::restore_if_raw();
-            eprintln!("opsdeck: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
-    match &cli.command {
-        Some(Command::Check) => return Ok(super::commands::check(&cli)),
-        Some(Command::Audit { since, json }) => {
-            return super::commands::audit(since.as_deref(), *json);
-        }
-        Some(Command::Keys { format, view }) => {
-            return super::commands::keys(&resolve(&cli)?, *format, view.as_deref());
-        }
-        Some(Command::SshTrust { host, yes }) => {
-            return super::commands::ssh_trust(&resolve(&cli)?, host, *yes).await;
-        }
-        Some(Command::Runbook { name }) => {
-            return super::commands::runbook(&resolve(&cli)?, name.as_deref());
-        }
-        _ => {}
-    }
-    let mut session = build_session(&cli)?;
-    match &cli.command {
-        Some(Command::Do {
-            action,
-            target,
-            version,
-            yes,
-            override_guard,
-            confirm,
-        }) => {
-            super::commands::do_operation(
-                &mut session,
-                super::commands::DoArgs {
-                    action,
-                    target,
-                    version: version.as_deref(),
-                    yes: *yes,
-                    override_guard: *override_guard,
-                    confirm: confirm.as_deref(),
-                },
-            )
-            .await
-        }
-        Some(
-            Command::Check
-            | Command::Audit { .. }
-            | Command::Keys { .. }
-            | Command::Runbook { .. }
-            | Command::SshTrust { .. },
-        ) => Ok(ExitCode::SUCCESS),
-        Some(Command::Status { json }) => {
-            let failures = prime(&mut session).await;
-            let state = &session.app.state;
-            if *json {
-                let text = serde_json::to_string_pretty(&headless::status_json(state))
-                    .map_err(|e| LaunchError::Config(e.to_string()))?;
-                outln!("{text}");
-            } else {
-                out!("{}", headless::status_text(state));
-            }
-            if failures.is_empty() && state.failing_panels().is_empty() {
-                Ok(ExitCode::SUCCESS)
-            } else {
-                for (panel, e) in state.failing_panels() {
-                    eprintln!("opsdeck: {} source failed: {}", panel.name(), e.message);
-                }
-                Ok(ExitCode::FAILURE)
-            }
-        }
-        Some(Command::Snapshot {
-            view,
-            width,
-            height,
-        }) => {
-            let Some(view) = headless::parse_view(view) else {
-                return Err(LaunchError::Config(format!(
-                    "unknown view '{view}' (overview, instances, replication, deploys, logs)"
-                )));
-            };
-            prime(&mut session).await;
-            let text = headless::render_text(&mut session.app, view, *width, *height)?;
-            out!("{text}");
-            Ok(ExitCode::SUCCESS)
-        }
-        None => run_tui(session).await,
-    }
-}
-
-/// After the loop ends, how long the session still waits for an operation
-/// task to end before recording it as abandoned. The loop normally ends only
-/// once the operation wound down (or was abandoned), so this is a backstop
-/// for an error path, as long as a signal's deadline.
-const WIND_DOWN_BACKSTOP: std::time::Duration =
-    std::time::Duration::from_millis(crate::core::quit::SIGNAL_DEADLINE_MS as u64);
-
-async fn run_tui(mut session: Session) -> Result<ExitCode, LaunchError> {
-    // Signals from the start: one that arrives while the first data loads
-    // is handled as soon as the loop runs (no operation can run before).
-    let signals = super::signals::Signals::install()?;
-    let _forward = signals.forward(session.app.tx.clone());
-    prime(&mut session).await;
-    session.app.report_unfinished();
-    let mut guard = TerminalGuard::enter()?;
-    let mut terminal = fresh_terminal()?;
-    let mut stats = LoopStats::default();
-    // Signals arrive as messages (above); nothing else ends the loop from outside.
-    let shutdown = std::future::pending::<()>();
-    tokio::pin!(shutdown);
-    let exit = loop {
-        // A fresh input stream each time: the old one must not read keys
-        // meant for the shell while it runs.
-        let events = crossterm::event::EventStream::new();
-        let exit = event_loop::run(
-            &mut terminal,
-            events,
-            &mut session.app,
-            &mut shutdown,
-            &mut stats,
-        )
-        .await;
-        match exit {
-            Ok(event_loop::Exit::Shell(host)) => {
-                // Connect (and check the host key) while the console still
-                // owns the screen, so an unknown key can be asked about.
-                if let Some(shell) = session.app.shell.clone() {
-                    match shell.prepare(&host).await {
-                        Ok(()) => {}
-                        Err(ProviderError::UnknownHostKey { fingerprint, .. }) => {
-                            session
-                                .app
-                                .dispatch(crate::core::Msg::SshHostUnknown { host, fingerprint });
-                            continue;
-                        }
-                        Err(e) => {
-                            session.app.dispatch(crate::core::Msg::SshEnded {
-                                host,
-                                result: Err(e.to_string()),
-                            });
-                            continue;
-                        }
-                    }
-                }
-                let result = run_shell(&mut guard, &session.app, &host).await;
-                // A new terminal redraws everything and, unlike `clear()`, does
-                // not ask the terminal for the cursor position (the reply could
-                // be lost while the input stream changes hands).
-                terminal = fresh_terminal()?;
-                session
-                    .app
-                    .dispatch(crate::core::Msg::SshEnded { host, result });
-                session.app.state.dirty = true;
-            }
-            other => break other,
-        }
-    };
-    // Give the terminal back first: what follows draws nothing.
-    guard.suspend();
-    drop(guard);
-    // No operation task outlives the session unrecorded: a wound-down one has
-    // written its result; an abandoned one gets its result written here.
-    session.app.wind_down(WIND_DOWN_BACKSTOP).await;
-    let exit = exit?;
-    tracing::info!(
-        ?exit,
-        frames = stats.frames,
-        messages = stats.messages,
-        "console closed"
-    );
-    Ok(session
-        .app
-        .state
-        .quitting
-        .exit_status
-        .map_or(ExitCode::SUCCESS, ExitCode::from))
-}
-
-/// A ratatui terminal on stdout over a cleared screen.
-fn fresh_terminal()
--> std::io::Result<ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>> {
-    crossterm::execute!(
-        std::io::stdout(),
-        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
-    )?;
-    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
-}
-
-/// Suspends the console, runs the shell with the terminal, and takes the
-/// terminal back whatever happens.
-async fn run_shell(guard: &mut TerminalGuard, app: &App, host: &str) -> Result<(), String> {
-    let Some(shell) = app.shell.clone() else {
-        return Err("SSH is not available in this session".into());
-    };
-    guard.suspend();
-    let result = shell.interactive(host).await.map_err(|e| e.to_string());
-    match guard.resume() {
-        Ok(()) => result,
-        Err(e) => Err(format!("could not take the terminal back: {e}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::resolve_read_only;

@@ -1,63 +1,37 @@
-//! Commands that observe once and print, without the TUI: `status` and
-//! `snapshot`.
+//! `opsdeck status`: observes the fleet once and prints it, as text or JSON.
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
+use std::process::ExitCode;
+
 use serde_json::{Value, json};
 
 use crate::core::assess::{
     Headline, LagLevel, Topology, cache_health, current_version, db_health, host_health, lag_level,
 };
 use crate::core::state::State;
-use crate::core::view::ViewId;
+use crate::runtime::{out, outln};
 
-use super::app::App;
+use super::session::{LaunchError, Session, prime};
 
-/// One frame of `view` rendered as plain text, `width`×`height` cells.
-pub fn render_text(
-    app: &mut App,
-    view: ViewId,
-    width: u16,
-    height: u16,
-) -> std::io::Result<String> {
-    app.state.view = view;
-    app.state.width = width;
-    app.state.height = height;
-    let mut terminal =
-        Terminal::new(TestBackend::new(width, height)).map_err(std::io::Error::other)?;
-    terminal
-        .draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap))
-        .map_err(std::io::Error::other)?;
-    Ok(buffer_to_text(terminal.backend().buffer()))
-}
-
-/// The characters of a buffer, one line per row, trailing spaces trimmed.
-pub fn buffer_to_text(buf: &Buffer) -> String {
-    let area = buf.area;
-    let mut out = String::new();
-    for y in area.top()..area.bottom() {
-        let mut line = String::new();
-        let mut skip = 0usize;
-        for x in area.left()..area.right() {
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let sym = buf[(x, y)].symbol();
-            line.push_str(sym);
-            // Wide characters occupy the following cell too.
-            skip = unicode_width(sym).saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
+/// Observes every source once and prints the fleet; fails (exit 1) when a
+/// source did.
+pub async fn run(session: &mut Session, json: bool) -> Result<ExitCode, LaunchError> {
+    let failures = prime(session).await;
+    let state = &session.app.state;
+    if json {
+        let text = serde_json::to_string_pretty(&status_json(state))
+            .map_err(|e| LaunchError::Config(e.to_string()))?;
+        outln!("{text}");
+    } else {
+        out!("{}", status_text(state));
     }
-    out
-}
-
-fn unicode_width(s: &str) -> usize {
-    use ratatui::text::Span;
-    Span::raw(s).width()
+    if failures.is_empty() && state.failing_panels().is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for (panel, e) in state.failing_panels() {
+            eprintln!("opsdeck: {} source failed: {}", panel.name(), e.message);
+        }
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 /// The fleet as JSON for `status --json`. Health, lag level, the current
@@ -364,12 +338,6 @@ fn fmt_lag(lag: Option<f64>, role: crate::core::fleet::ReplicaRole) -> String {
         (_, None) => "unknown".into(),
     }
 }
-
-/// Views by name for `--view`.
-pub fn parse_view(name: &str) -> Option<ViewId> {
-    ViewId::from_name(name)
-}
-
 #[cfg(test)]
 mod tests {
     //! The screen, the guards and headless output read one judgement: for any
@@ -380,31 +348,15 @@ mod tests {
 
     use super::*;
     use crate::core::assess::Limits;
-    use crate::core::fleet::{DbNode, ReplicaRole, ReplicationObservation, ThreadState};
+    use crate::core::fleet::{ReplicaRole, ReplicationObservation};
     use crate::core::guard;
     use crate::core::msg::{Msg, Observation};
     use crate::core::operation::{NodeKind, OpKind, PromoteMode};
     use crate::core::state::EnvInfo;
+    use crate::core::test_fixtures::db as node;
     use crate::core::time::Timestamp;
     use crate::theme::{Role, Theme};
     use crate::ui::fleet_summary::{Problems, lag_style};
-
-    fn node(name: &str, role: ReplicaRole, lag: Option<f64>) -> DbNode {
-        DbNode {
-            name: name.into(),
-            az: "az-a".into(),
-            role,
-            reachable: true,
-            read_only: role == ReplicaRole::Replica,
-            lag_seconds: lag,
-            io_thread: ThreadState::Running,
-            sql_thread: ThreadState::Running,
-            source: (role == ReplicaRole::Replica).then(|| "db-primary".to_string()),
-            gtid_executed: None,
-            gtid_received: None,
-            last_error: None,
-        }
-    }
 
     fn state(lag: Option<f64>, limit: f64) -> State {
         let env = EnvInfo {

@@ -1,20 +1,20 @@
 //! Reducer parts for the command palette and the runbook pane.
 
 use super::super::action::ActionId;
+use super::super::command_palette::{self, Command, CommandPalette};
 use super::super::effect::Effect;
 use super::super::key::{Key, KeyCode};
-use super::super::palette::{self, Command, PaletteState};
 use super::super::runbook::RunbookPane;
 use super::super::state::{MessageLevel, State};
 use super::super::view::ViewId;
 use super::{act, operations, say, switch_view};
 
 pub(super) fn open(state: &mut State) {
-    state.palette = Some(PaletteState::default());
+    state.command_palette = Some(CommandPalette::default());
 }
 
 pub(super) fn input(state: &mut State, key: Key) -> Vec<Effect> {
-    let Some(mut p) = state.palette.take() else {
+    let Some(mut p) = state.command_palette.take() else {
         return Vec::new();
     };
     let ctrl = key.mods.ctrl;
@@ -22,7 +22,7 @@ pub(super) fn input(state: &mut State, key: Key) -> Vec<Effect> {
         KeyCode::Esc => return Vec::new(),
         KeyCode::Enter => return run(state, &p),
         KeyCode::Tab => {
-            if let Some(c) = palette::candidates(state, &p.text).get(p.selected) {
+            if let Some(c) = command_palette::candidates(state, &p.text).get(p.selected) {
                 p.text = c.text.clone();
                 let takes_target = ActionId::from_name(&c.text).is_some_and(|a| a.spec().mutates)
                     || c.text == "logs"
@@ -54,19 +54,19 @@ pub(super) fn input(state: &mut State, key: Key) -> Vec<Effect> {
         }
         _ => {}
     }
-    let n = palette::candidates(state, &p.text).len();
+    let n = command_palette::candidates(state, &p.text).len();
     p.selected = p.selected.min(n.saturating_sub(1));
-    state.palette = Some(p);
+    state.command_palette = Some(p);
     Vec::new()
 }
 
 /// Enter: run what was typed; if it does not parse, run the selected candidate.
-fn run(state: &mut State, p: &PaletteState) -> Vec<Effect> {
-    let parsed = palette::parse(&p.text).or_else(|err| {
-        palette::candidates(state, &p.text)
+fn run(state: &mut State, p: &CommandPalette) -> Vec<Effect> {
+    let parsed = command_palette::parse(&p.text).or_else(|err| {
+        command_palette::candidates(state, &p.text)
             .get(p.selected)
             .ok_or(err)
-            .and_then(|c| palette::parse(&c.text))
+            .and_then(|c| command_palette::parse(&c.text))
     });
     match parsed {
         Err(e) => {
@@ -107,7 +107,7 @@ fn run(state: &mut State, p: &PaletteState) -> Vec<Effect> {
         }
         Ok(Command::Action(ActionId::ShowLogsForSelection, Some(host))) => run(
             state,
-            &PaletteState {
+            &CommandPalette {
                 text: format!("logs {host}"),
                 selected: 0,
             },
