@@ -23,6 +23,8 @@ pub mod quit;
 pub mod runbook;
 pub mod sanitize;
 pub mod series;
+pub mod service;
+pub mod service_history;
 pub mod state;
 pub mod time;
 pub mod unfinished;

@@ -82,6 +82,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 PanelId::Deploys => state.deploys.error = err,
                 PanelId::Alerts => state.alerts.error = err,
                 PanelId::Logs => state.log_source.error = err,
+                PanelId::Service => state.service.error = err,
             }
             state.dirty = true;
             Vec::new()
@@ -180,9 +181,10 @@ fn tick(state: &mut State, now: Timestamp) {
     }
 }
 
-fn stale_flags(state: &State) -> [bool; 4] {
+fn stale_flags(state: &State) -> [bool; 5] {
     let now = state.now;
     [
+        state.service.is_stale(now),
         state.hosts.is_stale(now),
         state.replication.is_stale(now),
         state.alerts.is_stale(now),
@@ -232,6 +234,11 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
         Observation::Alerts(alerts) => {
             state.alerts.data = Some(alerts);
             state.alerts.updated_at = Some(at);
+        }
+        Observation::Service(obs) => {
+            state.service_history.record(at, &obs);
+            state.service.data = Some(obs);
+            state.service.updated_at = Some(at);
         }
         Observation::Logs(lines) => {
             if lines.is_empty() && state.log_source.updated_at.is_some() {
