@@ -102,8 +102,8 @@ impl ServiceHistory {
         }
     }
 
-    /// Whether there is any `stub_status` rate to judge traffic by.
-    pub fn has_rate(&self) -> bool {
-        self.rps.points().any(|(_, v)| v.is_some())
+    /// Whether `stub_status` gave a rate after `since`, to judge traffic by.
+    pub fn has_rate_since(&self, since: Timestamp) -> bool {
+        self.rps.points().any(|(at, v)| *at > since && v.is_some())
     }
 }

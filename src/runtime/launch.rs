@@ -334,6 +334,7 @@ pub async fn prime(session: &mut Session) -> Vec<crate::core::Msg> {
             PanelId::Deploys,
             PanelId::Alerts,
             PanelId::Logs,
+            PanelId::Service,
         ];
         session.app.observe_all_at(now, &order).await
     }
@@ -426,11 +427,18 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             } else {
                 out!("{}", headless::status_text(state));
             }
-            if failures.is_empty() && state.failing_panels().is_empty() {
+            let service_failures = headless::service_failures(state);
+            if failures.is_empty()
+                && state.failing_panels().is_empty()
+                && service_failures.is_empty()
+            {
                 Ok(ExitCode::SUCCESS)
             } else {
                 for (panel, e) in state.failing_panels() {
                     eprintln!("opsdeck: {} source failed: {}", panel.name(), e.message);
+                }
+                for f in service_failures {
+                    eprintln!("opsdeck: {f}");
                 }
                 Ok(ExitCode::FAILURE)
             }

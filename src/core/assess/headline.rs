@@ -206,12 +206,13 @@ fn service_problems(state: &State, push: &mut impl FnMut(ProblemKind, &str, Stri
             "service degraded"
         };
         let health = view.status.health();
+        // The URL only: the reason is on the service line and in `status`,
+        // and the headline has room for the LB and traffic beside it.
         for p in view.probes.iter().filter(|p| p.ok == Some(false)) {
-            let why = p.error.as_deref().unwrap_or("failed");
             push(
                 ProblemKind::Service(health),
                 &p.url,
-                format!("{} {what}: {}", health.symbol(), sanitize(why)),
+                format!("{} {what}: {}", health.symbol(), sanitize(&p.url)),
             );
         }
     }
@@ -219,11 +220,9 @@ fn service_problems(state: &State, push: &mut impl FnMut(ProblemKind, &str, Stri
         && matches!(lb.health, Health::Down | Health::Degraded)
     {
         let name = sanitize(&lb.name);
-        let text = match (lb.health, &lb.detail) {
-            (Health::Down, Some(d)) => format!("✖ {name} down: {}", sanitize(d)),
-            (Health::Down, None) => format!("✖ {name} down"),
-            (_, Some(d)) => format!("▲ {name} degraded: {}", sanitize(d)),
-            (_, None) => format!("▲ {name} degraded"),
+        let text = match lb.health {
+            Health::Down => format!("✖ {name} down"),
+            _ => format!("▲ {name} degraded"),
         };
         push(ProblemKind::LoadBalancer(lb.health), &name, text);
     }

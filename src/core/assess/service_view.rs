@@ -4,7 +4,7 @@
 //! first line, the headline and `status --json` all read this.
 
 use super::freshness::{Freshness, freshness};
-use super::traffic::{TrafficChange, traffic_change};
+use super::traffic::{RECENT_MS, TrafficChange, traffic_change};
 use crate::core::fleet::Health;
 use crate::core::service_history::ProbeHistory;
 use crate::core::state::State;
@@ -150,8 +150,12 @@ impl ServiceView {
                 }
             });
         // stub_status counts every request nginx handled, whatever the access
-        // log says; without it, the LB's own per-target figures.
-        let series = if state.service_history.has_rate() {
+        // log says; while it has no recent reading (nginx frozen), the LB's
+        // own per-target figures, which then fall too.
+        let series = if state
+            .service_history
+            .has_rate_since(state.now.plus_millis(-RECENT_MS))
+        {
             &state.service_history.rps
         } else {
             &state.history.rps
