@@ -67,6 +67,7 @@ fn unicode_width(s: &str) -> usize {
 /// screen and the guards use.
 pub fn status_json(state: &State) -> Value {
     let limits = &state.policy.limits;
+    let service = ServiceView::of(state);
     let hosts = state.hosts.data.as_ref();
     let azs: Vec<Value> = hosts
         .map(|h| {
@@ -83,7 +84,7 @@ pub fn status_json(state: &State) -> Value {
                                 "name": x.name,
                                 "role": x.role.label(),
                                 "state": x.state.label(),
-                                "health": host_health(x, target).label(),
+                                "health": service.host_health(x, host_health(x, target)).label(),
                                 "version": x.version,
                                 "latency_ms": x.latency_ms,
                                 "cpu_pct": x.cpu_pct,

@@ -4,8 +4,9 @@
 //! first line, the headline and `status --json` all read this.
 
 use super::freshness::{Freshness, freshness};
+use super::node_health::severity_rank;
 use super::traffic::{RECENT_MS, TrafficChange, traffic_change};
-use crate::core::fleet::Health;
+use crate::core::fleet::{Health, Host, HostRole};
 use crate::core::service_history::ProbeHistory;
 use crate::core::state::State;
 use crate::core::time::Timestamp;
@@ -167,6 +168,25 @@ impl ServiceView {
             rps: series.last().flatten(),
             traffic: traffic_change(series, state.now),
             freshness: fresh,
+        }
+    }
+}
+
+impl ServiceView {
+    /// The health of `host` with the LB's own check folded in: the load
+    /// balancer's host is down when nginx does not answer, even though SSH
+    /// to the machine (and so its host check) still works.
+    pub fn host_health(&self, host: &Host, base: Health) -> Health {
+        match &self.lb {
+            Some(lb)
+                if host.role == HostRole::LoadBalancer
+                    && host.name == lb.name
+                    && matches!(lb.health, Health::Down | Health::Degraded)
+                    && severity_rank(lb.health) > severity_rank(base) =>
+            {
+                lb.health
+            }
+            _ => base,
         }
     }
 }
