@@ -84,7 +84,8 @@ pub struct ProbeSettings {
     /// The status a passing probe answers with (default 200).
     #[serde(default = "default_expect_status")]
     pub expect_status: u16,
-    /// This probe's own deadline (default 2000 ms, at most 4000).
+    /// This probe's own deadline (default 2000 ms, at most 3500: a round,
+    /// with the status read after it, must end inside the poll's 5 s).
     #[serde(default = "default_probe_timeout_ms")]
     pub timeout_ms: u64,
 }

@@ -279,6 +279,17 @@ impl Load {
     }
 }
 
+/// A test that fails while its load runs must not leave the loop sending
+/// requests into the next test (a traffic test would see them).
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Starts the console on `config` in a fresh shell of `t` and waits for the fleet.
 fn console(t: &Tmux, (width, height): (u16, u16), config: &Path, data: &Path) {
     t.start_shell(width, height);

@@ -17,7 +17,7 @@ use super::http_probe;
 
 /// The longest deadline a probe may have: a round must end inside the
 /// poller's own timeout (5 s) with the status read after it.
-pub const MAX_PROBE_TIMEOUT: Duration = Duration::from_millis(4000);
+pub const MAX_PROBE_TIMEOUT: Duration = Duration::from_millis(3500);
 /// Deadline of the `stub_status` read (it comes after the probes).
 const STATUS_TIMEOUT: Duration = Duration::from_millis(1000);
 
