@@ -39,6 +39,9 @@ pub struct ServiceHistory {
     pub rps: Series,
     /// The previous counter reading: when, requests, own requests.
     last_counter: Option<(Timestamp, u64, u64)>,
+    /// The traffic change last reported as an event, so each start and end
+    /// of a drop or spike is told once.
+    pub traffic_reported: Option<crate::core::assess::TrafficDirection>,
 }
 
 impl Default for ServiceHistory {
@@ -47,6 +50,7 @@ impl Default for ServiceHistory {
             probes: BTreeMap::new(),
             rps: Series::new(super::state::HISTORY_WINDOW_MS),
             last_counter: None,
+            traffic_reported: None,
         }
     }
 }

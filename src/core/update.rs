@@ -62,7 +62,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Observed { at, observation } => {
+            let traffic = matches!(observation, Observation::Hosts(_) | Observation::Service(_));
             observe(state, at, observation);
+            if traffic {
+                traffic_event(state, at);
+            }
             Vec::new()
         }
         Msg::SourceFailed {
@@ -254,6 +258,50 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
         }
     }
     clamp_selections(state);
+}
+
+/// A traffic drop or spike starting or ending is an event: a line in the
+/// logs view (from `opsdeck`) and a status message, told once each way.
+fn traffic_event(state: &mut State, at: Timestamp) {
+    use crate::core::assess::{TrafficDirection, traffic_now};
+    use crate::core::fleet::{LogLevel, LogLine};
+    let change = traffic_now(state, at);
+    let direction = change.map(|c| c.direction);
+    if direction == state.service_history.traffic_reported {
+        return;
+    }
+    let (level, text) = match change {
+        Some(c) => {
+            let symbol = match c.direction {
+                TrafficDirection::Drop => "▼",
+                TrafficDirection::Spike => "▲",
+            };
+            (
+                LogLevel::Warn,
+                format!(
+                    "{symbol} {} ({:.1} → {:.1} requests/s)",
+                    c.text(),
+                    c.baseline_rps,
+                    c.recent_rps
+                ),
+            )
+        }
+        None => (LogLevel::Info, "traffic back to its baseline".to_string()),
+    };
+    state.service_history.traffic_reported = direction;
+    state.logs.buffer.push(LogLine {
+        at,
+        host: "opsdeck".into(),
+        az: String::new(),
+        level,
+        text: text.clone(),
+    });
+    let level = if change.is_some() {
+        MessageLevel::Warning
+    } else {
+        MessageLevel::Info
+    };
+    say(state, level, text);
 }
 
 fn clamp_selections(state: &mut State) {

@@ -34,7 +34,9 @@ pub use limits::Limits;
 pub use node_health::{cache_health, db_health, host_health};
 pub use node_view::NodeView;
 pub use problem::{Problem, ProblemKind};
-pub use service_view::{LbView, ProbeView, ServiceStatus, ServiceView};
+pub use service_view::{
+    LbView, ProbeView, ServiceStatus, ServiceView, traffic_now, traffic_series,
+};
 pub use topology::Topology;
 pub use traffic::{TrafficChange, TrafficDirection, traffic_change};
 pub use version_order::compare_versions;

@@ -415,3 +415,58 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_drop_is_an_event_told_once_when_it_starts_and_once_when_it_ends() {
+    let mut s = healthy_state(Timestamp::from_secs(0), ServiceObservation::default());
+    let mut at = 0;
+    let mut requests = 0;
+    let mut own = 0;
+    let mut round = |s: &mut State, users: u64| {
+        at += 5;
+        own += 2;
+        requests += users * 5 + 2;
+        let now = Timestamp::from_secs(at);
+        observe(
+            s,
+            now,
+            Observation::Service(ServiceObservation {
+                probes: vec![],
+                lb: Some(lb(true, requests, own)),
+            }),
+        );
+        s.now = now;
+    };
+    let events = |s: &State| -> Vec<String> {
+        s.logs
+            .buffer
+            .iter()
+            .filter(|l| &*l.host == "opsdeck")
+            .map(|l| l.text.clone())
+            .collect()
+    };
+    for _ in 0..12 {
+        round(&mut s, 30);
+    }
+    assert!(events(&s).is_empty(), "{:?}", events(&s));
+    for _ in 0..8 {
+        round(&mut s, 0);
+    }
+    assert_eq!(
+        events(&s),
+        vec!["▼ traffic fell 100 % in 15 s (30.0 → 0.0 requests/s)".to_string()]
+    );
+    assert!(
+        s.message
+            .as_ref()
+            .is_some_and(|m| m.text.starts_with("▼ traffic fell 100 %")),
+        "{:?}",
+        s.message
+    );
+    for _ in 0..8 {
+        round(&mut s, 30);
+    }
+    let ev = events(&s);
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert_eq!(ev[1], "traffic back to its baseline");
+}

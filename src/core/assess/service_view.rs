@@ -7,6 +7,7 @@ use super::freshness::{Freshness, freshness};
 use super::node_health::severity_rank;
 use super::traffic::{RECENT_MS, TrafficChange, traffic_change};
 use crate::core::fleet::{Health, Host, HostRole};
+use crate::core::series::Series;
 use crate::core::service_history::ProbeHistory;
 use crate::core::state::State;
 use crate::core::time::Timestamp;
@@ -150,17 +151,7 @@ impl ServiceView {
                     requests: lb.stub.map(|s| s.requests),
                 }
             });
-        // stub_status counts every request nginx handled, whatever the access
-        // log says; while it has no recent reading (nginx frozen), the LB's
-        // own per-target figures, which then fall too.
-        let series = if state
-            .service_history
-            .has_rate_since(state.now.plus_millis(-RECENT_MS))
-        {
-            &state.service_history.rps
-        } else {
-            &state.history.rps
-        };
+        let series = traffic_series(state, state.now);
         ServiceView {
             status,
             probes,
@@ -170,6 +161,26 @@ impl ServiceView {
             freshness: fresh,
         }
     }
+}
+
+/// Users' request rate to judge traffic by at `now`: `stub_status` counts
+/// every request nginx handled, whatever the access log says; while it has no
+/// recent reading (nginx frozen), the LB's own per-target figures, which then
+/// fall too.
+pub fn traffic_series(state: &State, now: Timestamp) -> &Series {
+    if state
+        .service_history
+        .has_rate_since(now.plus_millis(-RECENT_MS))
+    {
+        &state.service_history.rps
+    } else {
+        &state.history.rps
+    }
+}
+
+/// The traffic change at `now`, from [`traffic_series`].
+pub fn traffic_now(state: &State, now: Timestamp) -> Option<TrafficChange> {
+    traffic_change(traffic_series(state, now), now)
 }
 
 impl ServiceView {
