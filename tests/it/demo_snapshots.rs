@@ -73,6 +73,10 @@ async fn the_lb_outage_incident_breaks_the_service_probe_and_the_headline_says_s
         "{status}"
     );
     insta::assert_snapshot!("demo_lb_outage_overview", text);
+    // The instances table shows the LB's host down (its machine still runs).
+    let table = render_text(&mut d.app, ViewId::Instances, 100, 30).expect("render");
+    let lb_row = line_starting(&table, "│lb ");
+    assert!(lb_row.contains("running  ✖ down"), "{table}");
 
     // The LB comes back by itself: the probe passes, the warnings clear.
     let back = LB_OUTAGE_FIRST_MS + LB_OUTAGE_MS + 20_000;
