@@ -16,7 +16,7 @@ pub struct Cli {
     /// Use the built-in demo fleet, even when a config file exists.
     #[arg(long, global = true)]
     pub demo: bool,
-    /// Demo scenario: `default` (incidents now and then) or `calm`.
+    /// Demo scenario: `default` (incidents now and then), `calm`, or `lb-outage` (the load balancer freezes now and then).
     #[arg(long, global = true, value_name = "NAME")]
     pub scenario: Option<String>,
     /// Seed for the demo fleet; the same seed gives the same run.

@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use crate::core::assess::{
-    Headline, LagLevel, Topology, cache_health, current_version, db_health, host_health, lag_level,
+    Headline, LagLevel, ServiceView, Topology, cache_health, current_version, db_health,
+    host_health, lag_level,
 };
+use crate::core::fleet::Health;
 use crate::core::state::State;
 use crate::runtime::{out, outln};
 
@@ -24,11 +26,15 @@ pub async fn run(session: &mut Session, json: bool) -> Result<ExitCode, LaunchEr
     } else {
         out!("{}", status_text(state));
     }
-    if failures.is_empty() && state.failing_panels().is_empty() {
+    let service_failures = service_failures(state);
+    if failures.is_empty() && state.failing_panels().is_empty() && service_failures.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         for (panel, e) in state.failing_panels() {
             eprintln!("opsdeck: {} source failed: {}", panel.name(), e.message);
+        }
+        for f in service_failures {
+            eprintln!("opsdeck: {f}");
         }
         Ok(ExitCode::FAILURE)
     }
@@ -39,6 +45,7 @@ pub async fn run(session: &mut Session, json: bool) -> Result<ExitCode, LaunchEr
 /// screen and the guards use.
 pub fn status_json(state: &State) -> Value {
     let limits = &state.policy.limits;
+    let service = ServiceView::of(state);
     let hosts = state.hosts.data.as_ref();
     let azs: Vec<Value> = hosts
         .map(|h| {
@@ -55,7 +62,7 @@ pub fn status_json(state: &State) -> Value {
                                 "name": x.name,
                                 "role": x.role.label(),
                                 "state": x.state.label(),
-                                "health": host_health(x, target).label(),
+                                "health": service.host_health(x, host_health(x, target)).label(),
                                 "version": x.version,
                                 "latency_ms": x.latency_ms,
                                 "cpu_pct": x.cpu_pct,
@@ -192,9 +199,113 @@ pub fn status_json(state: &State) -> Value {
         "topology": topology,
         "lag_high_seconds": limits.lag_high_seconds,
         "verdict": verdict,
+        "service": service_json(state),
         "alerts": alerts,
         "errors": errors,
     })
+}
+
+/// The `service` section of `status --json`: the service's status, every
+/// probe with its figures, the load balancer's own health and the traffic.
+pub fn service_json(state: &State) -> Value {
+    let view = ServiceView::of(state);
+    let probes: Vec<Value> = view
+        .probes
+        .iter()
+        .map(|p| {
+            let latest = state
+                .service
+                .data
+                .as_ref()
+                .and_then(|o| o.probes.iter().find(|q| q.url == p.url));
+            json!({
+                "url": p.url,
+                "ok": p.ok,
+                "status": p.status,
+                "expect_status": latest.map(|q| q.expect_status),
+                "latency_ms": latest.and_then(|q| q.latency_ms),
+                "error": p.error,
+                "p50_ms": p.p50_ms,
+                "p95_ms": p.p95_ms,
+                "success_rate": p.success_rate,
+                "samples": p.samples,
+                "last_error": p.last_error.as_ref().map(|(at, e)| json!({ "at": at.to_rfc3339(), "error": e })),
+            })
+        })
+        .collect();
+    let lb = view.lb.as_ref().map(|lb| {
+        json!({
+            "name": lb.name,
+            "health": lb.health.label(),
+            "detail": lb.detail,
+            "active_connections": lb.active_connections,
+            "requests": lb.requests,
+        })
+    });
+    json!({
+        "status": view.status.label(),
+        "probes": probes,
+        "load_balancer": lb,
+        "requests_per_sec": view.rps,
+        "traffic_change": view.traffic.map(|t| t.text()),
+        "data_age_ms": state.service.age_ms(state.now),
+        "stale": !view.freshness.is_fresh(),
+    })
+}
+
+/// Why `status` must exit non-zero for the service: every failed probe and a
+/// load balancer that does not answer (empty when the service is fine).
+pub fn service_failures(state: &State) -> Vec<String> {
+    let view = ServiceView::of(state);
+    let mut out: Vec<String> = view
+        .probes
+        .iter()
+        .filter(|p| p.ok == Some(false))
+        .map(|p| {
+            format!(
+                "service probe failed: {}",
+                p.error.as_deref().unwrap_or(&p.url)
+            )
+        })
+        .collect();
+    if let Some(lb) = view.lb.as_ref().filter(|lb| lb.health == Health::Down) {
+        out.push(format!(
+            "load balancer {} down: {}",
+            lb.name,
+            lb.detail.as_deref().unwrap_or("no answer")
+        ));
+    }
+    out
+}
+
+/// The service part of `status` without `--json`.
+fn service_text(state: &State) -> String {
+    let view = ServiceView::of(state);
+    let mut out = format!(
+        "\nservice: {} {}\n",
+        view.status.health().symbol(),
+        view.status.label()
+    );
+    for p in &view.probes {
+        out.push_str(&format!(
+            "  {} {}{}\n",
+            if p.ok == Some(true) { "●" } else { "✖" },
+            p.url,
+            p.error
+                .as_ref()
+                .map(|e| format!("  {e}"))
+                .unwrap_or_default()
+        ));
+    }
+    if let Some(lb) = &view.lb {
+        out.push_str(&format!(
+            "  {} load balancer {} {}\n",
+            lb.health.symbol(),
+            lb.name,
+            lb.health.label()
+        ));
+    }
+    out
 }
 
 /// A short human summary for `status` without `--json`.
@@ -296,6 +407,7 @@ pub fn status_text(state: &State) -> String {
     for (p, e) in state.failing_panels() {
         let _ = writeln!(out, "\nERROR {}: {}", p.name(), e.message);
     }
+    out.push_str(&service_text(state));
     let headline = Headline::of(state, limits);
     let _ = writeln!(
         out,

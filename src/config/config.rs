@@ -10,8 +10,8 @@ use crate::diagnostic::Diagnostic;
 use super::secret_value::SecretValue;
 
 use super::selfhosted_config::{
-    BackendSettings, DeploySettings, LbSettings, MysqlSettings, PrometheusSettings, RedisSettings,
-    SelfHostedConfig, SshSettings,
+    BackendSettings, DeploySettings, LbSettings, MysqlSettings, ProbeSettings, PrometheusSettings,
+    RedisSettings, SelfHostedConfig, SshSettings,
 };
 
 /// `$XDG_CONFIG_HOME/opsdeck` (on Linux, else `~/.config/opsdeck`).
@@ -77,6 +77,9 @@ pub struct EnvConfig {
     pub deploys: Option<DeploySettings>,
     /// Per-call timeout in milliseconds (default 3000).
     pub timeout_ms: Option<u64>,
+    /// End-to-end service probes (`[[environments.NAME.probes]]`).
+    #[serde(default)]
+    pub probes: Vec<ProbeSettings>,
 }
 
 impl EnvConfig {
@@ -99,6 +102,7 @@ impl EnvConfig {
             prometheus: self.prometheus.clone(),
             deploys: self.deploys.clone(),
             timeout_ms: self.timeout_ms,
+            probes: self.probes.clone(),
         })
     }
 }
@@ -346,6 +350,32 @@ mod tests {
         .expect("valid");
         assert!(cfg.warnings.is_empty());
         assert!(!format!("{cfg:?}").contains("T0K3N"));
+    }
+
+    #[test]
+    fn probes_parse_with_defaults_and_unknown_fields_name_the_line() {
+        let text = "[environments.prod]\nprovider = \"selfhosted\"\n\n[[environments.prod.probes]]\nurl = \"http://lb/\"\n\n[[environments.prod.probes]]\nurl = \"http://lb/api\"\nexpect_status = 204\ntimeout_ms = 500\n";
+        let cfg = Config::parse(text, "c.toml").expect("parses");
+        let (_, env) = cfg.environment(Some("prod")).expect("prod");
+        assert_eq!(env.probes.len(), 2);
+        assert_eq!(
+            (env.probes[0].expect_status, env.probes[0].timeout_ms),
+            (200, 2000)
+        );
+        assert_eq!(
+            (env.probes[1].expect_status, env.probes[1].timeout_ms),
+            (204, 500)
+        );
+        let err = Config::parse(
+            "[environments.prod]\nprovider = \"selfhosted\"\n[[environments.prod.probes]]\nurl = \"http://lb/\"\nexpect = 200\n",
+            "c.toml",
+        )
+        .expect_err("unknown probe field");
+        assert!(
+            err.to_string()
+                .starts_with("c.toml:5:1: unknown field `expect`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -66,6 +66,36 @@ pub struct LbSettings {
     /// The fleet-wide operation lock file on this host (default:
     /// `.opsdeck.lock` next to `upstream_file`).
     pub lock_file: Option<String>,
+    /// A URL nginx itself answers, asked from the console's machine to tell
+    /// whether the LB is up (default: the first service probe's URL).
+    pub health_url: Option<String>,
+    /// nginx `stub_status` page (`http://lb:8080/nginx_status`): active
+    /// connections and the request counter, a traffic figure that does not
+    /// depend on log timestamps.
+    pub status_url: Option<String>,
+}
+
+/// `[[environments.NAME.probes]]`: a service URL probed from the console's
+/// machine, the way users reach the service (through the load balancer).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSettings {
+    pub url: String,
+    /// The status a passing probe answers with (default 200).
+    #[serde(default = "default_expect_status")]
+    pub expect_status: u16,
+    /// This probe's own deadline (default 2000 ms, at most 3500: a round,
+    /// with the status read after it, must end inside the poll's 5 s).
+    #[serde(default = "default_probe_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+fn default_expect_status() -> u16 {
+    200
+}
+
+fn default_probe_timeout_ms() -> u64 {
+    2000
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -146,4 +176,6 @@ pub struct SelfHostedConfig {
     pub deploys: Option<DeploySettings>,
     /// Per-call timeout in milliseconds (default 3000).
     pub timeout_ms: Option<u64>,
+    /// End-to-end service probes.
+    pub probes: Vec<ProbeSettings>,
 }

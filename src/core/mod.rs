@@ -25,6 +25,8 @@ pub mod quit;
 pub mod runbook;
 pub mod sanitize;
 pub mod series;
+pub mod service;
+pub mod service_history;
 pub mod state;
 #[cfg(test)]
 pub(crate) mod test_fixtures;

@@ -8,6 +8,7 @@ use super::lock_status::LockReport;
 use super::operation::{StepStatus, Verdict};
 use super::quit::Signal;
 use super::runbook::RunbookDoc;
+use super::service::ServiceObservation;
 use super::time::Timestamp;
 use super::unfinished::UnfinishedOperation;
 use super::view::ViewId;
@@ -21,15 +22,18 @@ pub enum PanelId {
     Deploys,
     Alerts,
     Logs,
+    /// End-to-end probes through the load balancer and its own health.
+    Service,
 }
 
 impl PanelId {
-    pub const ALL: [PanelId; 5] = [
+    pub const ALL: [PanelId; 6] = [
         PanelId::Hosts,
         PanelId::Replication,
         PanelId::Deploys,
         PanelId::Alerts,
         PanelId::Logs,
+        PanelId::Service,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +43,7 @@ impl PanelId {
             PanelId::Deploys => "deploys",
             PanelId::Alerts => "alerts",
             PanelId::Logs => "logs",
+            PanelId::Service => "service",
         }
     }
 }
@@ -51,6 +56,7 @@ pub enum Observation {
     Deploys(DeploysObservation),
     Alerts(Vec<Alert>),
     Logs(Vec<LogLine>),
+    Service(ServiceObservation),
 }
 
 impl Observation {
@@ -61,6 +67,7 @@ impl Observation {
             Observation::Deploys(_) => PanelId::Deploys,
             Observation::Alerts(_) => PanelId::Alerts,
             Observation::Logs(_) => PanelId::Logs,
+            Observation::Service(_) => PanelId::Service,
         }
     }
 }

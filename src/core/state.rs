@@ -241,6 +241,10 @@ pub struct State {
     pub alerts: Panel<Vec<Alert>>,
     /// Age and errors of the log source; the lines live in `logs.buffer`.
     pub log_source: Panel<()>,
+    /// End-to-end probes through the load balancer and the LB's own check.
+    pub service: Panel<super::service::ServiceObservation>,
+    /// The probes' last minutes and the request rate from `stub_status`.
+    pub service_history: super::service_history::ServiceHistory,
     pub history: History,
     pub logs: LogsState,
     /// Selected row per list view.
@@ -298,6 +302,8 @@ impl State {
             deploys: Panel::new(120_000),
             alerts: Panel::new(60_000),
             log_source: Panel::new(30_000),
+            service: Panel::new(15_000),
+            service_history: super::service_history::ServiceHistory::default(),
             history: History {
                 error_rate: Series::new(HISTORY_WINDOW_MS),
                 rps: Series::new(HISTORY_WINDOW_MS),
@@ -339,6 +345,7 @@ impl State {
             PanelId::Deploys => self.deploys.stale_after_ms = ms,
             PanelId::Alerts => self.alerts.stale_after_ms = ms,
             PanelId::Logs => self.log_source.stale_after_ms = ms,
+            PanelId::Service => self.service.stale_after_ms = ms,
         }
     }
 
@@ -367,6 +374,7 @@ impl State {
             (PanelId::Deploys, failing(&self.deploys)),
             (PanelId::Alerts, failing(&self.alerts)),
             (PanelId::Logs, failing(&self.log_source)),
+            (PanelId::Service, failing(&self.service)),
         ]
         .into_iter()
         .filter_map(|(id, e)| e.map(|e| (id, e)))

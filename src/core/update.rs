@@ -86,7 +86,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Observed { at, observation } => {
+            let traffic = matches!(observation, Observation::Hosts(_) | Observation::Service(_));
             observe(state, at, observation);
+            if traffic {
+                traffic_event(state, at);
+            }
             Vec::new()
         }
         Msg::SourceFailed {
@@ -106,6 +110,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 PanelId::Deploys => state.deploys.error = err,
                 PanelId::Alerts => state.alerts.error = err,
                 PanelId::Logs => state.log_source.error = err,
+                PanelId::Service => state.service.error = err,
             }
             state.dirty = true;
             Vec::new()
@@ -206,9 +211,10 @@ fn tick(state: &mut State, now: Timestamp) {
     }
 }
 
-fn stale_flags(state: &State) -> [bool; 4] {
+fn stale_flags(state: &State) -> [bool; 5] {
     let now = state.now;
     [
+        state.service.is_stale(now),
         state.hosts.is_stale(now),
         state.replication.is_stale(now),
         state.alerts.is_stale(now),
@@ -268,6 +274,11 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
             state.alerts.data = Some(alerts);
             state.alerts.updated_at = Some(at);
         }
+        Observation::Service(obs) => {
+            state.service_history.record(at, &obs);
+            state.service.data = Some(obs);
+            state.service.updated_at = Some(at);
+        }
         Observation::Logs(lines) => {
             if lines.is_empty() && state.log_source.updated_at.is_some() {
                 // Nothing new: refresh the age without a redraw.
@@ -282,6 +293,50 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
         }
     }
     clamp_selections(state);
+}
+
+/// A traffic drop or spike starting or ending is an event: a line in the
+/// logs view (from `opsdeck`) and a status message, told once each way.
+fn traffic_event(state: &mut State, at: Timestamp) {
+    use crate::core::assess::{TrafficDirection, traffic_now};
+    use crate::core::fleet::{LogLevel, LogLine};
+    let change = traffic_now(state, at);
+    let direction = change.map(|c| c.direction);
+    if direction == state.service_history.traffic_reported {
+        return;
+    }
+    let (level, text) = match change {
+        Some(c) => {
+            let symbol = match c.direction {
+                TrafficDirection::Drop => "▼",
+                TrafficDirection::Spike => "▲",
+            };
+            (
+                LogLevel::Warn,
+                format!(
+                    "{symbol} {} ({:.1} → {:.1} requests/s)",
+                    c.text(),
+                    c.baseline_rps,
+                    c.recent_rps
+                ),
+            )
+        }
+        None => (LogLevel::Info, "traffic back to its baseline".to_string()),
+    };
+    state.service_history.traffic_reported = direction;
+    state.logs.buffer.push(LogLine {
+        at,
+        host: "opsdeck".into(),
+        az: String::new(),
+        level,
+        text: text.clone(),
+    });
+    let level = if change.is_some() {
+        MessageLevel::Warning
+    } else {
+        MessageLevel::Info
+    };
+    say(state, level, text);
 }
 
 fn clamp_selections(state: &mut State) {

@@ -8,6 +8,7 @@ use crate::core::fleet::{
     Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation,
 };
 use crate::core::lock::LockHolder;
+use crate::core::service::ServiceObservation;
 
 use super::provider_error::ProviderError;
 
@@ -37,6 +38,12 @@ pub trait ObserveProvider: Send + Sync {
     async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError>;
     /// Log lines that arrived since the previous call, oldest first.
     async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError>;
+    /// The service as its users reach it: every configured end-to-end probe
+    /// (each on its own deadline) and the load balancer's own check. A failed
+    /// probe is data, not an error. The default probes nothing.
+    async fn service(&self, _now: Timestamp) -> Result<ServiceObservation, ProviderError> {
+        Ok(ServiceObservation::default())
+    }
     /// Who holds the fleet-wide operation lock now, if anyone. Read-only: every
     /// console (read-only ones included) shows the holder.
     async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {

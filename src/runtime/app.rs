@@ -309,6 +309,7 @@ impl App {
                 PanelId::Deploys,
                 PanelId::Alerts,
                 PanelId::Logs,
+                PanelId::Service,
             ];
             self.observe_all_at(now, &order).await
         }
@@ -320,7 +321,7 @@ impl App {
         let step = self.schedule.replication.as_millis().max(1) as i64;
         let mut t = end.plus_millis(-span_ms);
         while t < end {
-            self.observe_all_at(t, &[PanelId::Hosts, PanelId::Replication])
+            self.observe_all_at(t, &[PanelId::Hosts, PanelId::Replication, PanelId::Service])
                 .await;
             t = t.plus_millis(step);
         }

@@ -24,6 +24,9 @@ pub struct PollSchedule {
     pub deploys: Duration,
     pub alerts: Duration,
     pub logs: Duration,
+    /// End-to-end probes and the LB's own check. Each probe has its own
+    /// deadline inside the provider; `timeout` bounds the whole round.
+    pub service: Duration,
     /// The fleet lock's holder: often enough that the age in the status bar
     /// and a refusal naming the holder are current.
     pub lock: Duration,
@@ -43,6 +46,7 @@ impl Default for PollSchedule {
             deploys: Duration::from_secs(10),
             alerts: Duration::from_secs(5),
             logs: Duration::from_millis(250),
+            service: Duration::from_secs(5),
             lock: Duration::from_secs(2),
             lock_timeout: Duration::from_secs(3),
             timeout: Duration::from_secs(5),
@@ -59,6 +63,7 @@ impl PollSchedule {
             PanelId::Deploys => self.deploys,
             PanelId::Alerts => self.alerts,
             PanelId::Logs => self.logs,
+            PanelId::Service => self.service,
         }
     }
 
@@ -211,6 +216,7 @@ pub async fn poll_once(
             PanelId::Deploys => Observation::Deploys(provider.deploys(now).await?),
             PanelId::Alerts => Observation::Alerts(provider.alerts(now).await?),
             PanelId::Logs => Observation::Logs(provider.logs(now).await?),
+            PanelId::Service => Observation::Service(provider.service(now).await?),
         })
     };
     let result = match tokio::time::timeout(timeout, call).await {

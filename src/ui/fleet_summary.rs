@@ -108,6 +108,10 @@ impl Problems {
                     ProblemKind::Alerts(_) => Role::SeverityWarning,
                     ProblemKind::Drift => Role::Drift,
                     ProblemKind::TargetNotActive => Role::TargetDrained,
+                    ProblemKind::Service(health) | ProblemKind::LoadBalancer(health) => {
+                        health_role(health)
+                    }
+                    ProblemKind::Traffic(_) => Role::SeverityWarning,
                 };
                 (role, p.text)
             })
@@ -126,7 +130,7 @@ impl Problems {
     /// `+N more`.
     pub fn line(&self, theme: &Theme, max: usize) -> Line<'static> {
         if self.items.is_empty() {
-            if self.waiting.len() == 3 {
+            if self.waiting.len() == Headline::SOURCES.len() {
                 return Line::from(Span::styled(
                     "waiting for data…",
                     theme.style(Role::Waiting),

@@ -12,7 +12,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 use super::fleet_summary::Drift;
 use super::format::{opt, short_az, width};
 use super::panel_status::PanelStatus;
-use crate::core::assess::host_health;
+use crate::core::assess::{ServiceView, host_health};
 use crate::core::fleet::{Health, Host, HostState, LoadBalancer};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{SortColumn, State};
@@ -75,6 +75,8 @@ struct Ctx<'a> {
     theme: &'a Theme,
     /// For each host's health: the worse of its probe and the LB's view.
     lb: Option<&'a LoadBalancer>,
+    /// The LB's own check: its host is down when nginx does not answer.
+    service: ServiceView,
     drift: Option<Drift>,
     age: String,
     stale: bool,
@@ -104,7 +106,9 @@ fn cell_text(ctx: &Ctx<'_>, col: Col, h: &Host) -> (String, Style) {
             (h.state.label().to_string(), style)
         }
         Col::Health => {
-            let health = host_health(h, ctx.lb.and_then(|lb| lb.target(&h.name)));
+            let health = ctx
+                .service
+                .host_health(h, host_health(h, ctx.lb.and_then(|lb| lb.target(&h.name))));
             (
                 format!("{} {}", health.symbol(), health.label()),
                 t.health(health),
@@ -186,6 +190,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .data
             .as_ref()
             .and_then(|o| o.load_balancer.as_ref()),
+        service: ServiceView::of(state),
         drift: state.deploys.data.as_ref().map(Drift::of),
         age: state
             .hosts

@@ -21,6 +21,7 @@ pub mod popup;
 pub mod quit_dialog_view;
 pub mod replication_view;
 pub mod runbook_view;
+pub mod service_line;
 pub mod spark;
 pub mod status_bar_view;
 pub mod tab_bar_view;

@@ -1,4 +1,5 @@
-//! The overview: a problem headline, both AZs side by side (each AZ's
+//! The overview: the service as its users see it (first line), a problem
+//! headline, both AZs side by side (each AZ's
 //! load-balancer backends with weight, target state, health, traffic and
 //! version, then its database and cache nodes with role and lag), the firing
 //! alerts, and sparklines of replica lag and the load balancer's 5xx rate.
@@ -39,18 +40,26 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .max(1);
     let az_h = (az_rows + 2) as u16;
     let alert_count = state.alerts.data.as_ref().map_or(1, |a| a.len().max(1));
-    let rest = area.height.saturating_sub(1 + az_h);
+    let rest = area.height.saturating_sub(2 + az_h);
     // Sparklines keep at least four rows; alerts take what they need of the rest.
     let alerts_h = ((alert_count + 2) as u16)
         .min(rest.saturating_sub(4))
         .max(3.min(rest));
-    let [headline, az_area, alerts_area, spark_area] = Layout::vertical([
+    let [service, headline, az_area, alerts_area, spark_area] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Length(az_h),
         Constraint::Length(alerts_h),
         Constraint::Min(0),
     ])
     .areas(area);
+
+    let mut line = vec![Span::styled(" ", theme.style(Role::Text))];
+    line.extend(
+        super::service_line::service_line(state, theme, usize::from(area.width).saturating_sub(2))
+            .spans,
+    );
+    frame.render_widget(Paragraph::new(Line::from(line)), service);
 
     let mut head = vec![Span::styled(" ", theme.style(Role::Text))];
     head.extend(

@@ -17,6 +17,7 @@ use super::e2e_tmux::{Tmux, binary, tmux_or_skip};
 mod clock_skew;
 mod fleet_lock;
 mod nginx_edit;
+mod service_probes;
 mod ssh_alias;
 mod stale_data;
 
@@ -275,6 +276,17 @@ impl Load {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         (self.sent.load(Ordering::SeqCst), failed)
+    }
+}
+
+/// A test that fails while its load runs must not leave the loop sending
+/// requests into the next test (a traffic test would see them).
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

@@ -89,6 +89,7 @@ async fn an_idle_console_draws_nothing_new() {
         deploys: Duration::from_secs(3600),
         alerts: Duration::from_secs(3600),
         logs: Duration::from_secs(3600),
+        service: Duration::from_secs(3600),
         ..PollSchedule::default()
     };
     let mut d = demo_app_with(Scenario::Calm, false, schedule);

@@ -15,6 +15,7 @@ symlink is the whole deploy: the next request answers with the new version.
 
 Keys in a release's `config` (all optional):
     health=ok|fail    /health answers 200 "ok" or 503 "fail" (default ok)
+    health_status=NNN status code of a failing /health (default 503)
     status=NNN        status code of `/` (default 200; the broken release uses 500)
     delay_ms=N        delay before `/` answers, so in-flight requests exist (default 20)
 
@@ -101,7 +102,7 @@ class Handler(BaseHTTPRequestHandler):
             body = f"{NAME} {version}\n"
         elif path == "/health":
             healthy = config.get("health", "ok") == "ok"
-            status = 200 if healthy else 503
+            status = 200 if healthy else int(config.get("health_status", "503"))
             body = "ok\n" if healthy else "fail\n"
         elif path == "/version":
             status, body = 200, f"{version}\n"

@@ -752,6 +752,13 @@ write_opsdeck_toml() {
     echo "access_log = \"$RUN/nginx/logs/access.log\""
     echo "test_command = \"$(NGINX_CMD) -t\""
     echo "reload_command = \"$(NGINX_CMD) -s reload\""
+    echo "status_url = \"http://$(host_ip lb):8080/nginx_status\""
+    echo
+    echo '# The service as users reach it: through the load balancer.'
+    echo '[[environments.lab.probes]]'
+    echo "url = \"http://$(host_ip lb):8080/\""
+    echo 'expect_status = 200'
+    echo 'timeout_ms = 2000'
     for h in web-a1 web-a2 web-c1 web-c2; do
       u=$(upper_name "$h")
       echo

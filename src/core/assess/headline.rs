@@ -1,12 +1,16 @@
 //! The headline's verdict: the fleet's problems, worst first, and whether it
 //! may say "all healthy", which it does only when every source answered, its
-//! data is fresh, and nothing is wrong.
+//! data is fresh, every configured probe passed, the load balancer answers,
+//! traffic holds its baseline, and nothing is wrong. The service as its users
+//! see it comes first.
 
 use super::current_version::current_version;
 use super::freshness::{Freshness, freshness};
 use super::limits::Limits;
 use super::node_health::{cache_health, db_health, host_health, severity_rank};
 use super::problem::{Problem, ProblemKind};
+use super::service_view::{ServiceStatus, ServiceView};
+use super::traffic::TrafficDirection;
 use crate::core::fleet::{Health, HostRole, Severity, TargetState};
 use crate::core::msg::PanelId;
 use crate::core::sanitize::sanitize;
@@ -37,6 +41,7 @@ impl Headline {
                 PanelId::Replication => freshness(&state.replication, state.now),
                 PanelId::Deploys => freshness(&state.deploys, state.now),
                 PanelId::Alerts => freshness(&state.alerts, state.now),
+                PanelId::Service => freshness(&state.service, state.now),
                 // Log lines carry their own times; the log source has no verdict.
                 PanelId::Logs => Freshness::NoData,
             };
@@ -45,6 +50,7 @@ impl Headline {
                 _ => None,
             }
         };
+        service_problems(state, &mut push);
         let failing: Vec<PanelId> = state.failing_panels().iter().map(|(p, _)| *p).collect();
         for panel in &failing {
             // A failing source's data ages: say how old it is.
@@ -58,6 +64,7 @@ impl Headline {
             );
         }
         for panel in [
+            PanelId::Service,
             PanelId::Hosts,
             PanelId::Replication,
             PanelId::Alerts,
@@ -166,6 +173,7 @@ impl Headline {
         }
         problems.extend(info);
         let waiting = [
+            ("service", state.service.data.is_none()),
             ("hosts", state.hosts.data.is_none()),
             ("replication", state.replication.data.is_none()),
             ("alerts", state.alerts.data.is_none()),
@@ -180,5 +188,53 @@ impl Headline {
     /// wrong (not even a drained backend).
     pub fn all_healthy(&self) -> bool {
         self.problems.is_empty() && self.waiting.is_empty()
+    }
+
+    /// The sources the headline can wait for, in the order it names them.
+    pub const SOURCES: [&'static str; 4] = ["service", "hosts", "replication", "alerts"];
+}
+
+/// The service as its users see it: failed probes, a load balancer that does
+/// not answer, a traffic drop or spike. Stale or failing service data is named
+/// by the source checks, never read as "up".
+fn service_problems(state: &State, push: &mut impl FnMut(ProblemKind, &str, String)) {
+    let view = ServiceView::of(state);
+    if matches!(view.status, ServiceStatus::Down | ServiceStatus::Degraded) {
+        let what = if view.status == ServiceStatus::Down {
+            "service down"
+        } else {
+            "service degraded"
+        };
+        let health = view.status.health();
+        // The URL only: the reason is on the service line and in `status`,
+        // and the headline has room for the LB and traffic beside it.
+        for p in view.probes.iter().filter(|p| p.ok == Some(false)) {
+            push(
+                ProblemKind::Service(health),
+                &p.url,
+                format!("{} {what}: {}", health.symbol(), sanitize(&p.url)),
+            );
+        }
+    }
+    if let Some(lb) = &view.lb
+        && matches!(lb.health, Health::Down | Health::Degraded)
+    {
+        let name = sanitize(&lb.name);
+        let text = match lb.health {
+            Health::Down => format!("✖ {name} down"),
+            _ => format!("▲ {name} degraded"),
+        };
+        push(ProblemKind::LoadBalancer(lb.health), &name, text);
+    }
+    if let Some(change) = view.traffic {
+        let symbol = match change.direction {
+            TrafficDirection::Drop => "▼",
+            TrafficDirection::Spike => "▲",
+        };
+        push(
+            ProblemKind::Traffic(change.direction),
+            "traffic",
+            format!("{symbol} {}", change.text()),
+        );
     }
 }

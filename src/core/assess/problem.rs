@@ -31,4 +31,11 @@ pub enum ProblemKind {
     Drift,
     /// A backend out of the pool (drained, draining): worth knowing, not broken.
     TargetNotActive,
+    /// An end-to-end probe failed (`Down`: every probe failed; `Degraded`:
+    /// some did).
+    Service(Health),
+    /// The load balancer itself: `Down` when nginx does not answer.
+    LoadBalancer(Health),
+    /// Users' traffic fell or jumped against its baseline.
+    Traffic(super::traffic::TrafficDirection),
 }

@@ -294,6 +294,7 @@ fn data_too_old_says_its_age_and_the_headline_is_not_all_healthy() {
         Observation::Hosts(HostsObservation::default()),
         Observation::Replication(rep("0-1-1", "0-1-1")),
         Observation::Alerts(vec![]),
+        Observation::Service(Default::default()),
     ] {
         crate::core::update(&mut s, Msg::Observed { at, observation });
     }

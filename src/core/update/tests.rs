@@ -325,6 +325,7 @@ fn idle_ticks_do_not_redraw() {
     for panel in [
         Observation::Replication(Default::default()),
         Observation::Alerts(vec![]),
+        Observation::Service(Default::default()),
     ] {
         update(
             &mut s,

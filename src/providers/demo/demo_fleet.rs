@@ -11,6 +11,7 @@ use crate::core::fleet::{
     Alert, DeploysObservation, Health, Host, HostRole, HostState, HostsObservation, LoadBalancer,
     LogLine, ReplicaRole, ReplicationObservation, RunningVersion, Severity, Target, TargetState,
 };
+use crate::core::service::{LbCheck, ProbeSample, ServiceObservation, StubStatus};
 use crate::providers::{PromoteMode, ProviderError};
 
 use super::alert_tracker::{AlertTracker, Condition};
@@ -32,6 +33,10 @@ pub const MAX_CATCH_UP_MS: i64 = 10 * 60 * 1000;
 /// Requests per second over the whole pool.
 const TOTAL_RPS: f64 = 400.0;
 
+/// The demo service's end-to-end probe and nginx status page.
+pub const DEMO_PROBE_URL: &str = "http://10.0.1.10:80/healthz";
+const DEMO_STATUS_URL: &str = "http://10.0.1.10:80/nginx_status";
+
 pub const AZ_A: &str = "ap-northeast-2a";
 pub const AZ_C: &str = "ap-northeast-2c";
 
@@ -52,6 +57,10 @@ pub struct DemoFleet {
     alerts: AlertTracker,
     logs: LogGenerator,
     traffic_phase: f64,
+    /// The load balancer does not answer (lb-outage scenario).
+    lb_frozen: bool,
+    /// nginx's `stub_status` request counter.
+    lb_requests: f64,
 }
 
 impl DemoFleet {
@@ -85,6 +94,8 @@ impl DemoFleet {
             alerts: AlertTracker::default(),
             logs,
             traffic_phase,
+            lb_frozen: false,
+            lb_requests: 0.0,
         };
         // Settle traffic numbers so the very first observation is not all zeros.
         fleet.step_backends(0);
@@ -145,6 +156,7 @@ impl DemoFleet {
 
     fn step(&mut self) {
         let t = self.elapsed_ms;
+        self.lb_frozen = self.cfg.scenario.lb_frozen(t);
         self.incidents.step(t);
         let lag = self.incidents.current().and_then(|i| i.lag_effect(t));
         self.db.step(t, STEP_MS, lag, &mut self.rng);
@@ -197,7 +209,13 @@ impl DemoFleet {
 
         // Traffic: new requests split by weight among targets that take them.
         self.traffic_phase += STEP_MS as f64 / 1000.0 * 0.01;
-        let total = TOTAL_RPS * (1.0 + 0.05 * self.traffic_phase.sin());
+        // A frozen load balancer passes nothing on.
+        let total = if self.lb_frozen {
+            0.0
+        } else {
+            TOTAL_RPS * (1.0 + 0.05 * self.traffic_phase.sin())
+        };
+        self.lb_requests += total * STEP_MS as f64 / 1000.0;
         let weight_sum: f64 = self.backends.iter().map(BackendSim::effective_weight).sum();
         for b in &mut self.backends {
             let w = b.effective_weight();
@@ -228,6 +246,15 @@ impl DemoFleet {
     fn conditions(&self) -> Vec<Condition> {
         let t = self.elapsed_ms;
         let mut out = Vec::new();
+        if self.lb_frozen {
+            // What a blackbox probe's alert says.
+            out.push(Condition {
+                name: "ServiceProbeFailing",
+                severity: Severity::Critical,
+                target: "lb".to_string(),
+                summary: format!("{DEMO_PROBE_URL} does not answer"),
+            });
+        }
         for b in &self.backends {
             // A deploy's restart is expected downtime (as if silenced).
             if b.is_restarting(t) {
@@ -486,6 +513,75 @@ impl DemoFleet {
                         in_flight: Some(b.in_flight),
                     })
                     .collect(),
+            }),
+        }
+    }
+
+    /// The simulated end-to-end probe through the load balancer, and the
+    /// LB's own check with its `stub_status` counters.
+    pub fn service(&self) -> ServiceObservation {
+        let serving: Vec<&BackendSim> = self
+            .backends
+            .iter()
+            .filter(|b| b.takes_traffic() && b.health != Health::Down)
+            .collect();
+        let probe = if self.lb_frozen {
+            ProbeSample {
+                url: DEMO_PROBE_URL.to_string(),
+                ok: false,
+                status: None,
+                expect_status: 200,
+                latency_ms: None,
+                error: Some(format!("GET {DEMO_PROBE_URL}: timed out after 2000 ms")),
+            }
+        } else if serving.is_empty() {
+            // nginx answers, but has no backend to send to.
+            ProbeSample {
+                url: DEMO_PROBE_URL.to_string(),
+                ok: false,
+                status: Some(502),
+                expect_status: 200,
+                latency_ms: Some(1.2),
+                error: Some(format!("GET {DEMO_PROBE_URL}: HTTP 502 (expected 200)")),
+            }
+        } else {
+            let mean =
+                serving.iter().filter_map(|b| b.latency_ms).sum::<f64>() / serving.len() as f64;
+            ProbeSample {
+                url: DEMO_PROBE_URL.to_string(),
+                ok: true,
+                status: Some(200),
+                expect_status: 200,
+                latency_ms: Some(round1(mean + 1.2)),
+                error: None,
+            }
+        };
+        let stub = (!self.lb_frozen).then(|| StubStatus {
+            active: self
+                .backends
+                .iter()
+                .map(|b| u64::from(b.in_flight))
+                .sum::<u64>()
+                + 40,
+            accepts: self.lb_requests as u64 / 8,
+            handled: self.lb_requests as u64 / 8,
+            requests: self.lb_requests as u64,
+            reading: 0,
+            writing: 3,
+            waiting: 37,
+            own_requests: 0,
+        });
+        ServiceObservation {
+            probes: vec![probe.clone()],
+            lb: Some(LbCheck {
+                name: "lb".to_string(),
+                url: Some(DEMO_PROBE_URL.to_string()),
+                answered: !self.lb_frozen,
+                error: self.lb_frozen.then(|| probe.error.clone()).flatten(),
+                stub,
+                stub_error: self
+                    .lb_frozen
+                    .then(|| format!("{DEMO_STATUS_URL}: timed out after 1000 ms")),
             }),
         }
     }

@@ -109,6 +109,13 @@ impl ObserveProvider for DemoProvider {
         Ok(self.at(now, |f| f.alerts()))
     }
 
+    async fn service(
+        &self,
+        now: Timestamp,
+    ) -> Result<crate::core::service::ServiceObservation, ProviderError> {
+        Ok(self.at(now, |f| f.service()))
+    }
+
     async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError> {
         Ok(self.at(now, |f| f.take_logs()))
     }

@@ -12,6 +12,7 @@ pub mod nginx_upstream;
 pub mod prometheus;
 pub mod redis_node;
 pub mod selfhosted_provider;
+pub mod service_prober;
 pub mod shell_text;
 pub mod upstream_edit;
 

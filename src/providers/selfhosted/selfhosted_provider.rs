@@ -99,6 +99,8 @@ pub struct SelfHostedProvider {
     /// The lock while this console holds it: the remote command holding the
     /// `flock`, fed a heartbeat.
     held: tokio::sync::Mutex<Option<(LockHolder, HeldCommand)>>,
+    /// End-to-end probes and the LB's own check, from this machine.
+    service: super::service_prober::ServiceProber,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -184,6 +186,7 @@ impl SelfHostedProvider {
             nodes_seen: Mutex::new(HashMap::new()),
             fleet_lock: FleetLock::new(cfg.lb.lock_file.as_deref(), &cfg.lb.upstream_file),
             held: tokio::sync::Mutex::new(None),
+            service: super::service_prober::ServiceProber::new(&cfg.probes, &cfg.lb),
             cfg,
         })
     }
@@ -951,6 +954,13 @@ impl ObserveProvider for SelfHostedProvider {
             Some(p) => p.alerts(now, self.timeout).await,
             None => Ok(Vec::new()),
         }
+    }
+
+    async fn service(
+        &self,
+        _now: Timestamp,
+    ) -> Result<crate::core::service::ServiceObservation, ProviderError> {
+        Ok(self.service.observe().await)
     }
 
     async fn logs(&self, _now: Timestamp) -> Result<Vec<LogLine>, ProviderError> {

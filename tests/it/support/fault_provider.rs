@@ -238,6 +238,13 @@ impl ObserveProvider for FaultProvider {
         self.demo.logs(now).await
     }
 
+    async fn service(
+        &self,
+        now: Timestamp,
+    ) -> Result<opsdeck::core::service::ServiceObservation, ProviderError> {
+        self.demo.service(now).await
+    }
+
     async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {
         let f = self.faults();
         Ok(f.held_by.clone().or_else(|| f.holder.clone()))
