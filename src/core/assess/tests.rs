@@ -8,27 +8,16 @@ use super::lag::promote_lag_refusal;
 use super::*;
 use crate::core::fleet::*;
 use crate::core::msg::{Msg, Observation};
-use crate::core::state::{EnvInfo, State};
+use crate::core::state::State;
+use crate::core::test_fixtures::{self as fixtures, env};
 use crate::core::time::Timestamp;
 
+/// A database node that has executed `gtid`; a replica is caught up by lag.
 fn db(name: &str, role: ReplicaRole, gtid: Option<&str>) -> DbNode {
+    let lag = (role == ReplicaRole::Replica).then_some(0.0);
     DbNode {
-        name: name.into(),
-        az: "az-a".into(),
-        role,
-        reachable: true,
-        read_only: role == ReplicaRole::Replica,
-        lag_seconds: if role == ReplicaRole::Replica {
-            Some(0.0)
-        } else {
-            None
-        },
-        io_thread: ThreadState::Running,
-        sql_thread: ThreadState::Running,
-        source: (role == ReplicaRole::Replica).then(|| "db-primary".to_string()),
         gtid_executed: gtid.map(str::to_string),
-        gtid_received: None,
-        last_error: None,
+        ..fixtures::db(name, role, lag)
     }
 }
 
@@ -274,15 +263,6 @@ fn host_health_is_the_worse_of_probe_and_load_balancer() {
         host_health(&host, Some(&target(Health::Unknown))),
         Health::Unknown
     );
-}
-
-fn env() -> EnvInfo {
-    EnvInfo {
-        name: "t".into(),
-        region: None,
-        source: "t".into(),
-        production: false,
-    }
 }
 
 #[test]

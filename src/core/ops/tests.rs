@@ -10,46 +10,10 @@ use crate::core::fleet::*;
 use crate::core::key::{Key, KeyCode};
 use crate::core::msg::{Msg, Observation};
 use crate::core::operation::{NodeKind, OpKind, OpRequest, PromoteMode, StepSpec};
-use crate::core::state::{EnvInfo, State};
-use crate::core::test_fixtures::db;
+use crate::core::state::State;
+use crate::core::test_fixtures::{act, backend, db, env, target, type_text};
 use crate::core::time::Timestamp;
 use crate::core::update;
-
-fn env() -> EnvInfo {
-    EnvInfo {
-        name: "test".into(),
-        region: None,
-        source: "test".into(),
-        production: false,
-    }
-}
-
-fn backend(name: &str, az: &str, health: Health) -> Host {
-    Host {
-        name: name.into(),
-        az: az.into(),
-        role: HostRole::Backend,
-        state: HostState::Running,
-        health,
-        latency_ms: None,
-        cpu_pct: None,
-        version: Some("v1".into()),
-        address: None,
-    }
-}
-
-fn target(name: &str, az: &str, health: Health) -> Target {
-    Target {
-        backend: name.into(),
-        az: az.into(),
-        weight: 1,
-        state: TargetState::Active,
-        health,
-        requests_per_sec: Some(10.0),
-        error_rate: Some(0.0),
-        in_flight: Some(0),
-    }
-}
 
 /// web-a1, web-a2 in az-a and web-c1 in az-c; web-a2's health as given.
 fn hosts(web_a2: Health) -> Observation {
@@ -106,16 +70,6 @@ fn fleet() -> State {
     observe(&mut s, 1000, hosts(Health::Ok));
     observe(&mut s, 1000, replication(Some(1.0)));
     s
-}
-
-fn act(s: &mut State, a: ActionId) -> Vec<Effect> {
-    update(s, Msg::Action(a))
-}
-
-fn type_name(s: &mut State, name: &str) {
-    for c in name.chars() {
-        update(s, Msg::Input(Key::char(c)));
-    }
 }
 
 #[test]
@@ -186,7 +140,7 @@ fn guards_run_again_at_confirm_and_a_new_refusal_needs_the_name() {
     let m = s.message.clone().expect("message");
     assert!(m.text.contains("refuses now"), "{}", m.text);
     // Typing the name overrides it, and the override is recorded.
-    type_name(&mut s, "web-a1");
+    type_text(&mut s, "web-a1");
     let effects = update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
     match &effects[..] {
         [Effect::RunOperation { request, .. }] => {
