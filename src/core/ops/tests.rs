@@ -7,6 +7,7 @@ use crate::core::action::ActionId;
 use crate::core::capabilities::Capabilities;
 use crate::core::effect::Effect;
 use crate::core::fleet::*;
+use crate::core::guard::Refusal;
 use crate::core::key::{Key, KeyCode};
 use crate::core::msg::{Msg, Observation};
 use crate::core::operation::{NodeKind, OpKind, OpRequest, PromoteMode, StepSpec};
@@ -65,6 +66,14 @@ fn tick(s: &mut State, at: i64) {
     );
 }
 
+/// The open dialog's refusal; the test fails when there is none.
+fn refusal(s: &State) -> Refusal {
+    s.dialog
+        .as_ref()
+        .and_then(|d| d.refusal.clone())
+        .expect("refused")
+}
+
 fn fleet() -> State {
     let mut s = State::new(env(), false, Timestamp::from_secs(1000));
     observe(&mut s, 1000, hosts(Health::Ok));
@@ -105,11 +114,7 @@ fn a_drain_on_stale_hosts_data_is_refused_with_the_age() {
     let mut s = fleet();
     tick(&mut s, 1020);
     act(&mut s, ActionId::DrainBackend);
-    let r = s
-        .dialog
-        .as_ref()
-        .and_then(|d| d.refusal.clone())
-        .expect("refused");
+    let r = refusal(&s);
     assert_eq!(r.guard, "stale-data");
     assert!(
         r.reason.contains("hosts data is 20 s old (limit 15 s)"),
@@ -415,11 +420,7 @@ fn a_replica_that_stopped_answering_is_refused_naming_how_long_ago_it_answered()
     };
     silent(&mut s, 1005);
     act(&mut s, ActionId::PromoteReplica);
-    let r = s
-        .dialog
-        .as_ref()
-        .and_then(|d| d.refusal.clone())
-        .expect("refused");
+    let r = refusal(&s);
     assert_eq!(r.guard, "replica-lag");
     assert!(
         r.reason
@@ -430,11 +431,7 @@ fn a_replica_that_stopped_answering_is_refused_naming_how_long_ago_it_answered()
     act(&mut s, ActionId::DialogCancel);
     silent(&mut s, 1047);
     act(&mut s, ActionId::PromoteReplica);
-    let r = s
-        .dialog
-        .as_ref()
-        .and_then(|d| d.refusal.clone())
-        .expect("refused");
+    let r = refusal(&s);
     assert!(
         r.reason.starts_with(
             "db-replica has not answered for 47 s (its data is older than the 15 s stale limit); "
@@ -457,11 +454,7 @@ fn a_replica_never_heard_from_is_refused_saying_so() {
     rep.databases[1].reachable = false;
     observe(&mut s, 1000, Observation::Replication(rep));
     act(&mut s, ActionId::PromoteReplica);
-    let r = s
-        .dialog
-        .as_ref()
-        .and_then(|d| d.refusal.clone())
-        .expect("refused");
+    let r = refusal(&s);
     assert!(
         r.reason
             .starts_with("db-replica has not answered since this console started; "),
