@@ -23,34 +23,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::demo_app::{DemoApp, demo_app};
-use crate::e2e_tmux::{binary, tmux_or_skip};
-
-/// Types each group of keys after its delay (seconds of paused time), then
-/// keeps the input open: a closed input mid-operation would be a hangup.
-fn script(steps: &[(f64, &str)]) -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
-    let (tx, rx) = mpsc::unbounded();
-    let steps: Vec<(Duration, String)> = steps
-        .iter()
-        .map(|(d, k)| (Duration::from_secs_f64(*d), (*k).to_string()))
-        .collect();
-    tokio::spawn(async move {
-        for (delay, keys) in steps {
-            tokio::time::sleep(delay).await;
-            for key in parse_sequence(&keys).expect("valid keys") {
-                if tx
-                    .unbounded_send(Ok(Event::Key(to_crossterm(key))))
-                    .is_err()
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        drop(tx);
-    });
-    rx
-}
+use crate::e2e_tmux::{Tmux, binary, tmux_or_skip};
+use crate::support::key_script::{AfterKeys, script};
 
 /// Runs the console until it ends (keys from `steps`, `shutdown` standing in
 /// for SIGTERM), then winds the session down as the binary does. Returns
@@ -63,7 +37,13 @@ async fn session(
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     let mut stats = LoopStats::default();
     let exit = {
-        let run = run(&mut terminal, script(steps), app, shutdown, &mut stats);
+        let run = run(
+            &mut terminal,
+            script(steps, AfterKeys::StayOpen),
+            app,
+            shutdown,
+            &mut stats,
+        );
         tokio::time::timeout(Duration::from_secs(600), run)
             .await
             .expect("the console ended")
@@ -105,7 +85,7 @@ async fn q_during_a_drain_opens_the_quit_dialog_focused_on_keep_watching() {
         Duration::from_millis(4_400),
         run(
             &mut terminal,
-            script(&DRAIN_THEN_Q),
+            script(&DRAIN_THEN_Q, AfterKeys::StayOpen),
             &mut d.app,
             std::future::pending(),
             &mut stats,
@@ -402,20 +382,28 @@ impl Isolated {
     }
 }
 
-#[test]
-fn sigterm_during_a_drain_in_a_real_terminal_exits_143_with_a_result() {
-    let Some(t) = tmux_or_skip("quit-term-drain") else {
-        return;
-    };
+/// Starts the console on the calm demo fleet (seed 4) in `t`, presses
+/// `key`, confirms, and waits until the screen shows `running` (the
+/// operation is mid-step).
+fn start_confirmed(t: &Tmux, key: &str, running: &str) -> Isolated {
     t.start_shell(120, 40);
     let iso = Isolated::new();
     t.type_text(&iso.command("--scenario calm --seed 4"));
     t.keys(&["Enter"]);
     t.wait_for("web-c2", Duration::from_secs(20));
-    t.type_text("d");
+    t.type_text(key);
     t.wait_for("Confirm", Duration::from_secs(5));
     t.type_text("y");
-    t.wait_for("in-flight", Duration::from_secs(5));
+    t.wait_for(running, Duration::from_secs(5));
+    iso
+}
+
+#[test]
+fn sigterm_during_a_drain_in_a_real_terminal_exits_143_with_a_result() {
+    let Some(t) = tmux_or_skip("quit-term-drain") else {
+        return;
+    };
+    let iso = start_confirmed(&t, "d", "in-flight");
     iso.kill("TERM");
     let screen = t.wait_for("EXIT=", Duration::from_secs(40));
     assert!(screen.contains("EXIT=143"), "{screen}");
@@ -436,15 +424,7 @@ fn sighup_during_a_promote_in_a_real_terminal_exits_129_and_no_primary_is_left_r
     let Some(t) = tmux_or_skip("quit-hup-promote") else {
         return;
     };
-    t.start_shell(120, 40);
-    let iso = Isolated::new();
-    t.type_text(&iso.command("--scenario calm --seed 4"));
-    t.keys(&["Enter"]);
-    t.wait_for("web-c2", Duration::from_secs(20));
-    t.type_text("P");
-    t.wait_for("Confirm", Duration::from_secs(5));
-    t.type_text("y");
-    t.wait_for("read-only", Duration::from_secs(5));
+    let iso = start_confirmed(&t, "P", "read-only");
     iso.kill("HUP");
     let screen = t.wait_for("EXIT=", Duration::from_secs(40));
     assert!(screen.contains("EXIT=129"), "{screen}");
@@ -464,15 +444,7 @@ fn kill_9_mid_drain_then_restart_shows_the_unfinished_operation() {
     let Some(t) = tmux_or_skip("quit-kill9") else {
         return;
     };
-    t.start_shell(120, 40);
-    let iso = Isolated::new();
-    t.type_text(&iso.command("--scenario calm --seed 4"));
-    t.keys(&["Enter"]);
-    t.wait_for("web-c2", Duration::from_secs(20));
-    t.type_text("d");
-    t.wait_for("Confirm", Duration::from_secs(5));
-    t.type_text("y");
-    t.wait_for("in-flight", Duration::from_secs(5));
+    let iso = start_confirmed(&t, "d", "in-flight");
     iso.kill("KILL");
     t.wait_for("EXIT=137", Duration::from_secs(10));
     assert!(results(&iso.audit()).is_empty());
@@ -818,115 +790,20 @@ mod between_steps {
 // ---- the fleet lock's holder on every console ----
 
 mod lock_holder {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
     use std::time::Duration;
 
-    use async_trait::async_trait;
-    use opsdeck::core::Timestamp;
-    use opsdeck::core::fleet::ReplicationObservation;
-    use opsdeck::core::fleet::{Alert, DeploysObservation, HostsObservation, LogLine};
     use opsdeck::core::lock::LockHolder;
     use opsdeck::keymap::Keymap;
-    use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
-    use opsdeck::providers::{
-        ObserveProvider, OperateProvider, PromoteMode, ProviderError, SourceInfo,
-    };
+    use opsdeck::providers::{ObserveProvider, OperateProvider};
     use opsdeck::runtime::audit_log::hostname;
     use opsdeck::runtime::poller::PollSchedule;
     use opsdeck::runtime::{App, AppParts, Clock};
     use opsdeck::theme::Theme;
 
     use crate::demo_app::START;
-
-    /// The demo fleet with a fleet lock, in process: it reports `holder` as
-    /// a provider that keeps the lock where the fleet is would, and
-    /// `break_lock` clears it (only if it is still that holder's).
-    #[derive(Clone)]
-    struct LockedDemo {
-        demo: DemoProvider,
-        holder: Arc<Mutex<Option<LockHolder>>>,
-    }
-
-    #[async_trait]
-    impl ObserveProvider for LockedDemo {
-        fn info(&self) -> SourceInfo {
-            self.demo.info()
-        }
-        async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
-            self.demo.hosts(now).await
-        }
-        async fn replication(
-            &self,
-            now: Timestamp,
-        ) -> Result<ReplicationObservation, ProviderError> {
-            self.demo.replication(now).await
-        }
-        async fn deploys(&self, now: Timestamp) -> Result<DeploysObservation, ProviderError> {
-            self.demo.deploys(now).await
-        }
-        async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError> {
-            self.demo.alerts(now).await
-        }
-        async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError> {
-            self.demo.logs(now).await
-        }
-        async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {
-            Ok(self.holder.lock().expect("lock").clone())
-        }
-    }
-
-    #[async_trait]
-    impl OperateProvider for LockedDemo {
-        async fn drain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
-            self.demo.drain(backend, now).await
-        }
-        async fn undrain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
-            self.demo.undrain(backend, now).await
-        }
-        async fn set_read_only(
-            &self,
-            node: &str,
-            read_only: bool,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.set_read_only(node, read_only, now).await
-        }
-        async fn promote(
-            &self,
-            replica: &str,
-            mode: PromoteMode,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.promote(replica, mode, now).await
-        }
-        async fn rejoin(
-            &self,
-            old_primary: &str,
-            new_primary: &str,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.rejoin(old_primary, new_primary, now).await
-        }
-        async fn deploy_version(
-            &self,
-            backend: &str,
-            version: &str,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.deploy_version(backend, version, now).await
-        }
-        async fn break_lock(
-            &self,
-            stale: &LockHolder,
-            _now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            let mut held = self.holder.lock().expect("lock");
-            if held.as_ref().is_some_and(|h| h.same_as(stale)) {
-                *held = None;
-            }
-            Ok(())
-        }
-    }
+    use crate::support::fault_provider::FaultProvider;
+    use crate::support::key_script::{AfterKeys, script};
 
     fn holder(machine: &str, pid: u32) -> LockHolder {
         LockHolder {
@@ -939,22 +816,16 @@ mod lock_holder {
         }
     }
 
-    fn app(read_only: bool, held: LockHolder) -> (App, LockedDemo, tempfile::TempDir) {
-        let demo = DemoProvider::new(DemoConfig {
-            seed: 11,
-            scenario: Scenario::Calm,
-            log_rate: 20.0,
-            start: START,
-        });
-        let locked = LockedDemo {
-            demo,
-            holder: Arc::new(Mutex::new(Some(held))),
-        };
+    /// The calm demo fleet with someone else's fleet lock on it, in process
+    /// (the fault-injecting provider, no other fault).
+    fn app(read_only: bool, held: LockHolder) -> (App, Arc<FaultProvider>, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
+        let locked = Arc::new(FaultProvider::calm(START, dir.path().join("audit.jsonl")));
+        locked.hold_lock(held);
         let operate: Option<Arc<dyn OperateProvider>> =
-            (!read_only).then(|| Arc::new(locked.clone()) as Arc<dyn OperateProvider>);
+            (!read_only).then(|| locked.clone() as Arc<dyn OperateProvider>);
         let app = App::new(AppParts {
-            observe: Arc::new(locked.clone()),
+            observe: locked.clone() as Arc<dyn ObserveProvider>,
             operate,
             keymap: Keymap::builtin(),
             theme: Theme::builtin(),
@@ -989,7 +860,7 @@ mod lock_holder {
             Duration::from_secs(4),
             opsdeck::runtime::event_loop::run(
                 &mut terminal,
-                super::script(&[(3.0, "d")]),
+                script(&[(3.0, "d")], AfterKeys::StayOpen),
                 &mut app,
                 std::future::pending(),
                 &mut stats,
@@ -1034,7 +905,7 @@ mod lock_holder {
         )
         .await;
         assert!(
-            locked.holder.lock().expect("lock").is_none(),
+            locked.held_by().is_none(),
             "the stale lock was broken: {screen}"
         );
         assert!(app.state.lock.current.is_none(), "{screen}");

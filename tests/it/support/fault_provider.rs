@@ -4,7 +4,9 @@
 //! demo cannot do by itself: a promotion that resets the replica (it follows
 //! nobody and may take writes) and then errors; replication observations
 //! that hang from the promotion on; failing host observations; a fleet-wide
-//! lock held by someone else. It also records when the lock was taken and
+//! lock held by someone else (which `break_lock` clears, only if it is still
+//! that holder's, as a provider keeping the lock where the fleet is would).
+//! It also records when the lock was taken and
 //! given back relative to the audit log, and exposes the truth (who accepts
 //! writes, who follows whom) that tests assert on.
 
@@ -107,6 +109,11 @@ impl FaultProvider {
 
     pub fn hold_lock(&self, other: LockHolder) {
         self.faults().held_by = Some(other);
+    }
+
+    /// Someone else's lock, until it is broken.
+    pub fn held_by(&self) -> Option<LockHolder> {
+        self.faults().held_by.clone()
     }
 
     pub fn lock_holder_now(&self) -> Option<LockHolder> {
@@ -330,6 +337,15 @@ impl OperateProvider for FaultProvider {
         }
         f.holder = Some(me.clone());
         f.audit_lines_at_acquire = Some(lines);
+        Ok(())
+    }
+
+    async fn break_lock(&self, stale: &LockHolder, _now: Timestamp) -> Result<(), ProviderError> {
+        self.record(format!("break-lock {}@{}", stale.operator, stale.machine));
+        let mut f = self.faults();
+        if f.held_by.as_ref().is_some_and(|h| h.same_as(stale)) {
+            f.held_by = None;
+        }
         Ok(())
     }
 
