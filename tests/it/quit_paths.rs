@@ -10,11 +10,12 @@ use std::time::Duration;
 use crossterm::event::Event;
 use futures::channel::mpsc;
 use opsdeck::cli::snapshot::buffer_to_text;
-use opsdeck::core::fleet::ReplicaRole;
+use opsdeck::core::Timestamp;
+use opsdeck::core::fleet::{ReplicaRole, ReplicationObservation};
 use opsdeck::core::key::parse_sequence;
 use opsdeck::core::operation::Verdict;
 use opsdeck::providers::ObserveProvider;
-use opsdeck::providers::demo::Scenario;
+use opsdeck::providers::demo::{DemoProvider, Scenario};
 use opsdeck::runtime::audit_log::{AuditLog, AuditRecord};
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
 use opsdeck::runtime::key_input::to_crossterm;
@@ -52,6 +53,22 @@ async fn session(
     let screen = buffer_to_text(terminal.backend().buffer());
     app.wind_down(Duration::from_secs(5)).await;
     (exit, screen)
+}
+
+/// The database primaries that take writes on `demo` at `now`, and the
+/// observation they were read from (for failure messages).
+async fn writable_primaries(
+    demo: &DemoProvider,
+    now: Timestamp,
+) -> (Vec<String>, ReplicationObservation) {
+    let rep = demo.replication(now).await.expect("replication");
+    let writable = rep
+        .databases
+        .iter()
+        .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
+        .map(|x| x.name.clone())
+        .collect();
+    (writable, rep)
 }
 
 fn calm() -> DemoApp {
@@ -248,17 +265,7 @@ async fn sigterm_during_a_promote_winds_down_and_leaves_one_writable_primary() {
         }
         assert_eq!(exit, Exit::Signal, "{screen}");
         assert_eq!(d.app.state.quitting.exit_status, Some(143));
-        let rep = d
-            .demo
-            .replication(d.app.clock.now())
-            .await
-            .expect("replication");
-        let writable: Vec<&str> = rep
-            .databases
-            .iter()
-            .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
-            .map(|x| x.name.as_str())
-            .collect();
+        let (writable, rep) = writable_primaries(&d.demo, d.app.clock.now()).await;
         assert_eq!(
             writable.len(),
             1,
@@ -651,10 +658,9 @@ mod between_steps {
 
     use async_trait::async_trait;
     use opsdeck::core::Timestamp;
-    use opsdeck::core::fleet::ReplicaRole;
     use opsdeck::keymap::Keymap;
     use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
-    use opsdeck::providers::{ObserveProvider, OperateProvider, PromoteMode, ProviderError};
+    use opsdeck::providers::{OperateProvider, PromoteMode, ProviderError};
     use opsdeck::runtime::event_loop::Exit;
     use opsdeck::runtime::poller::PollSchedule;
     use opsdeck::runtime::{App, AppParts, Clock};
@@ -768,17 +774,7 @@ mod between_steps {
         assert_eq!(d.app.state.quitting.exit_status, Some(143));
         let r = super::results(&d.audit_path);
         assert_eq!(r.len(), 1, "{r:#?}");
-        let rep = d
-            .demo
-            .replication(d.app.clock.now())
-            .await
-            .expect("replication");
-        let writable: Vec<&str> = rep
-            .databases
-            .iter()
-            .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
-            .map(|x| x.name.as_str())
-            .collect();
+        let (writable, _) = super::writable_primaries(&d.demo, d.app.clock.now()).await;
         assert_eq!(
             writable,
             ["db-primary"],
