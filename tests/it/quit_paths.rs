@@ -5,6 +5,7 @@
 //! wind-down, the audit result record and the exit status.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::Event;
@@ -14,17 +15,21 @@ use opsdeck::core::Timestamp;
 use opsdeck::core::fleet::{ReplicaRole, ReplicationObservation};
 use opsdeck::core::key::parse_sequence;
 use opsdeck::core::operation::Verdict;
-use opsdeck::providers::ObserveProvider;
+use opsdeck::keymap::Keymap;
 use opsdeck::providers::demo::{DemoProvider, Scenario};
+use opsdeck::providers::{ObserveProvider, OperateProvider};
 use opsdeck::runtime::audit_log::{AuditLog, AuditRecord};
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
 use opsdeck::runtime::key_input::to_crossterm;
 use opsdeck::runtime::poller::PollSchedule;
+use opsdeck::runtime::{App, AppParts, Clock};
+use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use crate::demo_app::{DemoApp, demo_app};
+use crate::demo_app::{DemoApp, START, demo_app};
 use crate::e2e_tmux::{Tmux, binary, tmux_or_skip};
+use crate::support::fault_provider::FaultProvider;
 use crate::support::key_script::{AfterKeys, script};
 
 /// Runs the console until it ends (keys from `steps`, `shutdown` standing in
@@ -69,6 +74,45 @@ async fn writable_primaries(
         .map(|x| x.name.clone())
         .collect();
     (writable, rep)
+}
+
+/// The console in process on the fault-injecting demo fleet (`fleet`),
+/// with its audit log in a temporary directory.
+struct FaultApp {
+    app: opsdeck::runtime::App,
+    fleet: Arc<FaultProvider>,
+    audit_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A [`FaultApp`] whose fleet `setup` gave its faults; `label` names the
+/// source on the screen.
+fn fault_app(read_only: bool, label: &str, setup: impl FnOnce(&FaultProvider)) -> FaultApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit_path = dir.path().join("audit.jsonl");
+    let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
+    setup(&fleet);
+    let operate: Option<Arc<dyn OperateProvider>> =
+        (!read_only).then(|| fleet.clone() as Arc<dyn OperateProvider>);
+    let app = App::new(AppParts {
+        observe: fleet.clone() as Arc<dyn ObserveProvider>,
+        operate,
+        keymap: Keymap::builtin(),
+        theme: Theme::builtin(),
+        clock: Clock::starting_at(START),
+        schedule: PollSchedule::default(),
+        source_label: label.into(),
+        production: false,
+        shell: None,
+        audit_path: audit_path.clone(),
+        webhook: None,
+    });
+    FaultApp {
+        app,
+        fleet,
+        audit_path,
+        _dir: dir,
+    }
 }
 
 fn calm() -> DemoApp {
@@ -653,110 +697,17 @@ mod screen {
 // ---- a signal between a switchover's steps ----
 
 mod between_steps {
-    use std::sync::Arc;
     use std::time::Duration;
 
-    use async_trait::async_trait;
-    use opsdeck::core::Timestamp;
-    use opsdeck::keymap::Keymap;
-    use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
-    use opsdeck::providers::{OperateProvider, PromoteMode, ProviderError};
     use opsdeck::runtime::event_loop::Exit;
-    use opsdeck::runtime::poller::PollSchedule;
-    use opsdeck::runtime::{App, AppParts, Clock};
-    use opsdeck::theme::Theme;
 
-    use crate::demo_app::START;
-
-    struct SlowApp {
-        app: App,
-        demo: DemoProvider,
-        audit_path: std::path::PathBuf,
-        _dir: tempfile::TempDir,
-    }
-
-    /// Fault injection, in process: the demo provider, except that making a
-    /// node read-only (or writable) takes `delay`, as a slow SSH round trip
-    /// does. A signal then lands while the step runs.
-    struct SlowReadOnly {
-        demo: DemoProvider,
-        delay: Duration,
-    }
-
-    #[async_trait]
-    impl OperateProvider for SlowReadOnly {
-        async fn drain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
-            self.demo.drain(backend, now).await
-        }
-        async fn undrain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
-            self.demo.undrain(backend, now).await
-        }
-        async fn set_read_only(
-            &self,
-            node: &str,
-            read_only: bool,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            tokio::time::sleep(self.delay).await;
-            self.demo.set_read_only(node, read_only, now).await
-        }
-        async fn promote(
-            &self,
-            replica: &str,
-            mode: PromoteMode,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.promote(replica, mode, now).await
-        }
-        async fn rejoin(
-            &self,
-            old_primary: &str,
-            new_primary: &str,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.rejoin(old_primary, new_primary, now).await
-        }
-        async fn deploy_version(
-            &self,
-            backend: &str,
-            version: &str,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.deploy_version(backend, version, now).await
-        }
-    }
-
-    fn slow_app() -> SlowApp {
-        let demo = DemoProvider::new(DemoConfig {
-            seed: 11,
-            scenario: Scenario::Calm,
-            log_rate: 20.0,
-            start: START,
-        });
-        let dir = tempfile::tempdir().expect("tempdir");
-        let audit_path = dir.path().join("audit.jsonl");
-        let app = App::new(AppParts {
-            observe: Arc::new(demo.clone()),
-            operate: Some(Arc::new(SlowReadOnly {
-                demo: demo.clone(),
-                delay: Duration::from_secs(1),
-            })),
-            keymap: Keymap::builtin(),
-            theme: Theme::builtin(),
-            clock: Clock::starting_at(START),
-            schedule: PollSchedule::default(),
-            source_label: "demo (slow read-only)".into(),
-            production: false,
-            shell: None,
-            audit_path: audit_path.clone(),
-            webhook: None,
-        });
-        SlowApp {
-            app,
-            demo,
-            audit_path,
-            _dir: dir,
-        }
+    /// The console on the fault-injecting demo fleet, where making a node
+    /// read-only (or writable) takes a second, as a slow SSH round trip
+    /// does: a signal then lands while the step runs.
+    fn slow_app() -> super::FaultApp {
+        super::fault_app(false, "demo (slow read-only)", |fleet| {
+            fleet.set_read_only_delay(Duration::from_secs(1));
+        })
     }
 
     /// SIGTERM while the old primary is being made read-only: the runner
@@ -774,7 +725,7 @@ mod between_steps {
         assert_eq!(d.app.state.quitting.exit_status, Some(143));
         let r = super::results(&d.audit_path);
         assert_eq!(r.len(), 1, "{r:#?}");
-        let (writable, _) = super::writable_primaries(&d.demo, d.app.clock.now()).await;
+        let (writable, _) = super::writable_primaries(&d.fleet.demo, d.app.clock.now()).await;
         assert_eq!(
             writable,
             ["db-primary"],
@@ -786,19 +737,12 @@ mod between_steps {
 // ---- the fleet lock's holder on every console ----
 
 mod lock_holder {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use opsdeck::core::lock::LockHolder;
-    use opsdeck::keymap::Keymap;
-    use opsdeck::providers::{ObserveProvider, OperateProvider};
     use opsdeck::runtime::audit_log::hostname;
-    use opsdeck::runtime::poller::PollSchedule;
-    use opsdeck::runtime::{App, AppParts, Clock};
-    use opsdeck::theme::Theme;
 
     use crate::demo_app::START;
-    use crate::support::fault_provider::FaultProvider;
     use crate::support::key_script::{AfterKeys, script};
 
     fn holder(machine: &str, pid: u32) -> LockHolder {
@@ -812,34 +756,18 @@ mod lock_holder {
         }
     }
 
-    /// The calm demo fleet with someone else's fleet lock on it, in process
-    /// (the fault-injecting provider, no other fault).
-    fn app(read_only: bool, held: LockHolder) -> (App, Arc<FaultProvider>, tempfile::TempDir) {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let locked = Arc::new(FaultProvider::calm(START, dir.path().join("audit.jsonl")));
-        locked.hold_lock(held);
-        let operate: Option<Arc<dyn OperateProvider>> =
-            (!read_only).then(|| locked.clone() as Arc<dyn OperateProvider>);
-        let app = App::new(AppParts {
-            observe: locked.clone() as Arc<dyn ObserveProvider>,
-            operate,
-            keymap: Keymap::builtin(),
-            theme: Theme::builtin(),
-            clock: Clock::starting_at(START),
-            schedule: PollSchedule::default(),
-            source_label: "demo (with a fleet lock)".into(),
-            production: false,
-            shell: None,
-            audit_path: dir.path().join("audit.jsonl"),
-            webhook: None,
-        });
-        (app, locked, dir)
+    /// The console on the fault-injecting demo fleet with someone else's
+    /// fleet lock on it.
+    fn app(read_only: bool, held: LockHolder) -> super::FaultApp {
+        super::fault_app(read_only, "demo (with a fleet lock)", |fleet| {
+            fleet.hold_lock(held);
+        })
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_read_only_console_shows_who_holds_the_lock() {
-        let (mut app, _locked, _dir) = app(true, holder("ops-laptop", 4242));
-        let (_, screen) = super::session(&mut app, &[(3.0, "q")], std::future::pending()).await;
+        let mut d = app(true, holder("ops-laptop", 4242));
+        let (_, screen) = super::session(&mut d.app, &[(3.0, "q")], std::future::pending()).await;
         assert!(
             screen.contains("🔒 alice@ops-laptop: drain-backend web-c1 · 1m0"),
             "{screen}"
@@ -848,7 +776,7 @@ mod lock_holder {
 
     #[tokio::test(start_paused = true)]
     async fn a_mutating_key_names_the_holder_and_sends_nothing() {
-        let (mut app, _locked, _dir) = app(false, holder("ops-laptop", 4242));
+        let mut d = app(false, holder("ops-laptop", 4242));
         let mut terminal =
             ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
         let mut stats = opsdeck::runtime::event_loop::LoopStats::default();
@@ -857,15 +785,16 @@ mod lock_holder {
             opsdeck::runtime::event_loop::run(
                 &mut terminal,
                 script(&[(3.0, "d")], AfterKeys::StayOpen),
-                &mut app,
+                &mut d.app,
                 std::future::pending(),
                 &mut stats,
             ),
         )
         .await;
-        assert!(app.state.operations.is_empty());
-        assert!(app.state.dialog.is_none());
-        let msg = app
+        assert!(d.app.state.operations.is_empty());
+        assert!(d.app.state.dialog.is_none());
+        let msg = d
+            .app
             .state
             .message
             .as_ref()
@@ -883,7 +812,7 @@ mod lock_holder {
         let mut child = std::process::Command::new("true").spawn().expect("spawn");
         let dead = child.id();
         child.wait().expect("wait");
-        let (mut app, locked, _dir) = app(false, holder(&hostname(), dead));
+        let mut d = app(false, holder(&hostname(), dead));
         let expected = format!("alice@{}", hostname());
         let keys: String = expected
             .chars()
@@ -895,16 +824,16 @@ mod lock_holder {
             .join(" ");
         let open = ": b r e a k - l o c k <enter>".to_string();
         let (_, screen) = super::session(
-            &mut app,
+            &mut d.app,
             &[(3.0, &open), (0.5, &keys), (0.2, "<enter>"), (3.0, "q")],
             std::future::pending(),
         )
         .await;
         assert!(
-            locked.held_by().is_none(),
+            d.fleet.held_by().is_none(),
             "the stale lock was broken: {screen}"
         );
-        assert!(app.state.lock.current.is_none(), "{screen}");
+        assert!(d.app.state.lock.current.is_none(), "{screen}");
         assert!(!screen.contains("🔒"), "{screen}");
     }
 }

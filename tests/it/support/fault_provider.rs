@@ -3,7 +3,8 @@
 //! forwards everything to the demo fleet, and on request injects what the
 //! demo cannot do by itself: a promotion that resets the replica (it follows
 //! nobody and may take writes) and then errors; replication observations
-//! that hang from the promotion on; failing host observations; a fleet-wide
+//! that hang from the promotion on; failing host observations; making a node
+//! read-only or writable that takes a while (a slow SSH round trip); a fleet-wide
 //! lock held by someone else (which `break_lock` clears, only if it is still
 //! that holder's, as a provider keeping the lock where the fleet is would).
 //! It also records when the lock was taken and
@@ -55,6 +56,8 @@ struct Faults {
     promote: Option<PromoteFault>,
     observe: Option<ObserveFault>,
     hosts_fail: bool,
+    /// How long making a node read-only or writable takes.
+    read_only_delay: Option<std::time::Duration>,
     promoted: bool,
     hung: usize,
     /// Nodes a faulty promotion detached, with whether they take writes.
@@ -105,6 +108,11 @@ impl FaultProvider {
 
     pub fn set_hosts_fail(&self, fail: bool) {
         self.faults().hosts_fail = fail;
+    }
+
+    /// Making a node read-only (or writable) takes `delay` from now on.
+    pub fn set_read_only_delay(&self, delay: std::time::Duration) {
+        self.faults().read_only_delay = Some(delay);
     }
 
     pub fn hold_lock(&self, other: LockHolder) {
@@ -270,6 +278,10 @@ impl OperateProvider for FaultProvider {
         now: Timestamp,
     ) -> Result<(), ProviderError> {
         self.record(format!("set-read-only {node} {read_only}"));
+        let delay = self.faults().read_only_delay;
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         {
             let mut f = self.faults();
             if let Some(w) = f.detached.get_mut(node) {
