@@ -233,27 +233,8 @@ fn one_lag_threshold_for_screen_health_and_promote_guard() {
 
 #[test]
 fn host_health_is_the_worse_of_probe_and_load_balancer() {
-    let host = Host {
-        name: "web-a1".into(),
-        az: "az-a".into(),
-        role: HostRole::Backend,
-        state: HostState::Running,
-        health: Health::Ok,
-        latency_ms: None,
-        cpu_pct: None,
-        version: None,
-        address: None,
-    };
-    let target = |health| Target {
-        backend: "web-a1".into(),
-        az: "az-a".into(),
-        weight: 1,
-        state: TargetState::Active,
-        health,
-        requests_per_sec: Some(0.0),
-        error_rate: Some(0.0),
-        in_flight: Some(0),
-    };
+    let host = fixtures::backend("web-a1", "az-a", Health::Ok);
+    let target = |health| fixtures::target("web-a1", "az-a", health);
     assert_eq!(host_health(&host, None), Health::Ok);
     assert_eq!(
         host_health(&host, Some(&target(Health::Down))),
