@@ -141,7 +141,7 @@ fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result
     })
 }
 
-/// The version the service runs now (see [`assess::current_version`]).
+/// The version the service runs now (see [`assess::current_version()`]).
 pub fn current_version(state: &State) -> Option<String> {
     assess::current_version(state.deploys.data.as_ref()?)
 }

@@ -2,7 +2,7 @@
 //! the wind-down in progress (why, until when, with which exit status), and
 //! the plain sentence an abandoned operation's audit result carries.
 
-use super::operation::{Operation, StepSpec, StepStatus};
+use super::operation::{Operation, StepStatus};
 use super::time::Timestamp;
 
 /// How long a signal gives a running operation to wind down (cancel at the
@@ -74,20 +74,6 @@ impl QuitState {
     }
 }
 
-/// Whether a step changes the fleet (as opposed to waiting or verifying).
-pub fn changes_fleet(spec: &StepSpec) -> bool {
-    matches!(
-        spec,
-        StepSpec::Drain { .. }
-            | StepSpec::Undrain { .. }
-            | StepSpec::SetReadOnly { .. }
-            | StepSpec::Promote { .. }
-            | StepSpec::Rejoin { .. }
-            | StepSpec::RunHook { .. }
-            | StepSpec::Deploy { .. }
-    )
-}
-
 /// The verdict text of an operation left behind mid-step:
 /// `abandoned: quit at step 2/3 "wait for …"; left: step 1 "drain web-a1 …" done, not undone`.
 pub fn abandon_reason(op: &Operation, why: &str) -> String {
@@ -115,11 +101,11 @@ pub fn abandon_reason(op: &Operation, why: &str) -> String {
         .steps
         .iter()
         .enumerate()
-        .filter(|(_, s)| s.status == StepStatus::Done && changes_fleet(&s.spec))
+        .filter(|(_, s)| s.status == StepStatus::Done && s.spec.changes_fleet())
         .map(|(i, s)| format!("step {} \"{}\" done, not undone", i + 1, s.spec.label()))
         .collect();
     if let Some(i) = op.current_step()
-        && changes_fleet(&op.steps[i].spec)
+        && op.steps[i].spec.changes_fleet()
     {
         left.push(format!(
             "step {} \"{}\" may be half done",

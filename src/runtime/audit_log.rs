@@ -335,19 +335,13 @@ pub fn open_intent<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::action::ActionId;
-    use crate::core::operation::OpKind;
+    use crate::core::test_fixtures::drain_request as drain;
 
     #[test]
     fn records_round_trip_and_a_torn_tail_is_skipped() {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = AuditLog::new(dir.path().join("sub").join("audit.jsonl"));
-        let req = OpRequest::new(
-            ActionId::DrainBackend,
-            OpKind::Drain {
-                backend: "web-a1".into(),
-            },
-        );
+        let req = drain("web-a1");
         let rec = AuditRecord::new(
             "intent",
             "op-1",
@@ -365,15 +359,6 @@ mod tests {
         assert_eq!(all, vec![rec]);
         assert_eq!(all[0].target, "web-a1");
         assert_eq!(all[0].parameters["kind"], "drain");
-    }
-
-    fn drain(target: &str) -> OpRequest {
-        OpRequest::new(
-            ActionId::DrainBackend,
-            OpKind::Drain {
-                backend: target.into(),
-            },
-        )
     }
 
     #[test]

@@ -208,8 +208,8 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::core::action::ActionId;
-    use crate::core::operation::{OpKind, OpRequest, StepSpec};
+    use crate::core::operation::{OpRequest, StepSpec};
+    use crate::core::test_fixtures::{drain_request, drain_steps};
     use crate::providers::demo::{DemoConfig, DemoProvider};
     use crate::runtime::audit_log::{AuditLog, AuditRecord};
     use crate::runtime::clock::Clock;
@@ -231,23 +231,12 @@ mod tests {
         }
     }
 
+    /// A drain of web-a1 whose wait outlasts every test (600 s), cut
+    /// after the wait: the wait is the last step the signal can find.
     fn drain() -> (OpRequest, Vec<StepSpec>) {
-        let request = OpRequest::new(
-            ActionId::DrainBackend,
-            OpKind::Drain {
-                backend: "web-a1".into(),
-            },
-        );
-        let steps = vec![
-            StepSpec::Drain {
-                backend: "web-a1".into(),
-            },
-            StepSpec::WaitDrained {
-                backend: "web-a1".into(),
-                timeout_ms: 600_000,
-            },
-        ];
-        (request, steps)
+        let mut steps = drain_steps("web-a1", 600_000);
+        steps.truncate(2);
+        (drain_request("web-a1"), steps)
     }
 
     /// A runner that wrote its intent and then never ends (hung on a peer),

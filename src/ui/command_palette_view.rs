@@ -5,11 +5,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Position, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::format::{pad, short_az, truncate, truncate_start, width};
+use super::popup::on_popup;
 use super::status_bar_view::primary_key;
 use crate::core::action::ActionId;
 use crate::core::command_palette::{Candidate, CandidateKind, CommandPalette, candidates};
@@ -20,12 +20,6 @@ use crate::theme::{Role, Theme};
 
 /// Completions shown at once; more scroll.
 const MAX_ROWS: usize = 10;
-
-/// `role`'s foreground on the popup's background.
-fn on_popup(theme: &Theme, role: Role) -> Style {
-    let bg = theme.style(Role::Popup).bg.unwrap_or_default();
-    theme.style(role).bg(bg)
-}
 
 /// The key bound to what a candidate runs, in the current view.
 fn key_of(c: &Candidate, state: &State, keymap: &Keymap) -> String {

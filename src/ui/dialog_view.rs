@@ -5,12 +5,11 @@
 //! Emergencies and refusals are framed in the error style.
 
 use ratatui::Frame;
-use ratatui::layout::{Position, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::format::{truncate_start, width, wrap};
+use super::format::wrap;
+use super::popup::{button, modal, on_popup, typed_field};
 use crate::core::action::{ActionId, Scope};
 use crate::core::dialog::{Dialog, DialogButton};
 use crate::core::key::{Key, format_sequence};
@@ -21,12 +20,6 @@ use crate::theme::{Role, Theme};
 
 /// Widest the dialog gets: prose is easier to read in a narrow column.
 const MAX_W: u16 = 78;
-
-/// `role`'s look on the popup's background.
-fn on_popup(theme: &Theme, role: Role) -> Style {
-    let bg = theme.style(Role::Popup).bg.unwrap_or_default();
-    theme.style(role).bg(bg)
-}
 
 /// An emergency failover, or a guard that refuses: drawn as danger.
 pub fn is_danger(dialog: &Dialog) -> bool {
@@ -133,25 +126,16 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme, keyma
     let mut input_row: Option<(usize, usize)> = None;
     if let Some(expected) = &dialog.require_typed {
         tail.push(Line::default());
-        let expected = sanitize(expected);
-        let label = format!("type {expected} to confirm: ");
-        let typed = sanitize(&dialog.typed);
-        let (verdict, verdict_style) = if dialog.can_confirm() {
-            ("  ✔ matches", on_popup(theme, Role::HealthOk))
-        } else if typed.is_empty() || expected.starts_with(&typed) {
-            ("", dim)
-        } else {
-            ("  ✖ does not match", danger_style)
-        };
-        let room = inner_w.saturating_sub(width(&label) + 1 + width(verdict));
-        let shown = truncate_start(&typed, room);
-        input_row = Some((tail.len(), width(&label) + width(&shown)));
-        tail.push(Line::from(vec![
-            Span::styled(label, text_style.add_modifier(Modifier::BOLD)),
-            Span::styled(shown, theme.style(Role::Input)),
-            Span::styled(" ", theme.style(Role::InputCursor)),
-            Span::styled(verdict, verdict_style),
-        ]));
+        let (field, column) = typed_field(
+            "confirm",
+            expected,
+            &dialog.typed,
+            dialog.can_confirm(),
+            inner_w,
+            theme,
+        );
+        input_row = Some((tail.len(), column));
+        tail.push(field);
     }
     tail.push(Line::default());
     tail.push(buttons(dialog, theme, danger).centered());
@@ -207,51 +191,13 @@ pub fn draw(frame: &mut Frame, area: Rect, dialog: &Dialog, theme: &Theme, keyma
             body.clear();
         }
     }
-    let h = (body.len() + tail.len() + 2).min(max_h) as u16;
     let body_len = body.len();
     let mut lines = body;
     lines.extend(tail);
-
-    let rect = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
-    frame.render_widget(Clear, rect);
-    let (border, title_style) = if danger {
-        (
-            on_popup(theme, Role::BorderError),
-            danger_style.add_modifier(Modifier::BOLD),
-        )
-    } else {
-        (
-            theme.style(Role::PopupBorder),
-            theme.style(Role::PopupTitle),
-        )
-    };
     let marker = if danger { "✖" } else { "⚠" };
     let title = format!(" {marker} {} ", sanitize(&dialog.title));
-    let block = Block::bordered()
-        .style(popup)
-        .border_style(border)
-        .title(Line::from(title).style(title_style));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    // One column of margin on each side.
-    let content = Rect {
-        x: inner.x + 1,
-        width: inner.width.saturating_sub(2),
-        ..inner
-    };
-    frame.render_widget(Paragraph::new(lines).style(popup), content);
-    if let Some((row, col)) = input_row {
-        let y = content.y + (body_len + row) as u16;
-        let x = content.x + col as u16;
-        if y < content.bottom() && x < content.right() {
-            frame.set_cursor_position(Position::new(x, y));
-        }
-    }
+    let cursor = input_row.map(|(row, col)| (body_len + row, col));
+    modal(frame, area, w, lines, &title, theme, danger, cursor);
 }
 
 /// `▶[ Cancel ]   [ Confirm ]`: the focused button reversed and marked.
@@ -263,27 +209,11 @@ fn buttons(dialog: &Dialog, theme: &Theme, danger: bool) -> Line<'static> {
         Role::HealthOk
     };
     let enabled = dialog.can_confirm();
-    let button = |label: &str, focused: bool, role: Option<Role>| {
-        let marker = if focused { "▶" } else { " " };
-        let text = format!("[ {label} ]");
-        let style = match role {
-            None => on_popup(theme, Role::TextDim),
-            Some(r) => on_popup(theme, r),
-        };
-        let style = if focused {
-            style.add_modifier(Modifier::REVERSED | Modifier::BOLD)
-        } else {
-            style
-        };
-        vec![
-            Span::styled(marker.to_string(), popup.add_modifier(Modifier::BOLD)),
-            Span::styled(text, style),
-        ]
-    };
     let mut spans = button(
         "Cancel",
         dialog.focus == DialogButton::Cancel,
-        Some(Role::Popup),
+        on_popup(theme, Role::Popup),
+        theme,
     );
     spans.push(Span::styled("    ", popup));
     let label = if enabled {
@@ -291,10 +221,13 @@ fn buttons(dialog: &Dialog, theme: &Theme, danger: bool) -> Line<'static> {
     } else {
         "Confirm (type the name first)"
     };
+    // A confirm that cannot be pressed yet is drawn dim.
+    let confirm_style = on_popup(theme, if enabled { confirm_role } else { Role::TextDim });
     spans.extend(button(
         label,
         dialog.focus == DialogButton::Confirm,
-        enabled.then_some(confirm_role),
+        confirm_style,
+        theme,
     ));
     Line::from(spans)
 }

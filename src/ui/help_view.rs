@@ -7,12 +7,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::format::{pad, truncate, width};
-use super::popup;
+use super::popup::{self, on_popup};
 use crate::core::action::{ActionId, Scope};
 use crate::core::key::format_sequence;
 use crate::core::state::State;
@@ -78,12 +77,6 @@ fn runbook_entries(keymap: &Keymap, state: &State) -> Vec<Entry> {
             action,
         })
         .collect()
-}
-
-/// `role`'s foreground on the popup's background.
-fn on_popup(theme: &Theme, role: Role) -> Style {
-    let bg = theme.style(Role::Popup).bg.unwrap_or_default();
-    theme.style(role).bg(bg)
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap: &Keymap) {

@@ -5,12 +5,11 @@
 //! breaks a stale fleet lock.
 
 use ratatui::Frame;
-use ratatui::layout::{Position, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::format::{truncate_start, width, wrap};
+use super::format::wrap;
+use super::popup::{button, modal, on_popup, typed_field};
 use crate::core::dialog::{LockBreakDialog, QuitChoice, QuitDialog};
 use crate::core::sanitize::sanitize;
 use crate::core::state::State;
@@ -18,11 +17,6 @@ use crate::theme::{Role, Theme};
 
 /// Widest the dialog gets, as the confirmation dialog.
 const MAX_W: u16 = 78;
-
-fn on_popup(theme: &Theme, role: Role) -> Style {
-    let bg = theme.style(Role::Popup).bg.unwrap_or_default();
-    theme.style(role).bg(bg)
-}
 
 /// Draws whichever of the two is open.
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
@@ -72,15 +66,12 @@ fn draw_quit(frame: &mut Frame, area: Rect, dialog: &QuitDialog, theme: &Theme) 
             QuitChoice::CancelThenQuit => Role::HealthDegraded,
             QuitChoice::QuitAndLeave => Role::HealthDown,
         };
-        let mut style = on_popup(theme, role);
-        if focused {
-            style = style.add_modifier(Modifier::REVERSED | Modifier::BOLD);
-        }
-        let marker = if focused { "▶" } else { " " };
-        lines.push(Line::from(vec![
-            Span::styled(marker, popup.add_modifier(Modifier::BOLD)),
-            Span::styled(format!("[ {} ]", choice.label()), style),
-        ]));
+        lines.push(Line::from(button(
+            choice.label(),
+            focused,
+            on_popup(theme, role),
+            theme,
+        )));
         for part in wrap(explain(choice), inner_w.saturating_sub(3)) {
             lines.push(Line::from(Span::styled(format!("   {part}"), dim)));
         }
@@ -103,7 +94,7 @@ fn draw_quit(frame: &mut Frame, area: Rect, dialog: &QuitDialog, theme: &Theme) 
         .centered(),
     );
     let title = format!(" ⚠ Quit while {} runs? ", sanitize(&dialog.summary));
-    boxed(frame, area, w, lines, &title, theme, false, None);
+    modal(frame, area, w, lines, &title, theme, false, None);
 }
 
 fn draw_lock_break(
@@ -114,7 +105,6 @@ fn draw_lock_break(
     theme: &Theme,
 ) {
     let popup = theme.style(Role::Popup);
-    let danger = on_popup(theme, Role::HealthDown);
     let dim = on_popup(theme, Role::TextDim);
     let w = area.width.min(MAX_W);
     let inner_w = usize::from(w.saturating_sub(4)).max(10);
@@ -131,25 +121,16 @@ fn draw_lock_break(
         }
         lines.push(Line::default());
     }
-    let expected = sanitize(&dialog.expected());
-    let label = format!("type {expected} to break it: ");
-    let typed = sanitize(&dialog.typed);
-    let (verdict, verdict_style) = if dialog.can_confirm() {
-        ("  ✔ matches", on_popup(theme, Role::HealthOk))
-    } else if typed.is_empty() || expected.starts_with(&typed) {
-        ("", dim)
-    } else {
-        ("  ✖ does not match", danger)
-    };
-    let room = inner_w.saturating_sub(width(&label) + 1 + width(verdict));
-    let shown = truncate_start(&typed, room);
-    let cursor = (lines.len(), width(&label) + width(&shown));
-    lines.push(Line::from(vec![
-        Span::styled(label, popup.add_modifier(Modifier::BOLD)),
-        Span::styled(shown, theme.style(Role::Input)),
-        Span::styled(" ", theme.style(Role::InputCursor)),
-        Span::styled(verdict, verdict_style),
-    ]));
+    let (field, column) = typed_field(
+        "break it",
+        &dialog.expected(),
+        &dialog.typed,
+        dialog.can_confirm(),
+        inner_w,
+        theme,
+    );
+    let cursor = (lines.len(), column);
+    lines.push(field);
     lines.push(Line::default());
     lines.push(
         Line::from(vec![
@@ -160,7 +141,7 @@ fn draw_lock_break(
         ])
         .centered(),
     );
-    boxed(
+    modal(
         frame,
         area,
         w,
@@ -170,60 +151,4 @@ fn draw_lock_break(
         true,
         Some(cursor),
     );
-}
-
-/// A centred bordered box of `lines`, cut to the screen; `cursor` is a
-/// (row, column) inside the content.
-#[allow(clippy::too_many_arguments)]
-fn boxed(
-    frame: &mut Frame,
-    area: Rect,
-    w: u16,
-    mut lines: Vec<Line>,
-    title: &str,
-    theme: &Theme,
-    danger: bool,
-    cursor: Option<(usize, usize)>,
-) {
-    let popup = theme.style(Role::Popup);
-    let max_h = usize::from(area.height);
-    lines.truncate(max_h.saturating_sub(2));
-    let h = (lines.len() + 2).min(max_h) as u16;
-    let rect = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
-    frame.render_widget(Clear, rect);
-    let (border, title_style) = if danger {
-        (
-            on_popup(theme, Role::BorderError),
-            on_popup(theme, Role::HealthDown).add_modifier(Modifier::BOLD),
-        )
-    } else {
-        (
-            theme.style(Role::PopupBorder),
-            theme.style(Role::PopupTitle),
-        )
-    };
-    let block = Block::bordered()
-        .style(popup)
-        .border_style(border)
-        .title(Line::from(title.to_string()).style(title_style));
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let content = Rect {
-        x: inner.x + 1,
-        width: inner.width.saturating_sub(2),
-        ..inner
-    };
-    frame.render_widget(Paragraph::new(lines).style(popup), content);
-    if let Some((row, col)) = cursor {
-        let y = content.y + row as u16;
-        let x = content.x + col as u16;
-        if y < content.bottom() && x < content.right() {
-            frame.set_cursor_position(Position::new(x, y));
-        }
-    }
 }

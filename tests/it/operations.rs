@@ -2,54 +2,27 @@
 //! paused time: keys typed as a user types them, steps run by the operation
 //! runner, verdicts from fresh observations, records in the audit log.
 
-use std::time::Duration;
-
-use crossterm::event::Event;
-use futures::channel::mpsc;
 use opsdeck::core::fleet::{ReplicaRole, TargetState};
-use opsdeck::core::key::parse_sequence;
+
 use opsdeck::core::operation::Verdict;
 use opsdeck::providers::ObserveProvider;
 use opsdeck::providers::demo::Scenario;
 use opsdeck::runtime::audit_log::AuditLog;
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
-use opsdeck::runtime::key_input::to_crossterm;
+
 use opsdeck::runtime::poller::PollSchedule;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 use crate::demo_app::{DemoApp, demo_app};
-
-/// Types each group of keys after waiting its delay (seconds of paused time).
-fn script(steps: &[(f64, &str)]) -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
-    let (tx, rx) = mpsc::unbounded();
-    let steps: Vec<(Duration, String)> = steps
-        .iter()
-        .map(|(d, k)| (Duration::from_secs_f64(*d), (*k).to_string()))
-        .collect();
-    tokio::spawn(async move {
-        for (delay, keys) in steps {
-            tokio::time::sleep(delay).await;
-            for key in parse_sequence(&keys).expect("valid keys") {
-                if tx
-                    .unbounded_send(Ok(Event::Key(to_crossterm(key))))
-                    .is_err()
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-    });
-    rx
-}
+use crate::support::key_script::{AfterKeys, script};
 
 async fn drive(d: &mut DemoApp, steps: &[(f64, &str)]) -> String {
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     let mut stats = LoopStats::default();
     let exit = run(
         &mut terminal,
-        script(steps),
+        script(steps, AfterKeys::Close),
         &mut d.app,
         std::future::pending(),
         &mut stats,

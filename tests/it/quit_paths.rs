@@ -5,52 +5,32 @@
 //! wind-down, the audit result record and the exit status.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::Event;
 use futures::channel::mpsc;
 use opsdeck::cli::snapshot::buffer_to_text;
-use opsdeck::core::fleet::ReplicaRole;
+use opsdeck::core::Timestamp;
+use opsdeck::core::fleet::{ReplicaRole, ReplicationObservation};
 use opsdeck::core::key::parse_sequence;
 use opsdeck::core::operation::Verdict;
-use opsdeck::providers::ObserveProvider;
-use opsdeck::providers::demo::Scenario;
+use opsdeck::keymap::Keymap;
+use opsdeck::providers::demo::{DemoProvider, Scenario};
+use opsdeck::providers::{ObserveProvider, OperateProvider};
 use opsdeck::runtime::audit_log::{AuditLog, AuditRecord};
 use opsdeck::runtime::event_loop::{Exit, LoopStats, run};
 use opsdeck::runtime::key_input::to_crossterm;
 use opsdeck::runtime::poller::PollSchedule;
+use opsdeck::runtime::{App, AppParts, Clock};
+use opsdeck::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-use crate::demo_app::{DemoApp, demo_app};
-use crate::e2e_tmux::{binary, tmux_or_skip};
-
-/// Types each group of keys after its delay (seconds of paused time), then
-/// keeps the input open: a closed input mid-operation would be a hangup.
-fn script(steps: &[(f64, &str)]) -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
-    let (tx, rx) = mpsc::unbounded();
-    let steps: Vec<(Duration, String)> = steps
-        .iter()
-        .map(|(d, k)| (Duration::from_secs_f64(*d), (*k).to_string()))
-        .collect();
-    tokio::spawn(async move {
-        for (delay, keys) in steps {
-            tokio::time::sleep(delay).await;
-            for key in parse_sequence(&keys).expect("valid keys") {
-                if tx
-                    .unbounded_send(Ok(Event::Key(to_crossterm(key))))
-                    .is_err()
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        drop(tx);
-    });
-    rx
-}
+use crate::demo_app::{DemoApp, START, demo_app};
+use crate::e2e_tmux::{Tmux, binary, tmux_or_skip};
+use crate::support::fault_provider::FaultProvider;
+use crate::support::key_script::{AfterKeys, script};
 
 /// Runs the console until it ends (keys from `steps`, `shutdown` standing in
 /// for SIGTERM), then winds the session down as the binary does. Returns
@@ -63,7 +43,13 @@ async fn session(
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
     let mut stats = LoopStats::default();
     let exit = {
-        let run = run(&mut terminal, script(steps), app, shutdown, &mut stats);
+        let run = run(
+            &mut terminal,
+            script(steps, AfterKeys::StayOpen),
+            app,
+            shutdown,
+            &mut stats,
+        );
         tokio::time::timeout(Duration::from_secs(600), run)
             .await
             .expect("the console ended")
@@ -72,6 +58,61 @@ async fn session(
     let screen = buffer_to_text(terminal.backend().buffer());
     app.wind_down(Duration::from_secs(5)).await;
     (exit, screen)
+}
+
+/// The database primaries that take writes on `demo` at `now`, and the
+/// observation they were read from (for failure messages).
+async fn writable_primaries(
+    demo: &DemoProvider,
+    now: Timestamp,
+) -> (Vec<String>, ReplicationObservation) {
+    let rep = demo.replication(now).await.expect("replication");
+    let writable = rep
+        .databases
+        .iter()
+        .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
+        .map(|x| x.name.clone())
+        .collect();
+    (writable, rep)
+}
+
+/// The console in process on the fault-injecting demo fleet (`fleet`),
+/// with its audit log in a temporary directory.
+struct FaultApp {
+    app: opsdeck::runtime::App,
+    fleet: Arc<FaultProvider>,
+    audit_path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A [`FaultApp`] whose fleet `setup` gave its faults; `label` names the
+/// source on the screen.
+fn fault_app(read_only: bool, label: &str, setup: impl FnOnce(&FaultProvider)) -> FaultApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let audit_path = dir.path().join("audit.jsonl");
+    let fleet = Arc::new(FaultProvider::calm(START, audit_path.clone()));
+    setup(&fleet);
+    let operate: Option<Arc<dyn OperateProvider>> =
+        (!read_only).then(|| fleet.clone() as Arc<dyn OperateProvider>);
+    let app = App::new(AppParts {
+        observe: fleet.clone() as Arc<dyn ObserveProvider>,
+        operate,
+        keymap: Keymap::builtin(),
+        theme: Theme::builtin(),
+        clock: Clock::starting_at(START),
+        schedule: PollSchedule::default(),
+        source_label: label.into(),
+        production: false,
+        shell: None,
+        audit_path: audit_path.clone(),
+        webhook: None,
+    });
+    FaultApp {
+        app,
+        fleet,
+        audit_path,
+        _dir: dir,
+    }
 }
 
 fn calm() -> DemoApp {
@@ -105,7 +146,7 @@ async fn q_during_a_drain_opens_the_quit_dialog_focused_on_keep_watching() {
         Duration::from_millis(4_400),
         run(
             &mut terminal,
-            script(&DRAIN_THEN_Q),
+            script(&DRAIN_THEN_Q, AfterKeys::StayOpen),
             &mut d.app,
             std::future::pending(),
             &mut stats,
@@ -268,17 +309,7 @@ async fn sigterm_during_a_promote_winds_down_and_leaves_one_writable_primary() {
         }
         assert_eq!(exit, Exit::Signal, "{screen}");
         assert_eq!(d.app.state.quitting.exit_status, Some(143));
-        let rep = d
-            .demo
-            .replication(d.app.clock.now())
-            .await
-            .expect("replication");
-        let writable: Vec<&str> = rep
-            .databases
-            .iter()
-            .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
-            .map(|x| x.name.as_str())
-            .collect();
+        let (writable, rep) = writable_primaries(&d.demo, d.app.clock.now()).await;
         assert_eq!(
             writable.len(),
             1,
@@ -402,20 +433,28 @@ impl Isolated {
     }
 }
 
-#[test]
-fn sigterm_during_a_drain_in_a_real_terminal_exits_143_with_a_result() {
-    let Some(t) = tmux_or_skip("quit-term-drain") else {
-        return;
-    };
+/// Starts the console on the calm demo fleet (seed 4) in `t`, presses
+/// `key`, confirms, and waits until the screen shows `running` (the
+/// operation is mid-step).
+fn start_confirmed(t: &Tmux, key: &str, running: &str) -> Isolated {
     t.start_shell(120, 40);
     let iso = Isolated::new();
     t.type_text(&iso.command("--scenario calm --seed 4"));
     t.keys(&["Enter"]);
     t.wait_for("web-c2", Duration::from_secs(20));
-    t.type_text("d");
+    t.type_text(key);
     t.wait_for("Confirm", Duration::from_secs(5));
     t.type_text("y");
-    t.wait_for("in-flight", Duration::from_secs(5));
+    t.wait_for(running, Duration::from_secs(5));
+    iso
+}
+
+#[test]
+fn sigterm_during_a_drain_in_a_real_terminal_exits_143_with_a_result() {
+    let Some(t) = tmux_or_skip("quit-term-drain") else {
+        return;
+    };
+    let iso = start_confirmed(&t, "d", "in-flight");
     iso.kill("TERM");
     let screen = t.wait_for("EXIT=", Duration::from_secs(40));
     assert!(screen.contains("EXIT=143"), "{screen}");
@@ -436,15 +475,7 @@ fn sighup_during_a_promote_in_a_real_terminal_exits_129_and_no_primary_is_left_r
     let Some(t) = tmux_or_skip("quit-hup-promote") else {
         return;
     };
-    t.start_shell(120, 40);
-    let iso = Isolated::new();
-    t.type_text(&iso.command("--scenario calm --seed 4"));
-    t.keys(&["Enter"]);
-    t.wait_for("web-c2", Duration::from_secs(20));
-    t.type_text("P");
-    t.wait_for("Confirm", Duration::from_secs(5));
-    t.type_text("y");
-    t.wait_for("read-only", Duration::from_secs(5));
+    let iso = start_confirmed(&t, "P", "read-only");
     iso.kill("HUP");
     let screen = t.wait_for("EXIT=", Duration::from_secs(40));
     assert!(screen.contains("EXIT=129"), "{screen}");
@@ -464,15 +495,7 @@ fn kill_9_mid_drain_then_restart_shows_the_unfinished_operation() {
     let Some(t) = tmux_or_skip("quit-kill9") else {
         return;
     };
-    t.start_shell(120, 40);
-    let iso = Isolated::new();
-    t.type_text(&iso.command("--scenario calm --seed 4"));
-    t.keys(&["Enter"]);
-    t.wait_for("web-c2", Duration::from_secs(20));
-    t.type_text("d");
-    t.wait_for("Confirm", Duration::from_secs(5));
-    t.type_text("y");
-    t.wait_for("in-flight", Duration::from_secs(5));
+    let iso = start_confirmed(&t, "d", "in-flight");
     iso.kill("KILL");
     t.wait_for("EXIT=137", Duration::from_secs(10));
     assert!(results(&iso.audit()).is_empty());
@@ -674,111 +697,17 @@ mod screen {
 // ---- a signal between a switchover's steps ----
 
 mod between_steps {
-    use std::sync::Arc;
     use std::time::Duration;
 
-    use async_trait::async_trait;
-    use opsdeck::core::Timestamp;
-    use opsdeck::core::fleet::ReplicaRole;
-    use opsdeck::keymap::Keymap;
-    use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
-    use opsdeck::providers::{ObserveProvider, OperateProvider, PromoteMode, ProviderError};
     use opsdeck::runtime::event_loop::Exit;
-    use opsdeck::runtime::poller::PollSchedule;
-    use opsdeck::runtime::{App, AppParts, Clock};
-    use opsdeck::theme::Theme;
 
-    use crate::demo_app::START;
-
-    struct SlowApp {
-        app: App,
-        demo: DemoProvider,
-        audit_path: std::path::PathBuf,
-        _dir: tempfile::TempDir,
-    }
-
-    /// Fault injection, in process: the demo provider, except that making a
-    /// node read-only (or writable) takes `delay`, as a slow SSH round trip
-    /// does. A signal then lands while the step runs.
-    struct SlowReadOnly {
-        demo: DemoProvider,
-        delay: Duration,
-    }
-
-    #[async_trait]
-    impl OperateProvider for SlowReadOnly {
-        async fn drain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
-            self.demo.drain(backend, now).await
-        }
-        async fn undrain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
-            self.demo.undrain(backend, now).await
-        }
-        async fn set_read_only(
-            &self,
-            node: &str,
-            read_only: bool,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            tokio::time::sleep(self.delay).await;
-            self.demo.set_read_only(node, read_only, now).await
-        }
-        async fn promote(
-            &self,
-            replica: &str,
-            mode: PromoteMode,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.promote(replica, mode, now).await
-        }
-        async fn rejoin(
-            &self,
-            old_primary: &str,
-            new_primary: &str,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.rejoin(old_primary, new_primary, now).await
-        }
-        async fn deploy_version(
-            &self,
-            backend: &str,
-            version: &str,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.deploy_version(backend, version, now).await
-        }
-    }
-
-    fn slow_app() -> SlowApp {
-        let demo = DemoProvider::new(DemoConfig {
-            seed: 11,
-            scenario: Scenario::Calm,
-            log_rate: 20.0,
-            start: START,
-        });
-        let dir = tempfile::tempdir().expect("tempdir");
-        let audit_path = dir.path().join("audit.jsonl");
-        let app = App::new(AppParts {
-            observe: Arc::new(demo.clone()),
-            operate: Some(Arc::new(SlowReadOnly {
-                demo: demo.clone(),
-                delay: Duration::from_secs(1),
-            })),
-            keymap: Keymap::builtin(),
-            theme: Theme::builtin(),
-            clock: Clock::starting_at(START),
-            schedule: PollSchedule::default(),
-            source_label: "demo (slow read-only)".into(),
-            production: false,
-            shell: None,
-            audit_path: audit_path.clone(),
-            webhook: None,
-        });
-        SlowApp {
-            app,
-            demo,
-            audit_path,
-            _dir: dir,
-        }
+    /// The console on the fault-injecting demo fleet, where making a node
+    /// read-only (or writable) takes a second, as a slow SSH round trip
+    /// does: a signal then lands while the step runs.
+    fn slow_app() -> super::FaultApp {
+        super::fault_app(false, "demo (slow read-only)", |fleet| {
+            fleet.set_read_only_delay(Duration::from_secs(1));
+        })
     }
 
     /// SIGTERM while the old primary is being made read-only: the runner
@@ -796,17 +725,7 @@ mod between_steps {
         assert_eq!(d.app.state.quitting.exit_status, Some(143));
         let r = super::results(&d.audit_path);
         assert_eq!(r.len(), 1, "{r:#?}");
-        let rep = d
-            .demo
-            .replication(d.app.clock.now())
-            .await
-            .expect("replication");
-        let writable: Vec<&str> = rep
-            .databases
-            .iter()
-            .filter(|x| x.role == ReplicaRole::Primary && !x.read_only)
-            .map(|x| x.name.as_str())
-            .collect();
+        let (writable, _) = super::writable_primaries(&d.fleet.demo, d.app.clock.now()).await;
         assert_eq!(
             writable,
             ["db-primary"],
@@ -818,115 +737,13 @@ mod between_steps {
 // ---- the fleet lock's holder on every console ----
 
 mod lock_holder {
-    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use async_trait::async_trait;
-    use opsdeck::core::Timestamp;
-    use opsdeck::core::fleet::ReplicationObservation;
-    use opsdeck::core::fleet::{Alert, DeploysObservation, HostsObservation, LogLine};
     use opsdeck::core::lock::LockHolder;
-    use opsdeck::keymap::Keymap;
-    use opsdeck::providers::demo::{DemoConfig, DemoProvider, Scenario};
-    use opsdeck::providers::{
-        ObserveProvider, OperateProvider, PromoteMode, ProviderError, SourceInfo,
-    };
     use opsdeck::runtime::audit_log::hostname;
-    use opsdeck::runtime::poller::PollSchedule;
-    use opsdeck::runtime::{App, AppParts, Clock};
-    use opsdeck::theme::Theme;
 
     use crate::demo_app::START;
-
-    /// The demo fleet with a fleet lock, in process: it reports `holder` as
-    /// a provider that keeps the lock where the fleet is would, and
-    /// `break_lock` clears it (only if it is still that holder's).
-    #[derive(Clone)]
-    struct LockedDemo {
-        demo: DemoProvider,
-        holder: Arc<Mutex<Option<LockHolder>>>,
-    }
-
-    #[async_trait]
-    impl ObserveProvider for LockedDemo {
-        fn info(&self) -> SourceInfo {
-            self.demo.info()
-        }
-        async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
-            self.demo.hosts(now).await
-        }
-        async fn replication(
-            &self,
-            now: Timestamp,
-        ) -> Result<ReplicationObservation, ProviderError> {
-            self.demo.replication(now).await
-        }
-        async fn deploys(&self, now: Timestamp) -> Result<DeploysObservation, ProviderError> {
-            self.demo.deploys(now).await
-        }
-        async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError> {
-            self.demo.alerts(now).await
-        }
-        async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError> {
-            self.demo.logs(now).await
-        }
-        async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {
-            Ok(self.holder.lock().expect("lock").clone())
-        }
-    }
-
-    #[async_trait]
-    impl OperateProvider for LockedDemo {
-        async fn drain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
-            self.demo.drain(backend, now).await
-        }
-        async fn undrain(&self, backend: &str, now: Timestamp) -> Result<(), ProviderError> {
-            self.demo.undrain(backend, now).await
-        }
-        async fn set_read_only(
-            &self,
-            node: &str,
-            read_only: bool,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.set_read_only(node, read_only, now).await
-        }
-        async fn promote(
-            &self,
-            replica: &str,
-            mode: PromoteMode,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.promote(replica, mode, now).await
-        }
-        async fn rejoin(
-            &self,
-            old_primary: &str,
-            new_primary: &str,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.rejoin(old_primary, new_primary, now).await
-        }
-        async fn deploy_version(
-            &self,
-            backend: &str,
-            version: &str,
-            now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            self.demo.deploy_version(backend, version, now).await
-        }
-        async fn break_lock(
-            &self,
-            stale: &LockHolder,
-            _now: Timestamp,
-        ) -> Result<(), ProviderError> {
-            let mut held = self.holder.lock().expect("lock");
-            if held.as_ref().is_some_and(|h| h.same_as(stale)) {
-                *held = None;
-            }
-            Ok(())
-        }
-    }
+    use crate::support::key_script::{AfterKeys, script};
 
     fn holder(machine: &str, pid: u32) -> LockHolder {
         LockHolder {
@@ -939,40 +756,18 @@ mod lock_holder {
         }
     }
 
-    fn app(read_only: bool, held: LockHolder) -> (App, LockedDemo, tempfile::TempDir) {
-        let demo = DemoProvider::new(DemoConfig {
-            seed: 11,
-            scenario: Scenario::Calm,
-            log_rate: 20.0,
-            start: START,
-        });
-        let locked = LockedDemo {
-            demo,
-            holder: Arc::new(Mutex::new(Some(held))),
-        };
-        let dir = tempfile::tempdir().expect("tempdir");
-        let operate: Option<Arc<dyn OperateProvider>> =
-            (!read_only).then(|| Arc::new(locked.clone()) as Arc<dyn OperateProvider>);
-        let app = App::new(AppParts {
-            observe: Arc::new(locked.clone()),
-            operate,
-            keymap: Keymap::builtin(),
-            theme: Theme::builtin(),
-            clock: Clock::starting_at(START),
-            schedule: PollSchedule::default(),
-            source_label: "demo (with a fleet lock)".into(),
-            production: false,
-            shell: None,
-            audit_path: dir.path().join("audit.jsonl"),
-            webhook: None,
-        });
-        (app, locked, dir)
+    /// The console on the fault-injecting demo fleet with someone else's
+    /// fleet lock on it.
+    fn app(read_only: bool, held: LockHolder) -> super::FaultApp {
+        super::fault_app(read_only, "demo (with a fleet lock)", |fleet| {
+            fleet.hold_lock(held);
+        })
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_read_only_console_shows_who_holds_the_lock() {
-        let (mut app, _locked, _dir) = app(true, holder("ops-laptop", 4242));
-        let (_, screen) = super::session(&mut app, &[(3.0, "q")], std::future::pending()).await;
+        let mut d = app(true, holder("ops-laptop", 4242));
+        let (_, screen) = super::session(&mut d.app, &[(3.0, "q")], std::future::pending()).await;
         assert!(
             screen.contains("🔒 alice@ops-laptop: drain-backend web-c1 · 1m0"),
             "{screen}"
@@ -981,7 +776,7 @@ mod lock_holder {
 
     #[tokio::test(start_paused = true)]
     async fn a_mutating_key_names_the_holder_and_sends_nothing() {
-        let (mut app, _locked, _dir) = app(false, holder("ops-laptop", 4242));
+        let mut d = app(false, holder("ops-laptop", 4242));
         let mut terminal =
             ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).expect("terminal");
         let mut stats = opsdeck::runtime::event_loop::LoopStats::default();
@@ -989,16 +784,17 @@ mod lock_holder {
             Duration::from_secs(4),
             opsdeck::runtime::event_loop::run(
                 &mut terminal,
-                super::script(&[(3.0, "d")]),
-                &mut app,
+                script(&[(3.0, "d")], AfterKeys::StayOpen),
+                &mut d.app,
                 std::future::pending(),
                 &mut stats,
             ),
         )
         .await;
-        assert!(app.state.operations.is_empty());
-        assert!(app.state.dialog.is_none());
-        let msg = app
+        assert!(d.app.state.operations.is_empty());
+        assert!(d.app.state.dialog.is_none());
+        let msg = d
+            .app
             .state
             .message
             .as_ref()
@@ -1016,7 +812,7 @@ mod lock_holder {
         let mut child = std::process::Command::new("true").spawn().expect("spawn");
         let dead = child.id();
         child.wait().expect("wait");
-        let (mut app, locked, _dir) = app(false, holder(&hostname(), dead));
+        let mut d = app(false, holder(&hostname(), dead));
         let expected = format!("alice@{}", hostname());
         let keys: String = expected
             .chars()
@@ -1028,16 +824,16 @@ mod lock_holder {
             .join(" ");
         let open = ": b r e a k - l o c k <enter>".to_string();
         let (_, screen) = super::session(
-            &mut app,
+            &mut d.app,
             &[(3.0, &open), (0.5, &keys), (0.2, "<enter>"), (3.0, "q")],
             std::future::pending(),
         )
         .await;
         assert!(
-            locked.holder.lock().expect("lock").is_none(),
+            d.fleet.held_by().is_none(),
             "the stale lock was broken: {screen}"
         );
-        assert!(app.state.lock.current.is_none(), "{screen}");
+        assert!(d.app.state.lock.current.is_none(), "{screen}");
         assert!(!screen.contains("🔒"), "{screen}");
     }
 }

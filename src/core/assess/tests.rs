@@ -8,27 +8,16 @@ use super::lag::promote_lag_refusal;
 use super::*;
 use crate::core::fleet::*;
 use crate::core::msg::{Msg, Observation};
-use crate::core::state::{EnvInfo, State};
+use crate::core::state::State;
+use crate::core::test_fixtures::{self as fixtures, env};
 use crate::core::time::Timestamp;
 
+/// A database node that has executed `gtid`; a replica is caught up by lag.
 fn db(name: &str, role: ReplicaRole, gtid: Option<&str>) -> DbNode {
+    let lag = (role == ReplicaRole::Replica).then_some(0.0);
     DbNode {
-        name: name.into(),
-        az: "az-a".into(),
-        role,
-        reachable: true,
-        read_only: role == ReplicaRole::Replica,
-        lag_seconds: if role == ReplicaRole::Replica {
-            Some(0.0)
-        } else {
-            None
-        },
-        io_thread: ThreadState::Running,
-        sql_thread: ThreadState::Running,
-        source: (role == ReplicaRole::Replica).then(|| "db-primary".to_string()),
         gtid_executed: gtid.map(str::to_string),
-        gtid_received: None,
-        last_error: None,
+        ..fixtures::db(name, role, lag)
     }
 }
 
@@ -244,27 +233,8 @@ fn one_lag_threshold_for_screen_health_and_promote_guard() {
 
 #[test]
 fn host_health_is_the_worse_of_probe_and_load_balancer() {
-    let host = Host {
-        name: "web-a1".into(),
-        az: "az-a".into(),
-        role: HostRole::Backend,
-        state: HostState::Running,
-        health: Health::Ok,
-        latency_ms: None,
-        cpu_pct: None,
-        version: None,
-        address: None,
-    };
-    let target = |health| Target {
-        backend: "web-a1".into(),
-        az: "az-a".into(),
-        weight: 1,
-        state: TargetState::Active,
-        health,
-        requests_per_sec: Some(0.0),
-        error_rate: Some(0.0),
-        in_flight: Some(0),
-    };
+    let host = fixtures::backend("web-a1", "az-a", Health::Ok);
+    let target = |health| fixtures::target("web-a1", "az-a", health);
     assert_eq!(host_health(&host, None), Health::Ok);
     assert_eq!(
         host_health(&host, Some(&target(Health::Down))),
@@ -274,15 +244,6 @@ fn host_health_is_the_worse_of_probe_and_load_balancer() {
         host_health(&host, Some(&target(Health::Unknown))),
         Health::Unknown
     );
-}
-
-fn env() -> EnvInfo {
-    EnvInfo {
-        name: "t".into(),
-        region: None,
-        source: "t".into(),
-        production: false,
-    }
 }
 
 #[test]

@@ -7,49 +7,14 @@ use crate::core::action::ActionId;
 use crate::core::capabilities::Capabilities;
 use crate::core::effect::Effect;
 use crate::core::fleet::*;
+use crate::core::guard::Refusal;
 use crate::core::key::{Key, KeyCode};
 use crate::core::msg::{Msg, Observation};
 use crate::core::operation::{NodeKind, OpKind, OpRequest, PromoteMode, StepSpec};
-use crate::core::state::{EnvInfo, State};
-use crate::core::test_fixtures::db;
+use crate::core::state::State;
+use crate::core::test_fixtures::{act, backend, db, env, target, type_text};
 use crate::core::time::Timestamp;
 use crate::core::update;
-
-fn env() -> EnvInfo {
-    EnvInfo {
-        name: "test".into(),
-        region: None,
-        source: "test".into(),
-        production: false,
-    }
-}
-
-fn backend(name: &str, az: &str, health: Health) -> Host {
-    Host {
-        name: name.into(),
-        az: az.into(),
-        role: HostRole::Backend,
-        state: HostState::Running,
-        health,
-        latency_ms: None,
-        cpu_pct: None,
-        version: Some("v1".into()),
-        address: None,
-    }
-}
-
-fn target(name: &str, az: &str, health: Health) -> Target {
-    Target {
-        backend: name.into(),
-        az: az.into(),
-        weight: 1,
-        state: TargetState::Active,
-        health,
-        requests_per_sec: Some(10.0),
-        error_rate: Some(0.0),
-        in_flight: Some(0),
-    }
-}
 
 /// web-a1, web-a2 in az-a and web-c1 in az-c; web-a2's health as given.
 fn hosts(web_a2: Health) -> Observation {
@@ -101,21 +66,19 @@ fn tick(s: &mut State, at: i64) {
     );
 }
 
+/// The open dialog's refusal; the test fails when there is none.
+fn refusal(s: &State) -> Refusal {
+    s.dialog
+        .as_ref()
+        .and_then(|d| d.refusal.clone())
+        .expect("refused")
+}
+
 fn fleet() -> State {
     let mut s = State::new(env(), false, Timestamp::from_secs(1000));
     observe(&mut s, 1000, hosts(Health::Ok));
     observe(&mut s, 1000, replication(Some(1.0)));
     s
-}
-
-fn act(s: &mut State, a: ActionId) -> Vec<Effect> {
-    update(s, Msg::Action(a))
-}
-
-fn type_name(s: &mut State, name: &str) {
-    for c in name.chars() {
-        update(s, Msg::Input(Key::char(c)));
-    }
 }
 
 #[test]
@@ -151,11 +114,7 @@ fn a_drain_on_stale_hosts_data_is_refused_with_the_age() {
     let mut s = fleet();
     tick(&mut s, 1020);
     act(&mut s, ActionId::DrainBackend);
-    let r = s
-        .dialog
-        .as_ref()
-        .and_then(|d| d.refusal.clone())
-        .expect("refused");
+    let r = refusal(&s);
     assert_eq!(r.guard, "stale-data");
     assert!(
         r.reason.contains("hosts data is 20 s old (limit 15 s)"),
@@ -186,7 +145,7 @@ fn guards_run_again_at_confirm_and_a_new_refusal_needs_the_name() {
     let m = s.message.clone().expect("message");
     assert!(m.text.contains("refuses now"), "{}", m.text);
     // Typing the name overrides it, and the override is recorded.
-    type_name(&mut s, "web-a1");
+    type_text(&mut s, "web-a1");
     let effects = update(&mut s, Msg::Input(Key::plain(KeyCode::Enter)));
     match &effects[..] {
         [Effect::RunOperation { request, .. }] => {
@@ -461,11 +420,7 @@ fn a_replica_that_stopped_answering_is_refused_naming_how_long_ago_it_answered()
     };
     silent(&mut s, 1005);
     act(&mut s, ActionId::PromoteReplica);
-    let r = s
-        .dialog
-        .as_ref()
-        .and_then(|d| d.refusal.clone())
-        .expect("refused");
+    let r = refusal(&s);
     assert_eq!(r.guard, "replica-lag");
     assert!(
         r.reason
@@ -476,11 +431,7 @@ fn a_replica_that_stopped_answering_is_refused_naming_how_long_ago_it_answered()
     act(&mut s, ActionId::DialogCancel);
     silent(&mut s, 1047);
     act(&mut s, ActionId::PromoteReplica);
-    let r = s
-        .dialog
-        .as_ref()
-        .and_then(|d| d.refusal.clone())
-        .expect("refused");
+    let r = refusal(&s);
     assert!(
         r.reason.starts_with(
             "db-replica has not answered for 47 s (its data is older than the 15 s stale limit); "
@@ -503,11 +454,7 @@ fn a_replica_never_heard_from_is_refused_saying_so() {
     rep.databases[1].reachable = false;
     observe(&mut s, 1000, Observation::Replication(rep));
     act(&mut s, ActionId::PromoteReplica);
-    let r = s
-        .dialog
-        .as_ref()
-        .and_then(|d| d.refusal.clone())
-        .expect("refused");
+    let r = refusal(&s);
     assert!(
         r.reason
             .starts_with("db-replica has not answered since this console started; "),

@@ -172,27 +172,9 @@ mod tests {
     use crate::core::lock::LockHolder;
     use crate::core::lock_status::LockReport;
     use crate::core::msg::Msg;
-    use crate::core::state::{EnvInfo, State};
+    use crate::core::state::State;
+    use crate::core::test_fixtures::{T0, act, state};
     use crate::core::time::Timestamp;
-
-    const T0: Timestamp = Timestamp::from_millis(1_000_000);
-
-    fn state(read_only: bool) -> State {
-        State::new(
-            EnvInfo {
-                name: "test".into(),
-                region: None,
-                source: "test".into(),
-                production: false,
-            },
-            read_only,
-            T0,
-        )
-    }
-
-    fn act(s: &mut State, a: ActionId) -> Vec<Effect> {
-        update(s, Msg::Action(a))
-    }
 
     fn holder(started_at: Timestamp) -> LockHolder {
         LockHolder {

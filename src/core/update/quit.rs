@@ -243,49 +243,18 @@ mod tests {
     use crate::core::dialog::QuitChoice;
     use crate::core::effect::Effect;
     use crate::core::msg::Msg;
-    use crate::core::operation::{OpKind, OpRequest, Operation, StepSpec, StepStatus, Verdict};
+    use crate::core::operation::{Operation, StepStatus, Verdict};
     use crate::core::quit::{SIGNAL_DEADLINE_MS, Signal};
-    use crate::core::state::{EnvInfo, State};
-    use crate::core::time::Timestamp;
+    use crate::core::state::State;
+    use crate::core::test_fixtures::{T0, act, drain_request, drain_steps, state};
     use crate::core::unfinished::UnfinishedOperation;
-
-    const T0: Timestamp = Timestamp::from_millis(1_000_000);
-
-    fn state(read_only: bool) -> State {
-        State::new(
-            EnvInfo {
-                name: "test".into(),
-                region: None,
-                source: "test".into(),
-                production: false,
-            },
-            read_only,
-            T0,
-        )
-    }
 
     /// A drain whose first step is done and whose wait runs (a long timeout).
     fn draining() -> State {
         let mut s = state(false);
-        let request = OpRequest::new(
-            ActionId::DrainBackend,
-            OpKind::Drain {
-                backend: "web-a1".into(),
-            },
-        );
-        let steps = vec![
-            StepSpec::Drain {
-                backend: "web-a1".into(),
-            },
-            StepSpec::WaitDrained {
-                backend: "web-a1".into(),
-                timeout_ms: 600_000,
-            },
-            StepSpec::VerifyNoTraffic {
-                backend: "web-a1".into(),
-            },
-        ];
-        s.operations.push(Operation::new(7, request, steps, T0));
+        let steps = drain_steps("web-a1", 600_000);
+        s.operations
+            .push(Operation::new(7, drain_request("web-a1"), steps, T0));
         for (index, status) in [(0, StepStatus::Done), (1, StepStatus::Running)] {
             update(
                 &mut s,
@@ -299,10 +268,6 @@ mod tests {
             );
         }
         s
-    }
-
-    fn act(s: &mut State, a: ActionId) -> Vec<Effect> {
-        update(s, Msg::Action(a))
     }
 
     fn finish(s: &mut State, verdict: Verdict) -> Vec<Effect> {

@@ -2,28 +2,15 @@
 
 use super::*;
 use crate::core::fleet::*;
-use crate::core::state::{EnvInfo, SortColumn};
-
-fn env() -> EnvInfo {
-    EnvInfo {
-        name: "test".into(),
-        region: None,
-        source: "test".into(),
-        production: false,
-    }
-}
+use crate::core::state::SortColumn;
+use crate::core::test_fixtures::{act, backend, db, env, type_text};
 
 fn host(name: &str, az: &str, role: HostRole, health: Health, cpu: f64) -> Host {
     Host {
-        name: name.into(),
-        az: az.into(),
         role,
-        state: HostState::Running,
-        health,
         latency_ms: Some(3.0),
         cpu_pct: Some(cpu),
-        version: Some("v1".into()),
-        address: None,
+        ..backend(name, az, health)
     }
 }
 
@@ -37,23 +24,6 @@ fn hosts_obs() -> HostsObservation {
             host("db-primary", "az-a", HostRole::DbPrimary, Health::Ok, 20.0),
         ],
         load_balancer: None,
-    }
-}
-
-fn db(name: &str, role: ReplicaRole, lag: Option<f64>) -> DbNode {
-    DbNode {
-        name: name.into(),
-        az: "az-a".into(),
-        role,
-        reachable: true,
-        read_only: role == ReplicaRole::Replica,
-        lag_seconds: lag,
-        io_thread: ThreadState::Running,
-        sql_thread: ThreadState::Running,
-        source: None,
-        gtid_executed: None,
-        gtid_received: None,
-        last_error: None,
     }
 }
 
@@ -76,16 +46,6 @@ fn line(host: &str, text: &str) -> LogLine {
         az: "az-a".into(),
         level: LogLevel::detect(text),
         text: text.into(),
-    }
-}
-
-fn act(s: &mut State, a: ActionId) -> Vec<Effect> {
-    update(s, Msg::Action(a))
-}
-
-fn type_text(s: &mut State, text: &str) {
-    for c in text.chars() {
-        update(s, Msg::Input(Key::char(c)));
     }
 }
 

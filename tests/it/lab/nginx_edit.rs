@@ -94,6 +94,33 @@ fn toml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+/// After an edit that did not finish: no read of `file` during it was
+/// neither the old nor the new text, the old text is live again, nginx
+/// accepts it and runs the old pool, and no temp file is left behind.
+fn assert_old_file_live(lab: &Lab, file: &str, old: &str, reads: usize, strangers: &[String]) {
+    assert!(
+        strangers.is_empty(),
+        "{} of {reads} reads were neither file: {strangers:?}",
+        strangers.len()
+    );
+    assert_eq!(
+        std::fs::read_to_string(file).expect("upstream"),
+        old,
+        "the old file is live"
+    );
+    lab.sh("$LAB_NGINX_TEST 2>/dev/null");
+    assert!(
+        lab.edit_leftovers().is_empty(),
+        "{:?}",
+        lab.edit_leftovers()
+    );
+    let seen = who_answers(lab, 20);
+    assert!(
+        seen.contains_key("web-c1"),
+        "nginx runs the old pool: {seen:?}"
+    );
+}
+
 #[test]
 fn lab_a_reload_that_fails_after_a_passing_test_puts_the_old_file_back() {
     let Some(lab) =
@@ -126,28 +153,8 @@ fn lab_a_reload_that_fails_after_a_passing_test_puts_the_old_file_back() {
             && out.contains("the previous upstream file is live again and nginx reloaded it"),
         "the verdict says which file is live: {out}"
     );
-    assert!(
-        strangers.is_empty(),
-        "{} of {reads} reads were neither file: {strangers:?}",
-        strangers.len()
-    );
     assert!(saw_new || reads > 0, "the watcher read the file");
-    assert_eq!(
-        std::fs::read_to_string(file).expect("upstream"),
-        old,
-        "the old file is live"
-    );
-    lab.sh("$LAB_NGINX_TEST 2>/dev/null");
-    assert!(
-        lab.edit_leftovers().is_empty(),
-        "{:?}",
-        lab.edit_leftovers()
-    );
-    let seen = who_answers(&lab, 20);
-    assert!(
-        seen.contains_key("web-c1"),
-        "nginx runs the old pool: {seen:?}"
-    );
+    assert_old_file_live(&lab, file, &old, reads, &strangers);
 }
 
 #[test]
@@ -190,27 +197,7 @@ fn lab_an_edit_cut_off_in_the_middle_leaves_exactly_one_file_live_and_says_which
         saw_new,
         "the new file was live in the middle ({reads} reads)"
     );
-    assert!(
-        strangers.is_empty(),
-        "{} of {reads} reads were neither file: {strangers:?}",
-        strangers.len()
-    );
-    assert_eq!(
-        std::fs::read_to_string(file).expect("upstream"),
-        old,
-        "the old file is live"
-    );
-    lab.sh("$LAB_NGINX_TEST 2>/dev/null");
-    assert!(
-        lab.edit_leftovers().is_empty(),
-        "{:?}",
-        lab.edit_leftovers()
-    );
-    let seen = who_answers(&lab, 20);
-    assert!(
-        seen.contains_key("web-c1"),
-        "nginx runs the old pool: {seen:?}"
-    );
+    assert_old_file_live(&lab, file, &old, reads, &strangers);
 }
 
 #[test]

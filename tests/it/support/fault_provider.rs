@@ -3,8 +3,11 @@
 //! forwards everything to the demo fleet, and on request injects what the
 //! demo cannot do by itself: a promotion that resets the replica (it follows
 //! nobody and may take writes) and then errors; replication observations
-//! that hang from the promotion on; failing host observations; a fleet-wide
-//! lock held by someone else. It also records when the lock was taken and
+//! that hang from the promotion on; failing host observations; making a node
+//! read-only or writable that takes a while (a slow SSH round trip); a fleet-wide
+//! lock held by someone else (which `break_lock` clears, only if it is still
+//! that holder's, as a provider keeping the lock where the fleet is would).
+//! It also records when the lock was taken and
 //! given back relative to the audit log, and exposes the truth (who accepts
 //! writes, who follows whom) that tests assert on.
 
@@ -53,6 +56,8 @@ struct Faults {
     promote: Option<PromoteFault>,
     observe: Option<ObserveFault>,
     hosts_fail: bool,
+    /// How long making a node read-only or writable takes.
+    read_only_delay: Option<std::time::Duration>,
     promoted: bool,
     hung: usize,
     /// Nodes a faulty promotion detached, with whether they take writes.
@@ -105,8 +110,18 @@ impl FaultProvider {
         self.faults().hosts_fail = fail;
     }
 
+    /// Making a node read-only (or writable) takes `delay` from now on.
+    pub fn set_read_only_delay(&self, delay: std::time::Duration) {
+        self.faults().read_only_delay = Some(delay);
+    }
+
     pub fn hold_lock(&self, other: LockHolder) {
         self.faults().held_by = Some(other);
+    }
+
+    /// Someone else's lock, until it is broken.
+    pub fn held_by(&self) -> Option<LockHolder> {
+        self.faults().held_by.clone()
     }
 
     pub fn lock_holder_now(&self) -> Option<LockHolder> {
@@ -270,6 +285,10 @@ impl OperateProvider for FaultProvider {
         now: Timestamp,
     ) -> Result<(), ProviderError> {
         self.record(format!("set-read-only {node} {read_only}"));
+        let delay = self.faults().read_only_delay;
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
         {
             let mut f = self.faults();
             if let Some(w) = f.detached.get_mut(node) {
@@ -337,6 +356,15 @@ impl OperateProvider for FaultProvider {
         }
         f.holder = Some(me.clone());
         f.audit_lines_at_acquire = Some(lines);
+        Ok(())
+    }
+
+    async fn break_lock(&self, stale: &LockHolder, _now: Timestamp) -> Result<(), ProviderError> {
+        self.record(format!("break-lock {}@{}", stale.operator, stale.machine));
+        let mut f = self.faults();
+        if f.held_by.as_ref().is_some_and(|h| h.same_as(stale)) {
+            f.held_by = None;
+        }
         Ok(())
     }
 

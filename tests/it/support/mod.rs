@@ -1,7 +1,9 @@
 //! Shared test harness: a hand-made fleet at a fixed clock, and rendering to
-//! text through ratatui's `TestBackend`.
+//! text through ratatui's `TestBackend`; keys typed into the runtime
+//! (`key_script`) and a fault-injecting provider (`fault_provider`).
 
 pub mod fault_provider;
+pub mod key_script;
 
 use opsdeck::core::Timestamp;
 use opsdeck::core::fleet::{
