@@ -445,6 +445,10 @@ fn start_confirmed(t: &Tmux, key: &str, running: &str) -> Isolated {
     t.type_text(key);
     t.wait_for("Confirm", Duration::from_secs(5));
     t.type_text("y");
+    // The dialog's step list says "in-flight" and "read-only" too: wait for
+    // the operations panel's "▶ running" first, or a signal could race the
+    // confirmation and find nothing running.
+    t.wait_for("▶ running", Duration::from_secs(5));
     t.wait_for(running, Duration::from_secs(5));
     iso
 }
