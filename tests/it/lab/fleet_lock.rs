@@ -59,7 +59,7 @@ fn lab_two_operators_draining_one_az_at_once_exactly_one_wins_each_round() {
                 && out.contains(&format!("drain-backend {winner}")),
             "round {round}: the refusal names the holder and its operation: {out}"
         );
-        assert!(out.contains("nothing was sent"), "round {round}: {out}");
+        assert!(out.contains("nothing was changed"), "round {round}: {out}");
         // The pool file is valid and has exactly the winner's `down` line.
         lab.sh("$LAB_NGINX_TEST 2>/dev/null");
         let text = lab.sh("cat $LAB_UPSTREAM_FILE");
