@@ -19,6 +19,7 @@ mod fleet_lock;
 mod nginx_edit;
 mod ssh_alias;
 mod stale_data;
+mod tui_lock;
 
 /// The lab is shared: one test at a time.
 static LAB: Mutex<()> = Mutex::new(());
