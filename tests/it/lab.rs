@@ -17,6 +17,7 @@ use super::e2e_tmux::{Tmux, binary, tmux_or_skip};
 mod clock_skew;
 mod fleet_lock;
 mod nginx_edit;
+mod promotion_faults;
 mod ssh_alias;
 mod stale_data;
 mod tui_lock;
