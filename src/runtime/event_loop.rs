@@ -118,7 +118,13 @@ where
                 Some(Err(e)) => return Err(e),
                 Some(Ok(Event::Key(k))) => {
                     if let Some(key) = from_crossterm(&k) {
-                        msgs = app.key_messages(key);
+                        // The clock first: a key read before the next tick (on
+                        // resume from a suspend, say) is judged at the real
+                        // time, so old data is seen as old by its guards.
+                        msgs.push(Msg::Tick {
+                            now: app.clock.now(),
+                        });
+                        msgs.extend(app.key_messages(key));
                     }
                 }
                 Some(Ok(Event::Resize(width, height))) => {
