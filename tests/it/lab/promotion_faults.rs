@@ -34,6 +34,9 @@ use opsdeck::runtime::audit_log::AuditRecord;
 
 use super::{Lab, binary, lab_or_skip, mariadb};
 
+/// Each node of one kind with its phrase ("writable primary", ...).
+type Seen = Vec<(&'static str, String)>;
+
 /// One MariaDB server as it answers.
 #[derive(Debug)]
 struct DbSeen {
@@ -434,12 +437,7 @@ fn lab_db_switchover_cancelled_during_catch_up_gives_the_primary_its_writes_back
 }
 
 /// SIGTERM while the post-promote hook runs (after Promote and Rejoin).
-fn cancel_after_promotion(
-    lab: &Lab,
-    replica: &str,
-    primary: &str,
-    kind: fn(&Lab) -> Vec<(&'static str, String)>,
-) {
+fn cancel_after_promotion(lab: &Lab, replica: &str, primary: &str, kind: fn(&Lab) -> Seen) {
     restore_start(lab);
     let (config, marker) = with_hook(lab, 3);
     let before = results(lab).len();
@@ -512,8 +510,8 @@ fn freeze_after_promotion(
     lab: &Lab,
     replica: &str,
     primary: &str,
-    kind: fn(&Lab) -> Vec<(&'static str, String)>,
-    only: fn(&Lab, &[&str]) -> Vec<(&'static str, String)>,
+    kind: fn(&Lab) -> Seen,
+    only: fn(&Lab, &[&str]) -> Seen,
 ) {
     restore_start(lab);
     let (config, marker) = with_hook(lab, 1);
