@@ -6,7 +6,9 @@
 //! - MariaDB, SIGTERM during catch-up: the primary was already made
 //!   read-only and the replica cannot catch up (its SQL thread waits behind
 //!   `FLUSH TABLES WITH READ LOCK`). The wind-down must give the primary its
-//!   writes back and leave the replica a read-only replica.
+//!   writes back and leave the replica a read-only replica. Also cancelled
+//!   by the operator with Esc in the console (a real terminal under tmux),
+//!   which goes through the reducer's cancel instead of the signal path.
 //! - MariaDB and Redis, SIGTERM at the step boundary after the promotion and
 //!   the rejoin (the post-promote hook runs; it cannot be stopped part-way,
 //!   so the cancel lands before the verification). The wind-down must NOT
@@ -32,7 +34,7 @@ use std::time::{Duration, Instant};
 use opsdeck::core::operation::Verdict;
 use opsdeck::runtime::audit_log::AuditRecord;
 
-use super::{Lab, binary, lab_or_skip, mariadb};
+use super::{Lab, binary, console, lab_or_skip, mariadb, tmux_or_skip};
 
 /// Each node of one kind with its phrase ("writable primary", ...).
 type Seen = Vec<(&'static str, String)>;
@@ -591,4 +593,67 @@ fn lab_cache_switchover_whose_replica_az_freezes_after_the_promotion_fails_namin
         cache_topology,
         cache_topology_of,
     );
+}
+
+#[test]
+fn lab_db_switchover_cancelled_with_esc_in_the_console_during_catch_up_gives_the_primary_its_writes_back()
+ {
+    let Some(lab) = lab_or_skip(
+        "lab_db_switchover_cancelled_with_esc_in_the_console_during_catch_up_gives_the_primary_its_writes_back",
+    ) else {
+        return;
+    };
+    let Some(t) = tmux_or_skip("lab-promote-esc") else {
+        return;
+    };
+    restore_start(&lab);
+    console(&t, (120, 36), &lab.config(), lab.data.path());
+    t.wait_for("db replica    lag 0", Duration::from_secs(10));
+    let lock = ReplicaReadLock::hold(&lab);
+    mariadb(
+        &lab,
+        "LAB_DB_PRIMARY_ROOT_CNF",
+        "INSERT INTO lab.t (v) VALUES ('catch-up-esc')",
+    );
+    let before = results(&lab).len();
+    t.type_text("P");
+    t.wait_for("Confirm", Duration::from_secs(5));
+    t.type_text("y");
+    wait_until("db-primary made read-only", Duration::from_secs(20), || {
+        db_seen(&lab, "LAB_DB_PRIMARY_ROOT_CNF").read_only
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // Esc with the operations panel open cancels the running operation.
+    t.keys(&["Escape"]);
+    wait_until("the operation's result", Duration::from_secs(30), || {
+        results(&lab).len() > before
+    });
+    drop(lock);
+    let servers = db_topology(&lab);
+    assert_eq!(
+        servers,
+        vec![
+            ("db-primary", "writable primary".to_string()),
+            ("db-replica", "read-only, follows db-primary".to_string()),
+        ],
+        "the switchover did not happen and the primary has its writes back"
+    );
+    let r = result(&lab, before);
+    let Some(Verdict::Cancelled(left)) = &r.outcome else {
+        panic!("cancelled: {r:?}");
+    };
+    assert!(left.contains("db-primary made writable again"), "{left}");
+    assert_states(left, &servers);
+    t.type_text("q");
+    t.wait_for("E2E$ ", Duration::from_secs(10));
+    wait_until("the replica caught up", Duration::from_secs(15), || {
+        mariadb(
+            &lab,
+            "LAB_DB_REPLICA_ROOT_CNF",
+            "SELECT COUNT(*) FROM lab.t WHERE v = 'catch-up-esc'",
+        )
+        .trim()
+            != "0"
+    });
+    assert_start(&lab);
 }
