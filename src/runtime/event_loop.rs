@@ -125,6 +125,12 @@ where
                 Some(Err(e)) => return Err(e),
                 Some(Ok(Event::Key(k))) => {
                     if let Some(key) = from_crossterm(&k) {
+                        // The clock first: a key read before the next tick (on
+                        // resume from a suspend, say) is judged at the real
+                        // time, so old data is seen as old by its guards.
+                        msgs.push(Input::Msg(Msg::Tick {
+                            now: app.clock.now(),
+                        }));
                         msgs.push(Input::Key(key));
                     }
                 }

@@ -17,9 +17,11 @@ use super::e2e_tmux::{Tmux, binary, tmux_or_skip};
 mod clock_skew;
 mod fleet_lock;
 mod nginx_edit;
+mod promotion_faults;
 mod service_probes;
 mod ssh_alias;
 mod stale_data;
+mod tui_lock;
 
 /// The lab is shared: one test at a time.
 static LAB: Mutex<()> = Mutex::new(());

@@ -848,9 +848,20 @@ impl ObserveProvider for SelfHostedProvider {
                     let role = i.role.unwrap_or(ReplicaRole::Primary);
                     seen.insert(n.name.clone(), (role, true));
                     let mut node = n.client.to_cache_node(&n.az, i, primary_info);
+                    // Name the source by fleet name: the node at the address
+                    // it follows (known even when that node cannot be
+                    // observed, say frozen after it was promoted), else the
+                    // node observed as primary.
+                    let by_address = node.source.as_deref().and_then(|src| {
+                        self.redis
+                            .iter()
+                            .find(|m| m.name != n.name && same_endpoint(&m.client.addr, src))
+                    });
                     if role == ReplicaRole::Replica
-                        && let Some(p) = self.redis.iter().find(|m| {
-                            m.name != n.name && infos_primary(&infos, &self.redis, &m.name)
+                        && let Some(p) = by_address.or_else(|| {
+                            self.redis.iter().find(|m| {
+                                m.name != n.name && infos_primary(&infos, &self.redis, &m.name)
+                            })
                         })
                     {
                         node.source = Some(p.name.clone());
