@@ -9,6 +9,10 @@ use super::series::Series;
 use super::service::ServiceObservation;
 use super::time::Timestamp;
 
+/// Readings of nginx's request counter closer together than this give no
+/// rate: a few milliseconds hold no requests, and "0 rps" would be a lie.
+const MIN_RATE_SPAN_MS: i64 = 1_000;
+
 /// How long probe results are remembered for the overview's figures: 5 minutes.
 pub const PROBE_WINDOW_MS: i64 = 5 * 60 * 1000;
 
@@ -82,9 +86,15 @@ impl ServiceHistory {
         let stub = obs.lb.as_ref().and_then(|lb| lb.stub);
         match stub {
             Some(s) => {
-                if let Some((t0, req0, own0)) = self.last_counter
-                    && at > t0
+                if let Some((t0, _, _)) = self.last_counter
+                    && at.since(t0) < MIN_RATE_SPAN_MS
                 {
+                    // Two readings this close (the first poll right after the
+                    // start-up round) hold too few requests for a rate: keep
+                    // the older one as the base.
+                    return;
+                }
+                if let Some((t0, req0, own0)) = self.last_counter {
                     // A counter that went back means nginx restarted: no rate
                     // from this pair.
                     let rate = (s.requests >= req0).then(|| {

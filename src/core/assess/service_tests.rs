@@ -470,3 +470,26 @@ fn a_drop_is_an_event_told_once_when_it_starts_and_once_when_it_ends() {
     assert_eq!(ev.len(), 2, "{ev:?}");
     assert_eq!(ev[1], "traffic back to its baseline");
 }
+
+/// The start-up round and the first poll a few milliseconds later give no
+/// rate ("0 rps" from an empty interval would be a lie); the next reading,
+/// seconds on, gives the rate from the first one.
+#[test]
+fn counter_readings_milliseconds_apart_give_no_rate() {
+    let mut s = State::new(env(), false, Timestamp::from_secs(1000));
+    let reading = |s: &mut State, at_ms: i64, requests: u64| {
+        observe(
+            s,
+            Timestamp::from_millis(at_ms),
+            Observation::Service(ServiceObservation {
+                probes: vec![],
+                lb: Some(lb(true, requests, 0)),
+            }),
+        );
+    };
+    reading(&mut s, 1_000_000, 5_000);
+    reading(&mut s, 1_000_005, 5_000);
+    assert_eq!(s.service_history.rps.last(), None, "no rate yet");
+    reading(&mut s, 1_005_000, 5_500);
+    assert_eq!(s.service_history.rps.last(), Some(Some(100.0)));
+}
