@@ -112,12 +112,7 @@ fn serving(state: &State, backend: &str) -> bool {
 }
 
 fn check_drain(backend: &str, state: &State) -> Result<(), Refusal> {
-    let Some(lb) = state
-        .hosts
-        .data
-        .as_ref()
-        .and_then(|h| h.load_balancer.as_ref())
-    else {
+    let Some(lb) = state.load_balancer() else {
         return Err(Refusal {
             guard: "last-healthy-backend",
             reason:

@@ -200,12 +200,7 @@ fn rollback_kind(state: &State, selected: Option<&str>, explicit: bool) -> Resul
 /// Backends whose load-balancer target is already out of the pool (someone
 /// drained them, e.g. for maintenance): a rollback leaves them drained.
 pub fn maintenance_drained(state: &State) -> Vec<String> {
-    let Some(lb) = state
-        .hosts
-        .data
-        .as_ref()
-        .and_then(|h| h.load_balancer.as_ref())
-    else {
+    let Some(lb) = state.load_balancer() else {
         return Vec::new();
     };
     lb.targets
@@ -506,12 +501,7 @@ pub fn capability_notes(request: &OpRequest, state: &State) -> Vec<String> {
 
 /// Pool before and after: each backend's weight and share of requests.
 fn pool_preview(state: &State, backend: &str, drain: bool) -> Vec<String> {
-    let Some(lb) = state
-        .hosts
-        .data
-        .as_ref()
-        .and_then(|h| h.load_balancer.as_ref())
-    else {
+    let Some(lb) = state.load_balancer() else {
         return vec!["The pool is unknown (no data yet).".into()];
     };
     let serving = |name: &str, after: bool| {
@@ -570,11 +560,7 @@ fn pool_preview(state: &State, backend: &str, drain: bool) -> Vec<String> {
 pub fn effect_sentence(request: &OpRequest, state: &State) -> String {
     match &request.kind {
         OpKind::Drain { backend } => {
-            let lb = state
-                .hosts
-                .data
-                .as_ref()
-                .and_then(|h| h.load_balancer.as_ref());
+            let lb = state.load_balancer();
             match lb {
                 Some(lb) => {
                     let others: Vec<&str> = lb

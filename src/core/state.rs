@@ -7,7 +7,9 @@ use regex::Regex;
 use super::capabilities::Capabilities;
 use super::command_palette::CommandPalette;
 use super::dialog::Dialog;
-use super::fleet::{Alert, DeploysObservation, Host, HostsObservation, ReplicationObservation};
+use super::fleet::{
+    Alert, DeploysObservation, Host, HostsObservation, LoadBalancer, ReplicationObservation,
+};
 use super::guard::OpsPolicy;
 use super::key::Key;
 use super::lock_status::LockStatus;
@@ -362,6 +364,14 @@ impl State {
     }
 
     /// Panels whose most recent poll failed, with their errors.
+    /// The load balancer as last observed, if the hosts panel has one.
+    pub fn load_balancer(&self) -> Option<&LoadBalancer> {
+        self.hosts
+            .data
+            .as_ref()
+            .and_then(|h| h.load_balancer.as_ref())
+    }
+
     pub fn failing_panels(&self) -> Vec<(PanelId, &PanelError)> {
         fn failing<T>(p: &Panel<T>) -> Option<&PanelError> {
             p.error

@@ -185,11 +185,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
     let mut ctx = Ctx {
         theme,
-        lb: state
-            .hosts
-            .data
-            .as_ref()
-            .and_then(|o| o.load_balancer.as_ref()),
+        lb: state.load_balancer(),
         service: ServiceView::of(state),
         drift: state.deploys.data.as_ref().map(Drift::of),
         age: state

@@ -437,11 +437,7 @@ fn draw_sparks(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         spark::draw_lag(frame, *col, name, series, theme, &state.policy.limits);
     }
     let Some(col) = cols.last() else { return };
-    let lb = state
-        .hosts
-        .data
-        .as_ref()
-        .and_then(|o| o.load_balancer.as_ref());
+    let lb = state.load_balancer();
     let current = lb
         .and_then(|lb| lb.error_rate())
         .or_else(|| state.history.error_rate.last().flatten());

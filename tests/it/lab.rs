@@ -305,6 +305,28 @@ fn console(t: &Tmux, (width, height): (u16, u16), config: &Path, data: &Path) {
     t.wait_for("web-c2", Duration::from_secs(20));
 }
 
+/// An AZ frozen (`az.sh down`) until this is dropped: thawed however the
+/// test ends, so a failing test never leaves the lab frozen.
+struct FrozenAz<'a> {
+    lab: &'a Lab,
+    az: &'static str,
+}
+
+fn freeze_az<'a>(lab: &'a Lab, az: &'static str) -> FrozenAz<'a> {
+    lab.sh(&format!("$LAB_SCRIPTS/az.sh down {az} >/dev/null"));
+    FrozenAz { lab, az }
+}
+
+impl Drop for FrozenAz<'_> {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("$LAB_SCRIPTS/az.sh up {} >/dev/null", self.az))
+            .envs(&self.lab.vars)
+            .status();
+    }
+}
+
 fn mariadb(lab: &Lab, cnf_var: &str, sql: &str) -> String {
     lab.sh(&format!(
         "mariadb --defaults-file=\"${cnf_var}\" -N -B -e \"{sql}\""
@@ -782,11 +804,11 @@ fn lab_a_frozen_az_costs_one_timeout_and_is_named() {
     let Some(lab) = lab_or_skip("lab_a_frozen_az_costs_one_timeout_and_is_named") else {
         return;
     };
-    lab.sh("$LAB_SCRIPTS/az.sh down az-c >/dev/null");
+    let frozen = freeze_az(&lab, "az-c");
     let start = Instant::now();
     let result = lab.opsdeck(&["status", "--json"]);
     let took = start.elapsed();
-    lab.sh("$LAB_SCRIPTS/az.sh up az-c >/dev/null");
+    drop(frozen);
     let (code, out, err) = result;
     // The config's per-call timeout is 2.5 s; the panels are polled at once.
     assert!(took < Duration::from_secs(5), "status took {took:?}");

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use opsdeck::core::operation::Verdict;
 use opsdeck::runtime::audit_log::AuditRecord;
 
-use super::{Lab, binary, console, lab_or_skip, mariadb, tmux_or_skip};
+use super::{Lab, binary, console, freeze_az, lab_or_skip, mariadb, tmux_or_skip};
 
 /// Each node of one kind with its phrase ("writable primary", ...).
 type Seen = Vec<(&'static str, String)>;
@@ -317,17 +317,25 @@ fn with_hook(lab: &Lab, secs: u32) -> (PathBuf, PathBuf) {
     (config, marker)
 }
 
-/// Thaws az-c however the test ends.
-struct Frozen<'a>(&'a Lab);
-
-impl Drop for Frozen<'_> {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg("-c")
-            .arg("$LAB_SCRIPTS/az.sh up az-c >/dev/null")
-            .envs(&self.0.vars)
-            .status();
-    }
+/// A database switchover cancelled before its promotion: the servers show
+/// the primary writable again with the replica following it, and the
+/// result (after `before` results) says so in the same words.
+fn assert_cancelled_before_promotion(lab: &Lab, before: usize) {
+    let servers = db_topology(lab);
+    assert_eq!(
+        servers,
+        vec![
+            ("db-primary", "writable primary".to_string()),
+            ("db-replica", "read-only, follows db-primary".to_string()),
+        ],
+        "the switchover did not happen and the primary has its writes back"
+    );
+    let r = result(lab, before);
+    let Some(Verdict::Cancelled(left)) = &r.outcome else {
+        panic!("cancelled: {r:?}");
+    };
+    assert!(left.contains("db-primary made writable again"), "{left}");
+    assert_states(left, &servers);
 }
 
 /// Holds `FLUSH TABLES WITH READ LOCK` on the replica: its SQL thread
@@ -410,21 +418,7 @@ fn lab_db_switchover_cancelled_during_catch_up_gives_the_primary_its_writes_back
     drop(lock);
 
     assert_eq!(code, Some(143), "SIGTERM: exit 128+15: {out}");
-    let servers = db_topology(&lab);
-    assert_eq!(
-        servers,
-        vec![
-            ("db-primary", "writable primary".to_string()),
-            ("db-replica", "read-only, follows db-primary".to_string()),
-        ],
-        "the switchover did not happen and the primary has its writes back"
-    );
-    let r = result(&lab, before);
-    let Some(Verdict::Cancelled(left)) = &r.outcome else {
-        panic!("cancelled: {r:?}");
-    };
-    assert!(left.contains("db-primary made writable again"), "{left}");
-    assert_states(left, &servers);
+    assert_cancelled_before_promotion(&lab, before);
     // The replica applies what it held back once the lock is gone.
     wait_until("the replica caught up", Duration::from_secs(15), || {
         mariadb(
@@ -524,8 +518,7 @@ fn freeze_after_promotion(
         Duration::from_secs(30),
         || marker.exists(),
     );
-    lab.sh("$LAB_SCRIPTS/az.sh down az-c >/dev/null");
-    let frozen = Frozen(lab);
+    let frozen = freeze_az(lab, "az-c");
     let (code, out) = finish(child, Duration::from_secs(60));
     // What the old primary shows while the replica is still frozen (the
     // frozen one is not asked: it would not answer).
@@ -629,21 +622,7 @@ fn lab_db_switchover_cancelled_with_esc_in_the_console_during_catch_up_gives_the
         results(&lab).len() > before
     });
     drop(lock);
-    let servers = db_topology(&lab);
-    assert_eq!(
-        servers,
-        vec![
-            ("db-primary", "writable primary".to_string()),
-            ("db-replica", "read-only, follows db-primary".to_string()),
-        ],
-        "the switchover did not happen and the primary has its writes back"
-    );
-    let r = result(&lab, before);
-    let Some(Verdict::Cancelled(left)) = &r.outcome else {
-        panic!("cancelled: {r:?}");
-    };
-    assert!(left.contains("db-primary made writable again"), "{left}");
-    assert_states(left, &servers);
+    assert_cancelled_before_promotion(&lab, before);
     t.type_text("q");
     t.wait_for("E2E$ ", Duration::from_secs(10));
     wait_until("the replica caught up", Duration::from_secs(15), || {

@@ -16,20 +16,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use super::{Lab, binary, console, lab_or_skip, node, tmux_or_skip};
-
-/// Thaws az-c however the test ends.
-struct Frozen<'a>(&'a Lab);
-
-impl Drop for Frozen<'_> {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg("-c")
-            .arg("$LAB_SCRIPTS/az.sh up az-c >/dev/null")
-            .envs(&self.0.vars)
-            .status();
-    }
-}
+use super::{binary, console, freeze_az, lab_or_skip, node, tmux_or_skip};
 
 /// Resumes a process this test stopped, however the test ends.
 struct Stopped(u32);
@@ -49,8 +36,7 @@ fn lab_do_promote_with_the_replica_az_frozen_is_refused_as_lag_unknown() {
     else {
         return;
     };
-    lab.sh("$LAB_SCRIPTS/az.sh down az-c >/dev/null");
-    let frozen = Frozen(&lab);
+    let frozen = freeze_az(&lab, "az-c");
     let (code, out, err) = lab.opsdeck(&["do", "promote-replica", "db-replica", "--yes"]);
     drop(frozen);
     assert_eq!(code, Some(3), "refused: {out}{err}");
@@ -98,8 +84,7 @@ fn lab_a_promotion_on_data_older_than_its_stale_limit_is_refused_naming_the_age(
         .expect("the console's pid");
     lab.sh(&format!("kill -STOP {pid}"));
     let stopped = Stopped(pid);
-    lab.sh("$LAB_SCRIPTS/az.sh down az-c >/dev/null");
-    let frozen = Frozen(&lab);
+    let frozen = freeze_az(&lab, "az-c");
     // The replication panel's stale limit is at least 10 s (3 polls).
     std::thread::sleep(Duration::from_secs(12));
     // Typed while the console is stopped: read first thing on resume.
@@ -144,8 +129,7 @@ fn lab_a_replica_silent_past_the_stale_limit_in_a_running_console_is_refused_nam
     console(&t, (160, 40), &config, lab.data.path());
     // The console has heard from the replica before its AZ goes silent.
     t.wait_for("db-replica", Duration::from_secs(10));
-    lab.sh("$LAB_SCRIPTS/az.sh down az-c >/dev/null");
-    let frozen = Frozen(&lab);
+    let frozen = freeze_az(&lab, "az-c");
     std::thread::sleep(Duration::from_secs(13));
     // `P` promotes the database replica from the overview.
     t.type_text("P");
