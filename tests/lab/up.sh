@@ -603,14 +603,28 @@ init_mariadb_dirs() {
   for h in db-primary db-replica; do
     if [ ! -d "$RUN/hosts/$h/data/mysql" ]; then
       log "initialising $h data dir"
+      # --force: without it the script stops at once when neither the machine's name
+      # nor 'localhost' resolves (checked: an empty /etc/hosts and an unknown hostname
+      # in a namespace). The lab grants by address only, so no name is ever looked up.
       mariadb-install-db --defaults-file="$RUN/hosts/$h/my.cnf" \
-        --auth-root-authentication-method=normal --skip-test-db \
+        --auth-root-authentication-method=normal --skip-test-db --force --skip-name-resolve \
         >"$RUN/hosts/$h/logs/install.log" 2>&1 &
-      pids+=("$!")
+      pids+=("$!:$h")
     fi
   done
-  for h in "${pids[@]}"; do
-    wait "$h" || die "mariadb-install-db failed; read $RUN/hosts/db-*/logs/install.log"
+  local p
+  for p in "${pids[@]}"; do
+    h=${p#*:}
+    wait "${p%%:*}" && continue
+    tail -n 25 "$RUN/hosts/$h/logs/install.log" | sed "s/^/[$h install] /" >&2
+    log "mariadb-install-db failed for $h (log above); trying once more, alone"
+    rm -rf "$RUN/hosts/$h/data"
+    mariadb-install-db --defaults-file="$RUN/hosts/$h/my.cnf" \
+      --auth-root-authentication-method=normal --skip-test-db --force --skip-name-resolve \
+      >"$RUN/hosts/$h/logs/install.log" 2>&1 || {
+      tail -n 25 "$RUN/hosts/$h/logs/install.log" | sed "s/^/[$h install] /" >&2
+      die "mariadb-install-db failed twice for $h; read $RUN/hosts/$h/logs/install.log"
+    }
   done
 }
 
