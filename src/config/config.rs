@@ -36,7 +36,7 @@ pub enum ConfigError {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EnvConfig {
-    /// `demo` (more providers arrive with their issues).
+    /// `demo`, `selfhosted` or `aws`.
     pub provider: String,
     pub read_only: Option<bool>,
     /// Production environments get a louder frame.
@@ -80,6 +80,8 @@ pub struct EnvConfig {
     /// End-to-end service probes (`[[environments.NAME.probes]]`).
     #[serde(default)]
     pub probes: Vec<ProbeSettings>,
+    // `provider = "aws"`: everything AWS-specific.
+    pub aws: Option<super::aws_config::AwsSettings>,
 }
 
 impl EnvConfig {
@@ -243,6 +245,31 @@ impl Config {
                         "environments.{name}.webhook_url is written inline; the URL is a secret: give it as {{ env = \"VAR\" }} or {{ file = \"PATH\" }}"
                     ),
                 ));
+            }
+        }
+        for (name, env) in &cfg.environments {
+            let problem = match (env.provider.as_str(), &env.aws) {
+                ("aws", None) => Some(format!(
+                    "environments.{name}: provider \"aws\" needs an [environments.{name}.aws] table"
+                )),
+                ("aws", Some(aws)) => aws
+                    .problems()
+                    .first()
+                    .map(|p| format!("environments.{name}.{p}")),
+                (_, Some(_)) => Some(format!(
+                    "environments.{name}.aws is set but provider is \"{}\" (set provider = \"aws\")",
+                    env.provider
+                )),
+                _ => None,
+            };
+            if let Some(message) = problem {
+                let offset = text
+                    .find(&format!("[environments.{name}.aws"))
+                    .or_else(|| text.find(&format!("[environments.{name}]")))
+                    .unwrap_or(0);
+                return Err(ConfigError::Invalid(Diagnostic::at_offset(
+                    file, text, offset, message,
+                )));
             }
         }
         if let Some(name) = &cfg.default_environment

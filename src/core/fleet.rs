@@ -106,6 +106,16 @@ pub struct Host {
     pub version: Option<String>,
     /// Address as the provider reaches it (`10.0.1.12`, `127.0.1.1:8081`).
     pub address: Option<String>,
+    /// Machine type (`t3.small`), where the provider knows it (EC2).
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// The platform's own status checks (`2/2 ok`, `instance impaired`), where
+    /// it has them (EC2); `None` where it has none.
+    #[serde(default)]
+    pub checks: Option<String>,
+    /// The provider's own id (`i-0abc…`), when it differs from the name.
+    #[serde(default)]
+    pub id: Option<String>,
 }
 
 /// Membership of a backend in the load-balancer pool.
@@ -147,6 +157,12 @@ pub struct Target {
     pub error_rate: Option<f64>,
     /// Requests in progress; `None` when unknown.
     pub in_flight: Option<u32>,
+    /// Why the load balancer judges it so (`Target.FailedHealthChecks`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Draining: when the load balancer's deregistration delay ends.
+    #[serde(default)]
+    pub drain_ends_at: Option<Timestamp>,
 }
 
 /// The load balancer in front of the backends.
@@ -156,6 +172,10 @@ pub struct LoadBalancer {
     /// `nginx`, `alb`.
     pub kind: String,
     pub targets: Vec<Target>,
+    /// Traffic per availability zone, where the load balancer reports it
+    /// only so (an ALB's CloudWatch metrics); empty for nginx.
+    #[serde(default)]
+    pub az_traffic: Vec<AzTraffic>,
 }
 
 impl LoadBalancer {
@@ -164,8 +184,16 @@ impl LoadBalancer {
     }
 
     /// Requests per second over all targets; `None` when a target's is unknown.
+    /// A load balancer that reports traffic only per AZ (an ALB) gives the sum
+    /// of its zones instead, when every zone's is known.
     pub fn total_rps(&self) -> Option<f64> {
-        self.targets.iter().map(|t| t.requests_per_sec).sum()
+        let per_target: Option<f64> = self.targets.iter().map(|t| t.requests_per_sec).sum();
+        per_target.or_else(|| {
+            if self.az_traffic.is_empty() {
+                return None;
+            }
+            self.az_traffic.iter().map(|z| z.requests_per_sec).sum()
+        })
     }
 
     /// Request-weighted error rate over all targets; `None` when a target's
@@ -180,6 +208,15 @@ impl LoadBalancer {
             .iter()
             .map(|t| Some(t.requests_per_sec? * t.error_rate?))
             .sum();
+        let errors = errors.or_else(|| {
+            if self.az_traffic.is_empty() {
+                return None;
+            }
+            self.az_traffic
+                .iter()
+                .map(|z| Some(z.requests_per_sec? * z.error_rate?))
+                .sum()
+        });
         Some(errors? / rps)
     }
 }
@@ -191,6 +228,9 @@ pub struct HostsObservation {
     pub azs: Vec<String>,
     pub hosts: Vec<Host>,
     pub load_balancer: Option<LoadBalancer>,
+    /// Parts that failed while the rest answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<SourceFault>,
 }
 
 impl HostsObservation {
@@ -256,7 +296,36 @@ pub struct DbNode {
     pub gtid_executed: Option<String>,
     /// Replica: GTID position received by the IO thread.
     pub gtid_received: Option<String>,
+    /// The platform's own status (`available`, `modifying`), where it has one (RDS).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// When the lag was sampled, where it comes from metrics (CloudWatch);
+    /// `None` when read live from the node.
+    #[serde(default)]
+    pub lag_sampled_at: Option<Timestamp>,
     pub last_error: Option<String>,
+}
+
+/// Requests and errors of one availability zone, from the load balancer's metrics.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AzTraffic {
+    pub az: String,
+    pub requests_per_sec: Option<f64>,
+    /// Fraction of requests answered with 5xx, 0.0..=1.0.
+    pub error_rate: Option<f64>,
+    /// When the newest sample was taken (metrics arrive minutes late).
+    pub sampled_at: Option<Timestamp>,
+}
+
+/// One part of a source that failed while the rest answered (the cache API
+/// hung while the database API answered): the panel keeps the rest live and
+/// shows this. `stale` names what is shown from the last answer instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFault {
+    pub source: String,
+    pub message: String,
+    #[serde(default)]
+    pub stale: Vec<String>,
 }
 
 /// A Redis / ElastiCache node and its replication status.
@@ -274,6 +343,9 @@ pub struct CacheNode {
     pub lag_bytes: Option<u64>,
     /// Seconds since the last interaction with the primary; replicas only.
     pub lag_seconds: Option<f64>,
+    /// When the lag was sampled, where it comes from metrics (CloudWatch).
+    #[serde(default)]
+    pub lag_sampled_at: Option<Timestamp>,
     pub source: Option<String>,
 }
 
@@ -282,6 +354,9 @@ pub struct CacheNode {
 pub struct ReplicationObservation {
     pub databases: Vec<DbNode>,
     pub caches: Vec<CacheNode>,
+    /// Parts that failed while the rest answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<SourceFault>,
 }
 
 /// How a deploy ended.
@@ -464,6 +539,8 @@ mod tests {
     #[test]
     fn lb_error_rate_is_request_weighted() {
         let t = |rps, err| Target {
+            reason: None,
+            drain_ends_at: None,
             backend: "b".into(),
             az: "a".into(),
             weight: 1,
@@ -474,6 +551,7 @@ mod tests {
             in_flight: Some(0),
         };
         let lb = LoadBalancer {
+            az_traffic: Vec::new(),
             name: "lb".into(),
             kind: "nginx".into(),
             targets: vec![t(300.0, 0.0), t(100.0, 0.1)],

@@ -3,7 +3,7 @@
 
 use super::action::ActionId;
 use super::effect::Effect;
-use super::fleet::{LogLevel, ReplicaRole};
+use super::fleet::{LogLevel, ReplicaRole, SourceFault};
 use super::key::{Key, KeyCode, format_sequence};
 use super::msg::{Msg, Observation, PanelId};
 use super::series::Series;
@@ -222,6 +222,28 @@ fn stale_flags(state: &State) -> [bool; 5] {
     ]
 }
 
+/// A panel's error for the parts of a source that failed while the rest
+/// answered: dated now, so it shows beside the live data (a panel error older
+/// than its data is history, not a failure).
+fn fault_error(at: Timestamp, faults: &[SourceFault]) -> Option<PanelError> {
+    if faults.is_empty() {
+        return None;
+    }
+    Some(PanelError {
+        at,
+        source: faults
+            .iter()
+            .map(|f| f.source.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        message: faults
+            .iter()
+            .map(|f| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
+}
+
 fn observe(state: &mut State, at: Timestamp, observation: Observation) {
     state.dirty = true;
     match observation {
@@ -230,14 +252,18 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
                 state.history.error_rate.push(at, lb.error_rate());
                 state.history.rps.push(at, lb.total_rps());
             }
+            state.hosts.error = fault_error(at, &obs.faults).or(state.hosts.error.take());
             state.hosts.data = Some(obs);
             state.hosts.updated_at = Some(at);
         }
         Observation::Replication(obs) => {
+            // What a failed part shows is its last answer: no new lag point,
+            // and it did not answer now.
+            let stale = |name: &str| obs.faults.iter().any(|f| f.stale.iter().any(|s| s == name));
             for db in obs
                 .databases
                 .iter()
-                .filter(|d| d.role == ReplicaRole::Replica)
+                .filter(|d| d.role == ReplicaRole::Replica && !stale(&d.name))
             {
                 state
                     .history
@@ -246,7 +272,11 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
                     .or_insert_with(|| Series::new(HISTORY_WINDOW_MS))
                     .push(at, db.lag_seconds);
             }
-            for c in obs.caches.iter().filter(|c| c.role == ReplicaRole::Replica) {
+            for c in obs
+                .caches
+                .iter()
+                .filter(|c| c.role == ReplicaRole::Replica && !stale(&c.name))
+            {
                 state
                     .history
                     .cache_lag
@@ -259,10 +289,15 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
                 .iter()
                 .filter(|d| d.reachable)
                 .map(|d| &d.name)
-                .chain(obs.caches.iter().filter(|c| c.reachable).map(|c| &c.name));
+                .chain(obs.caches.iter().filter(|c| c.reachable).map(|c| &c.name))
+                .filter(|n| !stale(n))
+                .cloned()
+                .collect::<Vec<_>>();
             for name in answered {
-                state.history.node_seen.insert(name.clone(), at);
+                state.history.node_seen.insert(name, at);
             }
+            state.replication.error =
+                fault_error(at, &obs.faults).or(state.replication.error.take());
             state.replication.data = Some(obs);
             state.replication.updated_at = Some(at);
         }

@@ -19,6 +19,10 @@ pub struct SourceInfo {
     pub region: Option<String>,
     /// `demo`, `ssh`, `aws`.
     pub source: String,
+    /// The cloud account the session reads (AWS: from STS), for the status bar.
+    pub account: Option<String>,
+    /// The credentials profile in use, where there is one.
+    pub profile: Option<String>,
 }
 
 /// Observes the fleet. Every call is read-only; each is polled on its own

@@ -499,6 +499,9 @@ mod tests {
         };
         let mut s = State::new(env, false, Timestamp::from_secs(10));
         let host = Host {
+            instance_type: None,
+            checks: None,
+            id: None,
             name: "web-a1".into(),
             az: "az-a".into(),
             role: HostRole::Backend,
@@ -513,9 +516,12 @@ mod tests {
             azs: vec!["az-a".into()],
             hosts: vec![host],
             load_balancer: Some(LoadBalancer {
+                az_traffic: Vec::new(),
                 name: "alb".into(),
                 kind: "alb".into(),
                 targets: vec![Target {
+                    reason: None,
+                    drain_ends_at: None,
                     backend: "web-a1".into(),
                     az: "az-a".into(),
                     weight: 1,

@@ -16,6 +16,8 @@ use crate::core::time::Timestamp;
 fn db(name: &str, role: ReplicaRole, gtid: Option<&str>) -> DbNode {
     let lag = (role == ReplicaRole::Replica).then_some(0.0);
     DbNode {
+        status: None,
+        lag_sampled_at: None,
         gtid_executed: gtid.map(str::to_string),
         ..fixtures::db(name, role, lag)
     }

@@ -26,6 +26,7 @@ fn hosts(web_a2: Health) -> Observation {
             backend("web-c1", "az-c", Health::Ok),
         ],
         load_balancer: Some(LoadBalancer {
+            az_traffic: Vec::new(),
             name: "lb".into(),
             kind: "nginx".into(),
             targets: vec![

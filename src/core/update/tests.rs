@@ -355,6 +355,8 @@ mod dialogs {
     fn pool_state() -> State {
         let mut s = state();
         let t = |b: &str, az: &str| Target {
+            reason: None,
+            drain_ends_at: None,
             backend: b.into(),
             az: az.into(),
             weight: 1,
@@ -367,6 +369,7 @@ mod dialogs {
         let mut obs = hosts_obs();
         obs.hosts[1].health = Health::Ok;
         obs.load_balancer = Some(LoadBalancer {
+            az_traffic: Vec::new(),
             name: "lb".into(),
             kind: "nginx".into(),
             targets: vec![

@@ -229,6 +229,7 @@ impl CacheCluster {
                 let primary_name = self.servers[self.primary].name.to_string();
                 if i == self.primary {
                     CacheNode {
+                        lag_sampled_at: None,
                         name: s.name.to_string(),
                         az: s.az.to_string(),
                         role: ReplicaRole::Primary,
@@ -241,6 +242,7 @@ impl CacheCluster {
                     }
                 } else if !s.reachable {
                     CacheNode {
+                        lag_sampled_at: None,
                         name: s.name.to_string(),
                         az: s.az.to_string(),
                         role: ReplicaRole::Replica,
@@ -253,6 +255,7 @@ impl CacheCluster {
                     }
                 } else {
                     CacheNode {
+                        lag_sampled_at: None,
                         name: s.name.to_string(),
                         az: s.az.to_string(),
                         role: ReplicaRole::Replica,

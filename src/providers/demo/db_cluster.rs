@@ -306,6 +306,8 @@ impl DbCluster {
             .map(|(i, s)| {
                 if i == self.primary {
                     DbNode {
+                        status: None,
+                        lag_sampled_at: None,
                         name: s.name.to_string(),
                         az: s.az.to_string(),
                         role: ReplicaRole::Primary,
@@ -322,6 +324,8 @@ impl DbCluster {
                     }
                 } else if !s.reachable {
                     DbNode {
+                        status: None,
+                        lag_sampled_at: None,
                         name: s.name.to_string(),
                         az: s.az.to_string(),
                         role: ReplicaRole::Replica,
@@ -339,6 +343,8 @@ impl DbCluster {
                     }
                 } else {
                     DbNode {
+                        status: None,
+                        lag_sampled_at: None,
                         name: s.name.to_string(),
                         az: s.az.to_string(),
                         role: ReplicaRole::Replica,

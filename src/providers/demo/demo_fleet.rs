@@ -394,6 +394,9 @@ impl DemoFleet {
         let serving = self.backends.iter().any(BackendSim::takes_traffic);
         let total_rps: f64 = self.backends.iter().map(|b| b.rps).sum();
         let mut hosts = vec![Host {
+            instance_type: None,
+            checks: None,
+            id: None,
             name: "lb".to_string(),
             az: AZ_A.to_string(),
             role: HostRole::LoadBalancer,
@@ -411,6 +414,9 @@ impl DemoFleet {
         }];
         for b in &self.backends {
             hosts.push(Host {
+                instance_type: None,
+                checks: None,
+                id: None,
                 name: b.name.to_string(),
                 az: b.az.to_string(),
                 role: HostRole::Backend,
@@ -437,6 +443,9 @@ impl DemoFleet {
                 }
             };
             hosts.push(Host {
+                instance_type: None,
+                checks: None,
+                id: None,
                 name: s.name.to_string(),
                 az: s.az.to_string(),
                 role: if primary {
@@ -459,6 +468,9 @@ impl DemoFleet {
         for (i, s) in self.cache.servers.iter().enumerate() {
             let primary = i == self.cache.primary;
             hosts.push(Host {
+                instance_type: None,
+                checks: None,
+                id: None,
                 name: s.name.to_string(),
                 az: s.az.to_string(),
                 role: if primary {
@@ -483,6 +495,9 @@ impl DemoFleet {
             });
         }
         hosts.push(Host {
+            instance_type: None,
+            checks: None,
+            id: None,
             name: "mon-1".to_string(),
             az: AZ_A.to_string(),
             role: HostRole::Monitoring,
@@ -494,15 +509,19 @@ impl DemoFleet {
             address: Some("10.0.1.40".to_string()),
         });
         HostsObservation {
+            faults: Vec::new(),
             azs: vec![AZ_A.to_string(), AZ_C.to_string()],
             hosts,
             load_balancer: Some(LoadBalancer {
+                az_traffic: Vec::new(),
                 name: "lb".to_string(),
                 kind: "nginx".to_string(),
                 targets: self
                     .backends
                     .iter()
                     .map(|b| Target {
+                        reason: None,
+                        drain_ends_at: None,
                         backend: b.name.to_string(),
                         az: b.az.to_string(),
                         weight: b.weight,
@@ -588,6 +607,7 @@ impl DemoFleet {
 
     pub fn replication(&self) -> ReplicationObservation {
         ReplicationObservation {
+            faults: Vec::new(),
             databases: self.db.observe(),
             caches: self.cache.observe(self.elapsed_ms),
         }

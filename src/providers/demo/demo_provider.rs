@@ -76,6 +76,8 @@ impl DemoProvider {
 impl ObserveProvider for DemoProvider {
     fn info(&self) -> SourceInfo {
         SourceInfo {
+            account: None,
+            profile: None,
             environment: "demo".to_string(),
             region: Some("ap-northeast-2".to_string()),
             source: "demo".to_string(),

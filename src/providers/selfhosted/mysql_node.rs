@@ -72,6 +72,8 @@ impl DbStatus {
     /// The status as the fleet model shows it.
     pub fn to_db_node(&self, name: &str, az: &str) -> DbNode {
         DbNode {
+            lag_sampled_at: None,
+            status: None,
             name: name.to_string(),
             az: az.to_string(),
             role: self.role,
@@ -114,6 +116,8 @@ pub fn unreachable_db_node(
     error: &ProviderError,
 ) -> DbNode {
     DbNode {
+        lag_sampled_at: None,
+        status: None,
         name: name.to_string(),
         az: az.to_string(),
         role,

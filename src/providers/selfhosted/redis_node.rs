@@ -174,6 +174,7 @@ impl std::fmt::Debug for RedisNode {
 /// A node that did not answer: everything about it unknown.
 pub fn unreachable_cache_node(name: &str, az: &str, role: ReplicaRole) -> CacheNode {
     CacheNode {
+        lag_sampled_at: None,
         name: name.to_string(),
         az: az.to_string(),
         role,
@@ -221,6 +222,7 @@ impl RedisNode {
         let role = own.role.unwrap_or(ReplicaRole::Primary);
         if role == ReplicaRole::Primary {
             return CacheNode {
+                lag_sampled_at: None,
                 name: self.name.clone(),
                 az: az.to_string(),
                 role,
@@ -251,6 +253,7 @@ impl RedisNode {
             (None, None)
         };
         CacheNode {
+            lag_sampled_at: None,
             name: self.name.clone(),
             az: az.to_string(),
             role,
@@ -532,6 +535,7 @@ slave_repl_offset:4900\r\nmaster_link_down_since_seconds:12\r\n";
         assert_eq!(
             rn,
             CacheNode {
+                lag_sampled_at: None,
                 name: "cache-replica".into(),
                 az: "az-b".into(),
                 role: ReplicaRole::Replica,

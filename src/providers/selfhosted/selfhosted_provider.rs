@@ -601,6 +601,8 @@ fn fill(template: &str, b: &BackendSettings, version: &str) -> String {
 impl ObserveProvider for SelfHostedProvider {
     fn info(&self) -> SourceInfo {
         SourceInfo {
+            account: None,
+            profile: None,
             environment: self.environment.clone(),
             region: self.region.clone(),
             source: "selfhosted".into(),
@@ -643,6 +645,9 @@ impl ObserveProvider for SelfHostedProvider {
         }))
         .await;
         let mut hosts = vec![Host {
+            instance_type: None,
+            checks: None,
+            id: None,
             name: lb.name.clone(),
             az: lb.az.clone(),
             role: HostRole::LoadBalancer,
@@ -695,6 +700,9 @@ impl ObserveProvider for SelfHostedProvider {
                 _ => Health::Down,
             };
             hosts.push(Host {
+                instance_type: None,
+                checks: None,
+                id: None,
                 name: b.name.clone(),
                 az: b.az.clone(),
                 role: HostRole::Backend,
@@ -719,6 +727,8 @@ impl ObserveProvider for SelfHostedProvider {
                 Some(_) => TargetState::Active,
             };
             targets.push(Target {
+                reason: None,
+                drain_ends_at: None,
                 backend: b.name.clone(),
                 az: b.az.clone(),
                 weight: server.map_or(0, |s| s.weight),
@@ -752,6 +762,9 @@ impl ObserveProvider for SelfHostedProvider {
                 |(r, ok)| (Some(r), Some(ok)),
             );
             Host {
+                instance_type: None,
+                checks: None,
+                id: None,
                 name: name.to_string(),
                 az: az.to_string(),
                 role: match role {
@@ -793,9 +806,11 @@ impl ObserveProvider for SelfHostedProvider {
             ));
         }
         Ok(HostsObservation {
+            faults: Vec::new(),
             azs: self.azs(),
             hosts,
             load_balancer: servers.map(|_| LoadBalancer {
+                az_traffic: Vec::new(),
                 name: lb.name.clone(),
                 kind: "nginx".into(),
                 targets,
@@ -878,7 +893,11 @@ impl ObserveProvider for SelfHostedProvider {
             }
         }
         *lock(&self.nodes_seen) = seen;
-        Ok(ReplicationObservation { databases, caches })
+        Ok(ReplicationObservation {
+            faults: Vec::new(),
+            databases,
+            caches,
+        })
     }
 
     async fn deploys(&self, _now: Timestamp) -> Result<DeploysObservation, ProviderError> {

@@ -66,6 +66,8 @@ fn target(
     in_flight: u32,
 ) -> Target {
     Target {
+        drain_ends_at: None,
+        reason: None,
         backend: backend.into(),
         az: az.into(),
         weight,
@@ -91,6 +93,7 @@ pub fn hosts() -> HostsObservation {
     );
     web_a2.state = HostState::Unreachable;
     HostsObservation {
+        faults: Vec::new(),
         azs: vec![AZ_A.into(), AZ_C.into()],
         hosts: vec![
             host(
@@ -176,6 +179,7 @@ pub fn hosts() -> HostsObservation {
             ),
         ],
         load_balancer: Some(opsdeck::core::fleet::LoadBalancer {
+            az_traffic: Vec::new(),
             name: "lb".into(),
             kind: "nginx".into(),
             targets: vec![
@@ -225,9 +229,11 @@ pub fn hosts() -> HostsObservation {
 }
 
 pub fn replication() -> ReplicationObservation {
-    ReplicationObservation {
+    ReplicationObservation { faults: Vec::new(),
         databases: vec![
             DbNode {
+                status: None,
+                lag_sampled_at: None,
                 name: "db-primary".into(),
                 az: AZ_A.into(),
                 role: ReplicaRole::Primary,
@@ -242,6 +248,8 @@ pub fn replication() -> ReplicationObservation {
                 last_error: None,
             },
             DbNode {
+                status: None,
+                lag_sampled_at: None,
                 name: "db-replica".into(),
                 az: AZ_C.into(),
                 role: ReplicaRole::Replica,
@@ -258,6 +266,7 @@ pub fn replication() -> ReplicationObservation {
         ],
         caches: vec![
             CacheNode {
+                lag_sampled_at: None,
                 name: "cache-primary".into(),
                 az: AZ_A.into(),
                 role: ReplicaRole::Primary,
@@ -269,6 +278,7 @@ pub fn replication() -> ReplicationObservation {
                 source: None,
             },
             CacheNode {
+                lag_sampled_at: None,
                 name: "cache-replica".into(),
                 az: AZ_C.into(),
                 role: ReplicaRole::Replica,
