@@ -8,7 +8,8 @@
 #
 # Environment: MOTO_PORT (default 5000). The server listens on 127.0.0.1:$MOTO_PORT
 # with moto's request recorder on (MOTO_ENABLE_RECORDING=True), recording into
-# tests/aws/run/recording.jsonl. Log: tests/aws/run/moto.log.
+# tests/aws/run/recording.jsonl (emptied when a new server starts; recording is on from
+# the start, so reset it before what you measure). Log: tests/aws/run/moto.log.
 # Both `up` and `down` are idempotent. The PID and its start time (field 22 of
 # /proc/PID/stat) are kept in tests/aws/run/moto.pid; `down` signals that PID only
 # while its start time still matches, so a reused PID is never hit.
@@ -52,11 +53,15 @@ alive() {
   [ "$(proc_start "$PID" 2>/dev/null)" = "$START" ]
 }
 
-answers() { # URL: moto's own API answers
-  curl -fsS -m 2 -o /dev/null "$1/moto-api/data.json" 2>/dev/null ||
+# True when moto answers at URL: HEAD of the recorder's download. moto's recorder does
+# not record /moto-api/recorder/* requests (any other request, /moto-api/data.json
+# included, lands in the recording), and HEAD sends no body back.
+answers() { # URL
+  curl -fsS -I -m 2 -o /dev/null "$1/moto-api/recorder/download-recording" 2>/dev/null ||
     "$VENV/bin/python" - "$1" <<'EOF' 2>/dev/null
 import sys, urllib.request
-urllib.request.urlopen(sys.argv[1] + "/moto-api/data.json", timeout=2).read()
+r = urllib.request.Request(sys.argv[1] + "/moto-api/recorder/download-recording", method="HEAD")
+urllib.request.urlopen(r, timeout=2).read()
 EOF
 }
 
@@ -111,7 +116,8 @@ cmd_up() {
   if answers "$URL"; then
     die "something else already answers at $URL (not started by this script); stop it or set MOTO_PORT"
   fi
-  touch "$RECORDING"
+  # A fresh server starts a fresh recording (recording is on from the start).
+  : >"$RECORDING"
   log "starting opsdeck_moto_server on $URL (log: $LOGFILE)"
   {
     echo

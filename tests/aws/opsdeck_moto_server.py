@@ -285,7 +285,6 @@ def patch_elasticache_failover() -> None:
     own modification; a new ElastiCacheResponse.test_failover promotes the first
     replica of the node group (moto dispatches any method of the response class).
     """
-    from moto.core.exceptions import ServiceException
     from moto.core.responses import ActionResult
     from moto.elasticache import exceptions as e
     from moto.elasticache import models as m
@@ -313,6 +312,16 @@ def patch_elasticache_failover() -> None:
     rg_not_found = _require(e, "ReplicationGroupNotFound")
     invalid_value = _require(e, "InvalidParameterValueException")
     invalid_combination = _require(e, "InvalidParameterCombinationException")
+    base_error = _require(e, "ElastiCacheException")
+
+    class ElastiCacheError(base_error):  # type: ignore[misc,valid-type]
+        """An error with any code of the ElastiCache model. (moto looks the code up in
+        the model of the service named by the exception's module: a bare
+        moto.core ServiceException would name the non-service 'core'; a class outside
+        moto falls back to the model of the service being called.)"""
+
+        def __init__(self, code: str, message: str):
+            super().__init__(code, message)
 
     def find_group(backend: Any, rg_id: str) -> Any:
         rg = backend.replication_groups.get(rg_id)
@@ -351,7 +360,7 @@ def patch_elasticache_failover() -> None:
                 (g for g in rg.node_groups if g["node_group_id"] == node_group_id), None
             )
             if node_group is None:
-                raise ServiceException(
+                raise ElastiCacheError(
                     "NodeGroupNotFoundFault",
                     f"Node group {node_group_id} not found in replication group {rg_id}.",
                 )
@@ -364,7 +373,7 @@ def patch_elasticache_failover() -> None:
                 None,
             )
             if replica is None:
-                raise ServiceException(
+                raise ElastiCacheError(
                     "TestFailoverNotAvailableFault",
                     f"Node group {node_group_id} has no replica to fail over to.",
                 )
