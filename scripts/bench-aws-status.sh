@@ -141,5 +141,5 @@ printf 'instances in moto: %s   runs: %s each\n' "$n_instances" "$RUNS"
 printf 'awscli  median %10s ms   %s\n' "${medians[0]}" "$AWSCLI_CMD"
 if [ "$AWSCLI_ONLY" = 0 ]; then
   printf 'opsdeck median %10s ms   %s\n' "${medians[1]}" "$OPSDECK_CMD"
-  awk -v o="${medians[1]}" -v a="${medians[0]}" 'BEGIN { printf "ratio opsdeck/awscli: %.2f\n", o / a }'
+  awk -v o="${medians[1]}" -v a="${medians[0]}" 'BEGIN { printf "ratio opsdeck/awscli: %.3f\n", o / a }'
 fi

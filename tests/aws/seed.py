@@ -66,6 +66,13 @@ def main() -> None:
         default=300,
         help="target group deregistration_delay.timeout_seconds (default 300)",
     )
+    ap.add_argument(
+        "--alb-dim-order",
+        choices=("both", "lb-az", "az-lb"),
+        default="both",
+        help="dimension order(s) of the per-AZ ALB metrics (default both; see README:\n"
+        "GetMetricData matches one stored order, GetMetricStatistics sums all)",
+    )
     args = ap.parse_args()
     if not 1 <= args.backends <= MAX_BACKENDS:
         die(f"--backends must be 1..{MAX_BACKENDS}")
@@ -262,9 +269,12 @@ def main() -> None:
         reqs = [rng.randint(900, 1300) for _ in stamps]
         errs = [rng.randint(0, 3) if az == AZ_A else rng.randint(5, 40) for _ in stamps]
         for metric, vals in (("RequestCount", reqs), ("HTTPCode_Target_5XX_Count", errs)):
-            # moto matches a multi-dimension query only in the order it stored: seed both.
-            put(metric, [("LoadBalancer", alb_dim), ("AvailabilityZone", az)], "Count", vals)
-            put(metric, [("AvailabilityZone", az), ("LoadBalancer", alb_dim)], "Count", vals)
+            # moto's GetMetricData matches a multi-dimension query only in the order it
+            # stored (README): seed both orders unless told otherwise.
+            if args.alb_dim_order in ("both", "lb-az"):
+                put(metric, [("LoadBalancer", alb_dim), ("AvailabilityZone", az)], "Count", vals)
+            if args.alb_dim_order in ("both", "az-lb"):
+                put(metric, [("AvailabilityZone", az), ("LoadBalancer", alb_dim)], "Count", vals)
     flush("AWS/ApplicationELB")
     put("ReplicaLag", [("DBInstanceIdentifier", "prod-db-replica")], "Seconds",
         [round(rng.uniform(0.0, 2.0), 2) for _ in stamps])
