@@ -31,6 +31,12 @@ pub struct Cli {
     /// Environment from the config file.
     #[arg(long = "env", global = true, value_name = "NAME")]
     pub environment: Option<String>,
+    /// AWS: the named credentials profile (over the environment's `aws.profile` and AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS: the region (over the environment's `region` and AWS_REGION).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
     /// Observe only: no action can change the fleet. Also OPSDECK_READ_ONLY=1.
     #[arg(long, global = true)]
     pub read_only: bool,

@@ -59,7 +59,7 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             confirm,
         }) => {
             super::do_operation::run(
-                &mut build_session(&cli)?,
+                &mut build_session(&cli).await?,
                 super::do_operation::DoArgs {
                     action,
                     target,
@@ -72,15 +72,15 @@ async fn run_cli(cli: Cli) -> Result<ExitCode, LaunchError> {
             .await
         }
         Some(Command::Status { json }) => {
-            super::status::run(&mut build_session(&cli)?, *json).await
+            super::status::run(&mut build_session(&cli).await?, *json).await
         }
         Some(Command::Snapshot {
             view,
             width,
             height,
-        }) => super::snapshot::run(&mut build_session(&cli)?, view, *width, *height).await,
+        }) => super::snapshot::run(&mut build_session(&cli).await?, view, *width, *height).await,
         None => {
-            let session = build_session(&cli)?;
+            let session = build_session(&cli).await?;
             let history = session.history_ms();
             Ok(crate::runtime::tui_session::run_tui(session.app, history).await?)
         }

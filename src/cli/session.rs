@@ -147,7 +147,7 @@ pub fn resolve(cli: &Cli) -> Result<Resolved, LaunchError> {
     })
 }
 
-pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
+pub async fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
     let resolved = resolve(cli)?;
     let clock = match cli.at {
         Some(ms) => Clock::starting_at(Timestamp::from_millis(ms)),
@@ -166,6 +166,7 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         || env_cfg
             .as_ref()
             .is_some_and(|(_, e)| e.allow_ssh_in_read_only);
+    let mut schedule = PollSchedule::default();
     let (observe, operate, shell, is_demo): Providers = match (provider, &env_cfg) {
         ("demo", _) => {
             let demo = demo_provider(cli, env_cfg.as_ref().map(|(_, e)| e), clock)?;
@@ -190,12 +191,42 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
                 ssh_allowed.then(|| fleet.clone() as Arc<dyn ShellProvider>);
             (fleet, operate, shell, false)
         }
+        #[cfg(feature = "aws")]
+        ("aws", Some((name, env))) => {
+            let fleet = crate::providers::aws::AwsProvider::connect(
+                name,
+                env,
+                cli.region.as_deref(),
+                cli.profile.as_deref(),
+            )
+            .await
+            .map_err(LaunchError::Config)?;
+            schedule = PollSchedule::aws(fleet.round_timeout());
+            // Observe only, for now: operating an AWS fleet (drain through the
+            // ALB, promote) comes with its own provider half; until then no
+            // operate handle exists, so every action is refused as read-only.
+            (Arc::new(fleet), None, None, false)
+        }
         (other, _) => {
             return Err(LaunchError::Config(format!(
-                "provider '{other}' is not available in this build (available: demo, selfhosted)"
+                "provider '{other}' is not available in this build (available: {})",
+                if cfg!(feature = "aws") {
+                    "demo, selfhosted, aws"
+                } else {
+                    "demo, selfhosted; aws needs the `aws` cargo feature"
+                }
             )));
         }
     };
+    // The status bar names the credentials in use: `aws (prod) · profile prod · 123456789012`.
+    let info = observe.info();
+    let mut source_label = source_label;
+    if let Some(p) = &info.profile {
+        source_label.push_str(&format!(" · profile {p}"));
+    }
+    if let Some(a) = &info.account {
+        source_label.push_str(&format!(" · {a}"));
+    }
     let production = env_cfg.as_ref().is_some_and(|(_, e)| e.production);
     let webhook = match env_cfg.as_ref().and_then(|(_, e)| e.webhook_url.as_ref()) {
         Some(secret) => {
@@ -215,7 +246,7 @@ pub fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         keymap: resolved.keymap.keymap.clone(),
         theme: resolved.theme.theme.clone(),
         clock,
-        schedule: PollSchedule::default(),
+        schedule,
         source_label,
         production,
         shell,

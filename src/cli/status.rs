@@ -67,7 +67,12 @@ pub fn status_json(state: &State) -> Value {
                                 "latency_ms": x.latency_ms,
                                 "cpu_pct": x.cpu_pct,
                                 "target_state": target.map(|t| t.state.label()),
+                                "target_reason": target.and_then(|t| t.reason.clone()),
                                 "weight": target.map(|t| t.weight),
+                                "address": x.address,
+                                "instance_type": x.instance_type,
+                                "checks": x.checks,
+                                "id": x.id,
                             })
                         })
                         .collect();
@@ -92,6 +97,9 @@ pub fn status_json(state: &State) -> Value {
                         "io_thread": d.io_thread.label(), "sql_thread": d.sql_thread.label(),
                         "source": d.source, "gtid_executed": d.gtid_executed,
                         "last_error": d.last_error,
+                        "status": d.status,
+                        "lag_sampled_at": d.lag_sampled_at.map(|t| t.to_rfc3339()),
+                        "lag_sample_age_ms": d.lag_sampled_at.map(|t| state.now.since(t)),
                     })
                 })
                 .collect()
@@ -110,6 +118,8 @@ pub fn status_json(state: &State) -> Value {
                         "lag_high": lag_high(c.role, c.lag_seconds, limits),
                         "reachable": c.reachable, "link_up": c.link_up, "offset": c.offset,
                         "source": c.source,
+                        "lag_sampled_at": c.lag_sampled_at.map(|t| t.to_rfc3339()),
+                        "lag_sample_age_ms": c.lag_sampled_at.map(|t| state.now.since(t)),
                     })
                 })
                 .collect()
@@ -160,6 +170,13 @@ pub fn status_json(state: &State) -> Value {
                 "backend": t.backend, "az": t.az, "weight": t.weight, "state": t.state.label(),
                 "health": t.health.label(), "requests_per_sec": t.requests_per_sec,
                 "error_rate": t.error_rate, "in_flight": t.in_flight,
+                "reason": t.reason,
+                "drain_ends_at": t.drain_ends_at.map(|at| at.to_rfc3339()),
+                "drain_remaining_ms": t.drain_ends_at.map(|at| at.since(state.now).max(0)),
+            })).collect::<Vec<_>>(),
+            "az_traffic": lb.az_traffic.iter().map(|z| json!({
+                "az": z.az, "requests_per_sec": z.requests_per_sec, "error_rate": z.error_rate,
+                "sampled_at": z.sampled_at.map(|t| t.to_rfc3339()),
             })).collect::<Vec<_>>(),
         })
     });

@@ -10,7 +10,15 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 /// The services an endpoint override may name (`endpoints = { logs = "…" }`).
-pub const AWS_SERVICES: [&str; 7] = ["ec2", "elbv2", "rds", "elasticache", "cloudwatch", "logs", "sts"];
+pub const AWS_SERVICES: [&str; 7] = [
+    "ec2",
+    "elbv2",
+    "rds",
+    "elasticache",
+    "cloudwatch",
+    "logs",
+    "sts",
+];
 
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -114,7 +122,9 @@ impl AwsSettings {
         let urls = self.endpoint_url.iter().chain(self.endpoints.values());
         for url in urls {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                out.push(format!("aws: endpoint '{url}' must start with http:// or https://"));
+                out.push(format!(
+                    "aws: endpoint '{url}' must start with http:// or https://"
+                ));
             }
         }
         if let Some(n) = self.max_attempts
@@ -125,7 +135,9 @@ impl AwsSettings {
         if let Some(a) = &self.expected_account
             && (a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
         {
-            out.push(format!("aws.expected_account: '{a}' is not a 12-digit account id"));
+            out.push(format!(
+                "aws.expected_account: '{a}' is not a 12-digit account id"
+            ));
         }
         if self.instances.is_none() && self.alb.is_none() {
             out.push(

@@ -2,6 +2,8 @@
 //! `OperateProvider` (mutating). Read-only sessions are built without any
 //! `OperateProvider`, so no code path can mutate the fleet.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod demo;
 pub mod observe;
 pub mod operate;

@@ -56,6 +56,24 @@ impl Default for PollSchedule {
 }
 
 impl PollSchedule {
+    /// An AWS fleet: instances, targets and topology every 10 s (EC2's
+    /// Describe calls share a throttling bucket; the metrics behind them
+    /// change once a minute), alarms every 30 s, logs every 2 s
+    /// (FilterLogEvents per group). `round` bounds one panel's round: its
+    /// calls have their own timeouts, in up to three steps.
+    pub fn aws(round: Duration) -> Self {
+        Self {
+            hosts: Duration::from_secs(10),
+            replication: Duration::from_secs(10),
+            deploys: Duration::from_secs(60),
+            alerts: Duration::from_secs(30),
+            logs: Duration::from_secs(2),
+            service: Duration::from_secs(5),
+            timeout: round,
+            ..Self::default()
+        }
+    }
+
     pub fn interval(&self, panel: PanelId) -> Duration {
         match panel {
             PanelId::Hosts => self.hosts,

@@ -33,6 +33,19 @@ pub struct ServiceProber {
 }
 
 impl ServiceProber {
+    /// Probes only (a managed load balancer such as an ALB, which has no
+    /// status page of its own): the first probe stands for the LB's check.
+    pub fn probes_only(probes: &[ProbeSettings], lb_name: &str) -> Self {
+        Self {
+            probes: probes.to_vec(),
+            lb_name: lb_name.to_string(),
+            health_url: None,
+            status_url: None,
+            nginx_authority: None,
+            own_requests: AtomicU64::new(0),
+        }
+    }
+
     pub fn new(probes: &[ProbeSettings], lb: &LbSettings) -> Self {
         Self {
             probes: probes.to_vec(),

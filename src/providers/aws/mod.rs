@@ -1,0 +1,18 @@
+//! The AWS provider: EC2, ELBv2 (ALB), RDS, ElastiCache, CloudWatch metrics
+//! and alarms, CloudWatch Logs, through the official SDK crates. Built with
+//! the `aws` cargo feature (on by default).
+
+pub mod alarms;
+pub mod aws_error;
+pub mod aws_provider;
+pub mod cache_nodes;
+pub mod call_meter;
+pub mod clients;
+pub mod instances;
+pub mod log_cursor;
+pub mod metrics;
+pub mod rds_nodes;
+pub mod read_only_guard;
+pub mod targets;
+
+pub use aws_provider::AwsProvider;
