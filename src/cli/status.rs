@@ -504,6 +504,7 @@ mod tests {
             Msg::Observed {
                 at: Timestamp::from_secs(100),
                 observation: Observation::Replication(ReplicationObservation {
+                    faults: Vec::new(),
                     databases: vec![
                         node("db-primary", ReplicaRole::Primary, None),
                         node("db-replica", ReplicaRole::Replica, lag),

@@ -36,6 +36,9 @@ pub(crate) fn state(read_only: bool) -> State {
 /// A running backend running `v1`; no probe latency or CPU known.
 pub(crate) fn backend(name: &str, az: &str, health: Health) -> Host {
     Host {
+        checks: None,
+        id: None,
+        instance_type: None,
         name: name.into(),
         az: az.into(),
         role: HostRole::Backend,
@@ -51,6 +54,8 @@ pub(crate) fn backend(name: &str, az: &str, health: Health) -> Host {
 /// An active load-balancer target of weight 1 serving 10 rps, no errors.
 pub(crate) fn target(name: &str, az: &str, health: Health) -> Target {
     Target {
+        drain_ends_at: None,
+        reason: None,
         backend: name.into(),
         az: az.into(),
         weight: 1,
@@ -66,6 +71,8 @@ pub(crate) fn target(name: &str, az: &str, health: Health) -> Target {
 /// a replica is read-only and follows `db-primary`.
 pub(crate) fn db(name: &str, role: ReplicaRole, lag: Option<f64>) -> DbNode {
     DbNode {
+        lag_sampled_at: None,
+        status: None,
         name: name.into(),
         az: "az-a".into(),
         role,

@@ -33,6 +33,14 @@ fn health_value(theme: &Theme, h: Health, why: &str) -> (String, Style) {
     (text, theme.health(h))
 }
 
+/// How old a metric sample is (`52s ago`), or that it came live from the node.
+fn sample_age(state: &State, at: Option<crate::core::Timestamp>) -> String {
+    match at {
+        Some(at) => format!("{} ago", format_age(state.now.since(at))),
+        None => "live (or none)".to_string(),
+    }
+}
+
 fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, Vec<Field>)> {
     let text = theme.style(Role::Text);
     let s = |v: Option<&String>| v.map(|v| sanitize(v)).unwrap_or_else(|| "—".to_string());
@@ -52,6 +60,14 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                 ("version", s(h.version.as_ref()), text),
                 ("address", s(h.address.as_ref()), text),
             ];
+            // What a cloud platform says of its own machine.
+            if h.id.is_some() {
+                f.extend([
+                    ("instance", s(h.id.as_ref()), text),
+                    ("type", s(h.instance_type.as_ref()), text),
+                    ("checks", s(h.checks.as_ref()), text),
+                ]);
+            }
             if let Some(lb) = &obs.load_balancer
                 && let Some(t) = lb.target(name)
             {
@@ -65,10 +81,11 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                     ("lb weight", t.weight.to_string(), text),
                     (
                         "lb target",
-                        t.state.label().to_string(),
+                        super::format::target_state_text(t, state.now),
                         theme.target_state(t.state),
                     ),
                     ("lb health", th, ts),
+                    ("lb reason", s(t.reason.as_ref()), text),
                     (
                         "requests",
                         t.requests_per_sec
@@ -111,6 +128,8 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                 ("IO thread", d.io_thread.label().to_string(), text),
                 ("SQL thread", d.sql_thread.label().to_string(), text),
                 ("source", s(d.source.as_ref()), text),
+                ("status", s(d.status.as_ref()), text),
+                ("lag sampled", sample_age(state, d.lag_sampled_at), text),
                 ("GTID executed", s(d.gtid_executed.as_ref()), text),
                 ("GTID received", s(d.gtid_received.as_ref()), text),
                 (
@@ -163,6 +182,7 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                     lag_style(theme, c.lag_seconds, &state.policy.limits),
                 ),
                 ("source", s(c.source.as_ref()), text),
+                ("lag sampled", sample_age(state, c.lag_sampled_at), text),
                 (
                     "data age",
                     state

@@ -248,6 +248,17 @@ pub fn format_elapsed_ms(ms: i64) -> String {
     }
 }
 
+/// A target's pool state, with the time left of the load balancer's
+/// deregistration delay while it drains (`draining 4m 12s`).
+pub fn target_state_text(t: &crate::core::fleet::Target, now: crate::core::Timestamp) -> String {
+    match (t.state, t.drain_ends_at) {
+        (crate::core::fleet::TargetState::Draining, Some(end)) => {
+            format!("draining {}", format_elapsed_ms(end.since(now).max(0)))
+        }
+        _ => t.state.label().to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,10 @@ enum Col {
     Role,
     State,
     Health,
+    /// Cloud instances only: the platform's status checks, type and address.
+    Checks,
+    Type,
+    Address,
     Latency,
     Cpu,
     Version,
@@ -36,6 +40,9 @@ impl Col {
     fn title(self) -> &'static str {
         match self {
             Col::Age => "AGE",
+            Col::Checks => "CHECKS",
+            Col::Type => "TYPE",
+            Col::Address => "ADDRESS",
             other => other.sort().map_or("", SortColumn::title),
         }
     }
@@ -50,7 +57,7 @@ impl Col {
             Col::Latency => SortColumn::Latency,
             Col::Cpu => SortColumn::Cpu,
             Col::Version => SortColumn::Version,
-            Col::Age => return None,
+            Col::Age | Col::Checks | Col::Type | Col::Address => return None,
         })
     }
 
@@ -59,12 +66,15 @@ impl Col {
     }
 }
 
-const ALL: [Col; 9] = [
+const ALL: [Col; 12] = [
     Col::Name,
     Col::Az,
     Col::Role,
     Col::State,
     Col::Health,
+    Col::Checks,
+    Col::Type,
+    Col::Address,
     Col::Latency,
     Col::Cpu,
     Col::Version,
@@ -114,6 +124,20 @@ fn cell_text(ctx: &Ctx<'_>, col: Col, h: &Host) -> (String, Style) {
                 t.health(health),
             )
         }
+        Col::Checks => match h.checks.as_deref() {
+            Some("2/2 ok") => ("2/2 ok".to_string(), t.health(Health::Ok)),
+            Some(c) if c.contains("impaired") => (sanitize(c), t.health(Health::Down)),
+            Some(c) => (sanitize(c), t.health(Health::Unknown)),
+            None => ("—".to_string(), t.style(Role::TextDim)),
+        },
+        Col::Type => (
+            h.instance_type.as_deref().map_or("—".into(), sanitize),
+            t.style(Role::Text),
+        ),
+        Col::Address => (
+            h.address.as_deref().map_or("—".into(), sanitize),
+            t.style(Role::TextDim),
+        ),
         Col::Latency => (opt(h.latency_ms, 0, " ms"), t.style(Role::TextNumber)),
         Col::Cpu => {
             let style = match h.cpu_pct {
@@ -198,6 +222,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let avail = usize::from(inner.width);
     let mut cols: Vec<Col> = ALL.to_vec();
+    // Cloud instances (they carry the provider's id) get the platform's
+    // columns; a fleet without probes (AWS) has no latency to show.
+    let cloud = rows.iter().any(|h| h.id.is_some());
+    let probed = rows.iter().any(|h| h.latency_ms.is_some()) || !cloud;
+    cols.retain(|c| match c {
+        Col::Checks | Col::Type | Col::Address => cloud,
+        Col::Latency => probed,
+        _ => true,
+    });
     let widths = |ctx: &Ctx<'_>, cols: &[Col]| -> Vec<usize> {
         cols.iter()
             .map(|c| {
@@ -221,14 +254,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     // Give up the least important information first; names stay whole.
     let mut w = widths(&ctx, &cols);
-    for step in 0..4 {
+    for step in 0..6 {
         if total_w(&w) <= avail {
             break;
         }
         match step {
             0 => cols.retain(|c| *c != Col::Age),
             1 => ctx.short_az = true,
-            2 => cols.retain(|c| *c != Col::Cpu),
+            2 => cols.retain(|c| *c != Col::Address),
+            3 => cols.retain(|c| *c != Col::Type),
+            4 => cols.retain(|c| *c != Col::Cpu),
             _ => cols.retain(|c| *c != Col::Latency),
         }
         w = widths(&ctx, &cols);

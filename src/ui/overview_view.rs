@@ -140,8 +140,31 @@ fn draw_azs(
         .max(4);
 
     for (az, col) in azs.iter().zip(columns.iter()) {
-        let title = Line::from(format!(" {} ", sanitize(az)));
-        let mut block = hosts_status.block(theme, title);
+        // A load balancer that reports traffic only per AZ (an ALB) puts it
+        // in the zone's title: the rows cannot show it per target.
+        let zone_traffic = state
+            .load_balancer()
+            .and_then(|lb| lb.az_traffic.iter().find(|z| &z.az == az));
+        let mut title = vec![Span::raw(format!(" {} ", sanitize(az)))];
+        if let Some(z) = zone_traffic {
+            let rps = z
+                .requests_per_sec
+                .map_or("? rps".to_string(), |r| format!("{r:.1} rps"));
+            let err = z
+                .error_rate
+                .map_or("5xx ?".to_string(), |e| format!("5xx {:.1}%", e * 100.0));
+            let err_style = match z.error_rate {
+                Some(e) if e >= 0.05 => theme.health(crate::core::fleet::Health::Down),
+                Some(e) if e >= 0.01 => theme.health(crate::core::fleet::Health::Degraded),
+                _ => theme.style(Role::TextDim),
+            };
+            title.push(Span::styled(
+                format!("· {rps} "),
+                theme.style(Role::TextDim),
+            ));
+            title.push(Span::styled(format!("· {err} "), err_style));
+        }
+        let mut block = hosts_status.block(theme, Line::from(title));
         if state.replication.data.is_some() && (rep_status.stale || rep_status.error.is_some()) {
             // The db/cache rows come from another source; say when it is old
             // or failing (the error itself is in the status bar).
@@ -176,7 +199,7 @@ fn draw_azs(
             let (weight, tstate, tstyle) = match target {
                 Some(t) => (
                     format!("w{}", t.weight),
-                    t.state.label().to_string(),
+                    super::format::target_state_text(t, state.now),
                     theme.target_state(t.state),
                 ),
                 None => (
@@ -513,6 +536,7 @@ mod tests {
             address: None,
         };
         let obs = HostsObservation {
+            faults: Vec::new(),
             azs: vec!["az-a".into()],
             hosts: vec![host],
             load_balancer: Some(LoadBalancer {

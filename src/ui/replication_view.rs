@@ -60,7 +60,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         .map(|d| {
             (
                 ObjectRef::Database(d.name.clone()),
-                db_text(d, theme, &state.policy.limits, name_w, wide, inner_w),
+                db_text(
+                    d,
+                    theme,
+                    &state.policy.limits,
+                    name_w,
+                    wide,
+                    inner_w,
+                    state.now,
+                ),
             )
         })
         .collect();
@@ -200,6 +208,7 @@ fn db_text<'a>(
     name_w: usize,
     wide: bool,
     inner_w: usize,
+    now: crate::core::Timestamp,
 ) -> Text<'a> {
     let (health, _) = db_health(d, limits);
     let hs = theme.health(health);
@@ -246,6 +255,34 @@ fn db_text<'a>(
     ));
     let gtid = |v: &Option<String>| v.as_deref().map(sanitize).unwrap_or_else(|| "?".into());
     let mut lines = vec![Line::from(main)];
+    if let Some(status) = &d.status {
+        // A managed database (RDS): its status and how old the lag sample
+        // is stand where GTID sets would (RDS does not expose them).
+        let mut platform = vec![
+            Span::styled("  status ", dim),
+            Span::styled(sanitize(status), text),
+        ];
+        if replica {
+            platform.push(Span::styled("  lag sampled ", dim));
+            platform.push(Span::styled(
+                d.lag_sampled_at.map_or("never".to_string(), |at| {
+                    format!("{} ago", crate::core::time::format_age(now.since(at)))
+                }),
+                text,
+            ));
+        }
+        lines.push(Line::from(platform));
+        if let Some(err) = &d.last_error {
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "  ✖ {}",
+                    truncate(&sanitize(err), inner_w.saturating_sub(4))
+                ),
+                theme.style(Role::Error),
+            )));
+        }
+        return Text::from(lines);
+    }
     let exec = vec![
         Span::styled("  GTID executed ", dim),
         Span::styled(gtid(&d.gtid_executed), text),

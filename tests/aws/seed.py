@@ -314,7 +314,8 @@ def main() -> None:
     logs.create_log_group(logGroupName=group)
     id_stream_of = backends[-1][0]  # one stream named by an instance id (the last backend's)
     streams = [n for n, _ in backends] + [ids[id_stream_of]]
-    base_ms = int(stamps[0].timestamp() * 1000)
+    # Inside the console's first look back (10 min): the last 8 minutes.
+    base_ms = int(time.time() * 1000) - 8 * 60_000
     for s in streams:
         logs.create_log_stream(logGroupName=group, logStreamName=s)
         host = s

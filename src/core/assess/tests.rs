@@ -25,6 +25,7 @@ fn db(name: &str, role: ReplicaRole, gtid: Option<&str>) -> DbNode {
 
 fn cache(name: &str, role: ReplicaRole, offset: Option<u64>) -> CacheNode {
     CacheNode {
+        lag_sampled_at: None,
         name: name.into(),
         az: "az-c".into(),
         role,
@@ -39,6 +40,7 @@ fn cache(name: &str, role: ReplicaRole, offset: Option<u64>) -> CacheNode {
 
 fn rep(primary_gtid: &str, replica_gtid: &str) -> ReplicationObservation {
     ReplicationObservation {
+        faults: Vec::new(),
         databases: vec![
             db("db-primary", ReplicaRole::Primary, Some(primary_gtid)),
             db("db-replica", ReplicaRole::Replica, Some(replica_gtid)),
@@ -159,6 +161,7 @@ fn caught_up_needs_every_domain_of_the_primary() {
 #[test]
 fn redis_caught_up_by_offsets_with_the_link_up() {
     let mut r = ReplicationObservation {
+        faults: Vec::new(),
         databases: vec![],
         caches: vec![
             cache("cache-primary", ReplicaRole::Primary, Some(500)),

@@ -19,6 +19,7 @@ use crate::core::update;
 /// web-a1, web-a2 in az-a and web-c1 in az-c; web-a2's health as given.
 fn hosts(web_a2: Health) -> Observation {
     Observation::Hosts(HostsObservation {
+        faults: Vec::new(),
         azs: vec!["az-a".into(), "az-c".into()],
         hosts: vec![
             backend("web-a1", "az-a", Health::Ok),
@@ -40,6 +41,7 @@ fn hosts(web_a2: Health) -> Observation {
 
 fn replication(lag: Option<f64>) -> Observation {
     Observation::Replication(ReplicationObservation {
+        faults: Vec::new(),
         databases: vec![
             db("db-primary", ReplicaRole::Primary, None),
             db("db-replica", ReplicaRole::Replica, lag),

@@ -16,6 +16,7 @@ fn host(name: &str, az: &str, role: HostRole, health: Health, cpu: f64) -> Host 
 
 fn hosts_obs() -> HostsObservation {
     HostsObservation {
+        faults: Vec::new(),
         azs: vec!["az-a".into(), "az-c".into()],
         hosts: vec![
             host("web-a1", "az-a", HostRole::Backend, Health::Ok, 30.0),
@@ -239,6 +240,7 @@ fn unknown_lag_is_kept_as_unknown_in_history() {
             Msg::Observed {
                 at: Timestamp::from_secs(t),
                 observation: Observation::Replication(ReplicationObservation {
+                    faults: Vec::new(),
                     databases: vec![
                         db("p", ReplicaRole::Primary, None),
                         db("r", ReplicaRole::Replica, lag),
@@ -486,6 +488,7 @@ mod dialogs {
     fn promote_is_refused_when_lag_is_unknown_and_emergency_needs_typing() {
         let mut s = state();
         let obs = ReplicationObservation {
+            faults: Vec::new(),
             databases: vec![db("db-primary", ReplicaRole::Primary, None), {
                 let mut r = db("db-replica", ReplicaRole::Replica, None);
                 r.source = Some("db-primary".into());

@@ -103,6 +103,15 @@ fn one_line(text: &str) -> String {
             text = &text[..at];
         }
     }
+    for noise in [
+        "dispatch failure: other: ",
+        "dispatch failure: ",
+        "failed to construct request: ",
+    ] {
+        if let Some(rest) = text.strip_prefix(noise) {
+            text = rest;
+        }
+    }
     let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if joined.chars().count() > 300 {
         let cut: String = joined.chars().take(300).collect();

@@ -167,7 +167,13 @@ impl AwsProvider {
         fut: impl std::future::Future<Output = Result<T, ProviderError>>,
     ) -> Result<T, ProviderError> {
         let limit = self.clients.budget.operation() + Duration::from_millis(500);
+        let started = std::time::Instant::now();
         match tokio::time::timeout(limit, fut).await {
+            // The SDK's timeout fired: say how long it really waited.
+            Ok(Err(ProviderError::Timeout { origin, .. })) => Err(ProviderError::Timeout {
+                origin,
+                after_ms: started.elapsed().as_millis() as u64,
+            }),
             Ok(r) => r,
             Err(_) => Err(ProviderError::Timeout {
                 origin: super::aws_error::origin(service),
@@ -410,11 +416,17 @@ impl AwsProvider {
         (read(&state.store), error)
     }
 
-    fn fault(source: &str, e: &ProviderError, stale: Vec<String>) -> SourceFault {
-        let _ = source;
+    /// A failed part; its message without the origin (the panel names it).
+    fn fault(e: &ProviderError, stale: Vec<String>) -> SourceFault {
+        let source = e.source_name().to_string();
+        let text = e.to_string();
+        let message = text
+            .strip_prefix(&format!("{source}: "))
+            .unwrap_or(&text)
+            .to_string();
         SourceFault {
-            source: e.source_name().to_string(),
-            message: e.to_string(),
+            source,
+            message,
             stale,
         }
     }
@@ -560,7 +572,7 @@ impl ObserveProvider for AwsProvider {
         );
         let mut faults = Vec::new();
         let checks = checks.unwrap_or_else(|e| {
-            faults.push(Self::fault("ec2", &e, Vec::new()));
+            faults.push(Self::fault(&e, Vec::new()));
             BTreeMap::new()
         });
         let azs = self.az_list(&found);
@@ -621,7 +633,7 @@ impl ObserveProvider for AwsProvider {
                     .as_ref()
                     .map(|lb| lb.targets.iter().map(|t| t.backend.clone()).collect())
                     .unwrap_or_default();
-                faults.push(Self::fault("elbv2", &e, stale));
+                faults.push(Self::fault(&e, stale));
                 last
             }
         };
@@ -663,7 +675,7 @@ impl ObserveProvider for AwsProvider {
             })
             .await;
         if let Some(e) = metrics_error {
-            faults.push(Self::fault("cloudwatch", &e, Vec::new()));
+            faults.push(Self::fault(&e, Vec::new()));
         }
         let load_balancer = load_balancer.map(|mut lb| {
             lb.az_traffic = traffic;
@@ -756,7 +768,6 @@ impl ObserveProvider for AwsProvider {
             (None, Err(e)) => {
                 let last = self.remember(|m| m.databases.clone()).unwrap_or_default();
                 faults.push(Self::fault(
-                    "rds",
                     &e,
                     last.iter().map(|d| d.name.clone()).collect(),
                 ));
@@ -772,7 +783,6 @@ impl ObserveProvider for AwsProvider {
             (None, Err(e)) => {
                 let last = self.remember(|m| m.caches.clone()).unwrap_or_default();
                 faults.push(Self::fault(
-                    "elasticache",
                     &e,
                     last.iter().map(|c| c.name.clone()).collect(),
                 ));
@@ -785,7 +795,7 @@ impl ObserveProvider for AwsProvider {
         if let Some(e) = metrics_error
             && has_replicas
         {
-            faults.push(Self::fault("cloudwatch", &e, Vec::new()));
+            faults.push(Self::fault(&e, Vec::new()));
         }
         Ok(ReplicationObservation {
             databases,

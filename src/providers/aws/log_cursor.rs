@@ -5,8 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How far back the first poll of a group looks.
-pub const FIRST_LOOK_BACK_MS: i64 = 5 * 60 * 1000;
+/// How far back the first poll of a group looks: what an engineer opening
+/// the console wants to read first, bounded (FilterLogEvents bills scans).
+pub const FIRST_LOOK_BACK_MS: i64 = 10 * 60 * 1000;
 
 #[derive(Debug, Default)]
 pub struct LogCursor {
