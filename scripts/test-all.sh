@@ -21,8 +21,10 @@ fi
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
-echo "==> cargo clippy --all-targets -- -D warnings"
+echo "==> cargo clippy --all-targets -- -D warnings (default features: with the AWS SDK)"
 cargo clippy --all-targets -- -D warnings
+echo "==> cargo clippy --no-default-features --all-targets -- -D warnings (without the AWS SDK)"
+cargo clippy --no-default-features --all-targets -- -D warnings
 # Build the test binaries before the lab starts, so the lab is up for as
 # short a time as possible.
 echo "==> cargo test --no-run"
@@ -42,5 +44,12 @@ else
   echo "==> not root: the lab cannot start; its tests will say SKIPPED"
 fi
 
-echo "==> cargo test (terminal end-to-end tests required$([ $started_lab = 1 ] && echo ', lab required'))"
+echo "==> moto_server for the AWS tests (tests/aws/moto.sh)"
+# A pinned moto[server] in a venv, on loopback; the tests seed it themselves.
+tests/aws/moto.sh up
+tests/aws/run/venv/bin/python tests/aws/seed.py >/dev/null
+trap 'tests/aws/moto.sh down || true; [ $started_lab = 1 ] && tests/lab/down.sh || true' EXIT
+export OPSDECK_REQUIRE_AWS=1
+
+echo "==> cargo test (terminal end-to-end and AWS tests required$([ $started_lab = 1 ] && echo ', lab required'))"
 OPSDECK_REQUIRE_E2E=1 cargo test --all-targets

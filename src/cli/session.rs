@@ -166,6 +166,7 @@ pub async fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         || env_cfg
             .as_ref()
             .is_some_and(|(_, e)| e.allow_ssh_in_read_only);
+    #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
     let mut schedule = PollSchedule::default();
     let (observe, operate, shell, is_demo): Providers = match (provider, &env_cfg) {
         ("demo", _) => {

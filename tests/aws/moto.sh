@@ -72,7 +72,17 @@ ensure_venv() {
   command -v "$py" >/dev/null || die "no python3.11/python3 found (install CPython 3.11)"
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating venv $VENV ($("$py" --version 2>&1))"
-    "$py" -m venv "$VENV" || die "python -m venv failed (Debian: apt-get install python3-venv)"
+    if ! "$py" -m venv "$VENV"; then
+      # Debian's python3 keeps venv in a separate package.
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        log "python -m venv failed; installing python3-venv"
+        rm -rf "$VENV"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        "$py" -m venv "$VENV" || die "python -m venv failed even with python3-venv"
+      else
+        die "python -m venv failed (Debian: apt-get install python3-venv)"
+      fi
+    fi
   fi
   if "$VENV/bin/python" - "$REQUIREMENTS" <<'EOF'; then
 import re, sys
