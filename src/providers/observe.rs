@@ -48,6 +48,10 @@ pub trait ObserveProvider: Send + Sync {
     async fn service(&self, _now: Timestamp) -> Result<ServiceObservation, ProviderError> {
         Ok(ServiceObservation::default())
     }
+    /// The logs view opened (`true`) or closed. A provider whose live log
+    /// stream costs money while open (CloudWatch Logs live tail) streams
+    /// only while it is visible; the default does nothing.
+    fn logs_visible(&self, _visible: bool) {}
     /// Who holds the fleet-wide operation lock now, if anyone. Read-only: every
     /// console (read-only ones included) shows the holder.
     async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {

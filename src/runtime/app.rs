@@ -266,7 +266,13 @@ impl App {
     /// Feeds a key press through the keymap and the reducer
     /// (`core::press`, the one path a key takes).
     pub fn press(&mut self, key: Key) -> Vec<Effect> {
-        press(&mut self.state, key, &self.keymap)
+        let was_logs = self.state.view == crate::core::view::ViewId::Logs;
+        let effects = press(&mut self.state, key, &self.keymap);
+        let is_logs = self.state.view == crate::core::view::ViewId::Logs;
+        if was_logs != is_logs {
+            self.observe.logs_visible(is_logs);
+        }
+        effects
     }
 
     /// Polls every panel once at `at`, in order, and applies the results.

@@ -44,6 +44,8 @@ const ATTRIBUTES_TTL_MS: i64 = 300_000;
 /// log stream names) and for showing a failed part's last answer.
 #[derive(Debug, Default)]
 struct Memory {
+    /// An instances round has answered (log streams are named by instance).
+    instances_seen: bool,
     instances: Vec<Ec2Instance>,
     /// (CloudWatch `LoadBalancer` dimension, name) of the target groups' ALBs.
     lbs: Vec<(String, String)>,
@@ -75,6 +77,15 @@ pub struct AwsProvider {
     metrics: tokio::sync::Mutex<MetricsState>,
     logs: tokio::sync::Mutex<LogCursor>,
     prober: Option<crate::providers::selfhosted::service_prober::ServiceProber>,
+    /// Live tail while the logs view is open.
+    tail: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    tail_buffer: std::sync::Arc<Mutex<super::live_tail::TailBuffer>>,
+}
+
+/// How an event is named on both log paths (FilterLogEvents and live tail):
+/// live tail events carry no id.
+fn event_key(ts: i64, stream: &str, text: &str) -> String {
+    format!("{ts}\u{1f}{stream}\u{1f}{text}")
 }
 
 impl AwsProvider {
@@ -137,12 +148,23 @@ impl AwsProvider {
             metrics: tokio::sync::Mutex::new(MetricsState::default()),
             logs: tokio::sync::Mutex::new(LogCursor::default()),
             prober,
+            tail: Mutex::new(None),
+            tail_buffer: std::sync::Arc::default(),
         })
     }
 
     /// What this session has asked of AWS so far.
     pub fn usage(&self) -> Usage {
         self.clients.meter.snapshot()
+    }
+
+    /// Live tail sessions started so far, and whether one is open.
+    pub fn live_tail_sessions(&self) -> (u64, bool) {
+        let b = self
+            .tail_buffer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (b.sessions, b.active)
     }
 
     /// The longest one panel's round can take (its calls run in at most
@@ -509,11 +531,8 @@ impl AwsProvider {
                     continue;
                 };
                 bytes += msg.len() as u64;
-                let id = e
-                    .event_id()
-                    .map_or_else(|| format!("{ts}:{msg}"), str::to_string);
                 let stream = e.log_stream_name().unwrap_or("?").to_string();
-                events.push((id, ts, (stream, msg.to_string())));
+                events.push((event_key(ts, &stream, msg), ts, (stream, msg.to_string())));
             }
             self.clients
                 .meter
@@ -564,7 +583,10 @@ impl ObserveProvider for AwsProvider {
 
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
         let found = self.bounded("ec2", self.describe_instances()).await?;
-        self.remember(|m| m.instances = found.clone());
+        self.remember(|m| {
+            m.instances = found.clone();
+            m.instances_seen = true;
+        });
         let ids: Vec<String> = found.iter().map(|i| i.id.clone()).collect();
         let (checks, health) = tokio::join!(
             self.bounded("ec2", self.status_checks(&ids)),
@@ -870,7 +892,60 @@ impl ObserveProvider for AwsProvider {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
+        // Streams are named by instance: until the instances have been read
+        // once, a line could not say its host and AZ (and would keep "?").
+        if self.settings.instances.is_some() && !self.remember(|m| m.instances_seen) {
+            return Ok(Vec::new());
+        }
         let mut cursor = self.logs.lock().await;
+        let names: BTreeMap<String, (String, String)> = self.remember(|m| {
+            m.instances
+                .iter()
+                .flat_map(|i| {
+                    let v = (i.name.clone(), i.az.clone());
+                    [(i.name.clone(), v.clone()), (i.id.clone(), v)]
+                })
+                .collect()
+        });
+        let line = |ts: i64, stream: &str, text: String| {
+            let (host, az) = names
+                .get(stream)
+                .cloned()
+                .unwrap_or_else(|| (stream.to_string(), "?".to_string()));
+            LogLine {
+                at: Timestamp::from_millis(ts),
+                host,
+                az,
+                level: LogLevel::detect(&text),
+                text,
+            }
+        };
+        // Live tail open: its events, and no polling.
+        let (tailing, tailed) = {
+            let mut b = self
+                .tail_buffer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (b.active, std::mem::take(&mut b.events))
+        };
+        let mut lines = Vec::new();
+        let mut by_group: BTreeMap<String, Vec<(String, i64, (String, String))>> = BTreeMap::new();
+        for (ts, group, stream, text) in tailed {
+            let key = event_key(ts, &stream, &text);
+            by_group
+                .entry(group)
+                .or_default()
+                .push((key, ts, (stream, text)));
+        }
+        for (group, events) in by_group {
+            for (ts, (stream, text)) in cursor.admit(&group, events) {
+                lines.push(line(ts, &stream, text));
+            }
+        }
+        if tailing {
+            lines.sort_by_key(|l| l.at);
+            return Ok(lines);
+        }
         let starts: Vec<i64> = groups
             .iter()
             .map(|g| cursor.start_ms(g, now.millis()))
@@ -882,32 +957,12 @@ impl ObserveProvider for AwsProvider {
                 .map(|(g, start)| self.bounded("logs", self.poll_group(g, start))),
         )
         .await;
-        let names: BTreeMap<String, (String, String)> = self.remember(|m| {
-            m.instances
-                .iter()
-                .flat_map(|i| {
-                    let v = (i.name.clone(), i.az.clone());
-                    [(i.name.clone(), v.clone()), (i.id.clone(), v)]
-                })
-                .collect()
-        });
-        let mut lines = Vec::new();
         let mut first_error = None;
         for (group, result) in groups.iter().zip(polled) {
             match result {
                 Ok(events) => {
                     for (ts, (stream, text)) in cursor.admit(group, events) {
-                        let (host, az) = names
-                            .get(&stream)
-                            .cloned()
-                            .unwrap_or_else(|| (stream.clone(), "?".to_string()));
-                        lines.push(LogLine {
-                            at: Timestamp::from_millis(ts),
-                            host,
-                            az,
-                            level: LogLevel::detect(&text),
-                            text,
-                        });
+                        lines.push(line(ts, &stream, text));
                     }
                 }
                 Err(e) => {
@@ -923,10 +978,62 @@ impl ObserveProvider for AwsProvider {
         }
     }
 
+    fn logs_visible(&self, visible: bool) {
+        let groups = self
+            .settings
+            .logs
+            .as_ref()
+            .map(|l| l.groups.clone())
+            .unwrap_or_default();
+        let mut tail = self
+            .tail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(task) = tail.take() {
+            // Closed (or reopened): the old session stops; billing with it.
+            task.abort();
+            if let Ok(mut b) = self.tail_buffer.lock() {
+                b.active = false;
+            }
+        }
+        if !visible || groups.is_empty() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let identifiers: Vec<String> = groups
+            .iter()
+            .take(10) // the service's limit per session
+            .map(|g| {
+                super::live_tail::group_arn(
+                    g,
+                    self.clients.region.as_deref(),
+                    self.identity.account.as_deref(),
+                )
+            })
+            .collect();
+        *tail = Some(runtime.spawn(super::live_tail::run(
+            self.clients.logs.clone(),
+            identifiers,
+            self.tail_buffer.clone(),
+        )));
+    }
+
     async fn service(&self, _now: Timestamp) -> Result<ServiceObservation, ProviderError> {
         match &self.prober {
             Some(p) => Ok(p.observe().await),
             None => Ok(ServiceObservation::default()),
+        }
+    }
+}
+
+impl Drop for AwsProvider {
+    fn drop(&mut self) {
+        if let Ok(mut tail) = self.tail.lock()
+            && let Some(task) = tail.take()
+        {
+            task.abort();
         }
     }
 }

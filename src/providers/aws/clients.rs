@@ -122,7 +122,17 @@ impl Clients {
             rds: client!(aws_sdk_rds, &sdk, settings, "rds", meter),
             elasticache: client!(aws_sdk_elasticache, &sdk, settings, "elasticache", meter),
             cloudwatch: client!(aws_sdk_cloudwatch, &sdk, settings, "cloudwatch", meter),
-            logs: client!(aws_sdk_cloudwatchlogs, &sdk, settings, "logs", meter),
+            logs: {
+                let mut b = aws_sdk_cloudwatchlogs::config::Builder::from(&sdk)
+                    .interceptor(ReadOnlyGuard)
+                    .interceptor(meter.clone());
+                if let Some(url) = settings.endpoint_for("logs") {
+                    b = b
+                        .endpoint_url(url)
+                        .interceptor(super::live_tail::StripStreamPrefix);
+                }
+                aws_sdk_cloudwatchlogs::Client::from_conf(b.build())
+            },
             sts: client!(aws_sdk_sts, &sdk, settings, "sts", meter),
             region: sdk.region().map(|r| r.to_string()),
             profile,

@@ -9,6 +9,7 @@ pub mod cache_nodes;
 pub mod call_meter;
 pub mod clients;
 pub mod instances;
+pub mod live_tail;
 pub mod log_cursor;
 pub mod metrics;
 pub mod rds_nodes;
