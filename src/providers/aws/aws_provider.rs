@@ -109,7 +109,24 @@ impl AwsProvider {
                 "environment '{env_name}': no AWS region (set region = \"…\" in the environment, --region, or AWS_REGION)"
             ));
         }
-        let identity = match (&settings.expected_account, clients.identity().await) {
+        // Required (an expected account): the whole call budget. Only for the
+        // status bar: one second at most, so a slow STS cannot hold the
+        // first frame back.
+        let lookup = async {
+            if settings.expected_account.is_some() {
+                clients.identity().await
+            } else {
+                tokio::time::timeout(Duration::from_secs(1), clients.identity())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(ProviderError::Timeout {
+                            origin: super::aws_error::origin("sts"),
+                            after_ms: 1000,
+                        })
+                    })
+            }
+        };
+        let identity = match (&settings.expected_account, lookup.await) {
             (Some(expected), Ok(id)) if id.account.as_deref() != Some(expected.as_str()) => {
                 return Err(format!(
                     "environment '{env_name}' expects AWS account {expected}, but the credentials{} are for {}; nothing was read",
