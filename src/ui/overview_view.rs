@@ -16,7 +16,7 @@ use super::format::{lag, lag_short, pad, pad_left, percent, rps, truncate, width
 use super::panel_status::PanelStatus;
 use super::spark::{self, SparkSpec};
 use crate::core::assess::{cache_health, db_health, host_health};
-use crate::core::fleet::{Health, HostRole, ReplicaRole};
+use crate::core::fleet::{Health, Host, HostRole, ReplicaRole};
 use crate::core::sanitize::sanitize;
 use crate::core::state::{ObjectRef, State};
 use crate::core::time::format_age;
@@ -78,11 +78,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
 
 /// Lines one AZ panel needs inside its border.
 fn az_panel_height(state: &State, az: &str, wide: bool) -> usize {
-    let backends = state.hosts.data.as_ref().map_or(0, |o| {
-        o.hosts
+    let (backends, second_lines) = state.hosts.data.as_ref().map_or((0, 0), |o| {
+        let list: Vec<&Host> = o
+            .hosts
             .iter()
             .filter(|h| h.az == az && h.role == HostRole::Backend)
-            .count()
+            .collect();
+        let second = list.iter().filter(|h| has_second_line(state, h)).count();
+        (list.len(), second)
     });
     let nodes = state.replication.data.as_ref().map_or(1, |r| {
         r.databases.iter().filter(|d| d.az == az).count()
@@ -91,8 +94,17 @@ fn az_panel_height(state: &State, az: &str, wide: bool) -> usize {
     if wide {
         1 + backends + nodes
     } else {
-        backends * 2 + nodes
+        backends + second_lines + nodes
     }
+}
+
+/// At 80 columns a backend's traffic and version take a second line; a
+/// backend with none of them known (an ALB target with no deploys
+/// configured) takes one line, not a line of dashes.
+fn has_second_line(state: &State, h: &Host) -> bool {
+    let target = state.load_balancer().and_then(|lb| lb.target(&h.name));
+    h.version.is_some()
+        || target.is_none_or(|t| t.requests_per_sec.is_some() || t.error_rate.is_some())
 }
 
 fn draw_azs(
@@ -249,25 +261,26 @@ fn draw_azs(
                     version,
                 ]))
             } else {
-                Text::from(vec![
-                    Line::from(vec![
-                        Span::styled(format!("{} ", health.symbol()), hs),
-                        name,
-                        Span::raw(" "),
-                        Span::styled(pad(&weight, 3), theme.style(Role::Text)),
-                        Span::raw(" "),
-                        Span::styled(pad(&tstate, 9), tstyle),
-                        Span::styled(health.label(), hs),
-                    ]),
-                    Line::from(vec![
+                let mut lines = vec![Line::from(vec![
+                    Span::styled(format!("{} ", health.symbol()), hs),
+                    name,
+                    Span::raw(" "),
+                    Span::styled(pad(&weight, 3), theme.style(Role::Text)),
+                    Span::raw(" "),
+                    Span::styled(pad(&tstate, 9), tstyle),
+                    Span::styled(health.label(), hs),
+                ])];
+                if has_second_line(state, h) {
+                    lines.push(Line::from(vec![
                         Span::raw("  "),
                         Span::styled(pad_left(&rps_text, 5), theme.style(Role::TextNumber)),
                         Span::styled(" rps ", theme.style(Role::TextDim)),
                         Span::styled(pad_left(&err_text, 6), err_style),
                         Span::styled(" 5xx  ", theme.style(Role::TextDim)),
                         version,
-                    ]),
-                ])
+                    ]));
+                }
+                Text::from(lines)
             };
             let height = text.lines.len() as u16;
             rows.push((
@@ -316,8 +329,21 @@ fn draw_azs(
                         theme.style(Role::TextName),
                     ));
                     spans.push(Span::raw(" "));
-                    let kind_role = format!("{kind} {role}");
-                    spans.push(Span::styled(pad(&kind_role, 14), theme.style(Role::Text)));
+                    // Tight (80 columns, long names): a shorter role keeps the lag whole.
+                    let tight = w < name_w + 25;
+                    let (kind_role, role_w) = if tight {
+                        let short = match rrole {
+                            ReplicaRole::Primary => "pri",
+                            ReplicaRole::Replica => "rep",
+                        };
+                        (format!("{kind} {short}"), 10)
+                    } else {
+                        (format!("{kind} {role}"), 14)
+                    };
+                    spans.push(Span::styled(
+                        pad(&kind_role, role_w),
+                        theme.style(Role::Text),
+                    ));
                     if rrole == ReplicaRole::Replica {
                         let text = if w >= name_w + 30 {
                             lag(lag_s)
