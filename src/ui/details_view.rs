@@ -85,7 +85,6 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                         theme.target_state(t.state),
                     ),
                     ("lb health", th, ts),
-                    ("lb reason", s(t.reason.as_ref()), text),
                     (
                         "requests",
                         t.requests_per_sec
@@ -99,6 +98,9 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                         text,
                     ),
                 ]);
+                if let Some(reason) = &t.reason {
+                    f.push(("lb reason", sanitize(reason), text));
+                }
             }
             let age = state
                 .hosts
@@ -128,8 +130,6 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                 ("IO thread", d.io_thread.label().to_string(), text),
                 ("SQL thread", d.sql_thread.label().to_string(), text),
                 ("source", s(d.source.as_ref()), text),
-                ("status", s(d.status.as_ref()), text),
-                ("lag sampled", sample_age(state, d.lag_sampled_at), text),
                 ("GTID executed", s(d.gtid_executed.as_ref()), text),
                 ("GTID received", s(d.gtid_received.as_ref()), text),
                 (
@@ -147,6 +147,15 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                     theme.style(Role::TextDim),
                 ),
             ];
+            // A managed database (RDS): its own status and the lag's sample age.
+            let mut f = f;
+            if d.status.is_some() {
+                f.insert(3, ("status", s(d.status.as_ref()), text));
+                f.insert(
+                    4,
+                    ("lag sampled", sample_age(state, d.lag_sampled_at), text),
+                );
+            }
             Some((format!("database {}", sanitize(name)), f))
         }
         ObjectRef::Cache(name) => {
@@ -182,7 +191,6 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                     lag_style(theme, c.lag_seconds, &state.policy.limits),
                 ),
                 ("source", s(c.source.as_ref()), text),
-                ("lag sampled", sample_age(state, c.lag_sampled_at), text),
                 (
                     "data age",
                     state
@@ -193,6 +201,13 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                     theme.style(Role::TextDim),
                 ),
             ];
+            let mut f = f;
+            if c.lag_sampled_at.is_some() {
+                f.insert(
+                    4,
+                    ("lag sampled", sample_age(state, c.lag_sampled_at), text),
+                );
+            }
             Some((format!("cache {}", sanitize(name)), f))
         }
         ObjectRef::Deploy(i) => {
