@@ -219,6 +219,28 @@ pub fn status_json(state: &State) -> Value {
         "service": service_json(state),
         "alerts": alerts,
         "errors": errors,
+        "usage": state.usage.as_ref().map(usage_json),
+    })
+}
+
+/// The cost meter: what this session asked of the paid API, per hour, and
+/// the monthly cost at list price.
+pub fn usage_json(u: &crate::core::usage::UsageReport) -> Value {
+    let m = u.monthly();
+    json!({
+        "session_ms": u.at.since(u.started),
+        "calls": u.calls.iter().map(|l| json!({
+            "service": l.service, "operation": l.operation, "calls": l.calls,
+        })).collect::<Vec<_>>(),
+        "total_calls": u.calls.iter().map(|l| l.calls).sum::<u64>(),
+        "metrics_requested": u.metrics_requested,
+        "metrics_requested_per_hour": u.per_hour(u.metrics_requested),
+        "log_events": u.log_events,
+        "log_bytes": u.log_bytes,
+        "live_tail_sessions": u.live_tail_sessions,
+        "live_tail_ms": u.live_tail_ms,
+        "monthly_usd": { "metrics": m.metrics, "requests": m.requests, "live_tail": m.live_tail, "total": m.total },
+        "price_table_date": crate::core::usage::PRICE_TABLE_DATE,
     })
 }
 

@@ -54,6 +54,8 @@ pub enum Command {
     View(ViewId),
     Logs(Option<String>),
     Runbook(String),
+    /// The cost meter.
+    Usage,
 }
 
 /// Parses a command line. Errors are one line for the status bar.
@@ -68,6 +70,9 @@ pub fn parse(text: &str) -> Result<Command, String> {
     }
     if head == "logs" {
         return Ok(Command::Logs(arg));
+    }
+    if head == "usage" && arg.is_none() {
+        return Ok(Command::Usage);
     }
     if head == "runbook" {
         return arg
@@ -171,6 +176,12 @@ pub fn candidates(state: &State, text: &str) -> Vec<Candidate> {
         }
     } else {
         needle = head.to_string();
+        all.push(Candidate {
+            text: "usage".to_string(),
+            kind: CandidateKind::View,
+            doc: "API calls, metrics and log bytes this session, and their cost".into(),
+            mutates: false,
+        });
         for v in ViewId::ALL {
             all.push(Candidate {
                 text: v.name().to_string(),

@@ -33,6 +33,7 @@ pub(crate) mod test_fixtures;
 pub mod time;
 pub mod unfinished;
 pub mod update;
+pub mod usage;
 pub mod view;
 
 pub use action::{ActionId, ActionSpec, REGISTRY, Scope};

@@ -189,6 +189,8 @@ pub enum ObjectRef {
 pub enum Overlay {
     Help,
     Details(ObjectRef),
+    /// What the session costs its cloud account (`:usage`).
+    Usage,
 }
 
 /// What a text input edits.
@@ -255,6 +257,8 @@ pub struct State {
     pub replication_selected: usize,
     pub deploys_selected: usize,
     pub overlay: Option<Overlay>,
+    /// The session's use of a paid API, where the provider counts it (AWS).
+    pub usage: Option<super::usage::UsageReport>,
     pub input: Option<TextInput>,
     /// Keys of an unfinished sequence (which-key hint).
     pub pending_keys: Vec<Key>,
@@ -317,6 +321,7 @@ impl State {
             replication_selected: 0,
             deploys_selected: 0,
             overlay: None,
+            usage: None,
             input: None,
             pending_keys: Vec::new(),
             message: None,

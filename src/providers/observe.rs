@@ -52,6 +52,11 @@ pub trait ObserveProvider: Send + Sync {
     /// stream costs money while open (CloudWatch Logs live tail) streams
     /// only while it is visible; the default does nothing.
     fn logs_visible(&self, _visible: bool) {}
+    /// What this session has asked of a paid API so far (the cost meter);
+    /// `None` for a provider that calls none.
+    fn usage(&self, _now: Timestamp) -> Option<crate::core::usage::UsageReport> {
+        None
+    }
     /// Who holds the fleet-wide operation lock now, if anyone. Read-only: every
     /// console (read-only ones included) shows the holder.
     async fn lock_holder(&self, _now: Timestamp) -> Result<Option<LockHolder>, ProviderError> {

@@ -260,7 +260,13 @@ impl App {
 
     /// Feeds a message to the reducer.
     pub fn dispatch(&mut self, msg: Msg) -> Vec<Effect> {
-        update(&mut self.state, msg)
+        let polled = matches!(msg, Msg::Observed { .. } | Msg::SourceFailed { .. });
+        let effects = update(&mut self.state, msg);
+        if polled {
+            // The cost meter follows every poll (a mutex and a copy).
+            self.state.usage = self.observe.usage(self.state.now);
+        }
+        effects
     }
 
     /// Feeds a key press through the keymap and the reducer

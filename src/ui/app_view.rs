@@ -58,6 +58,7 @@ pub fn draw(frame: &mut Frame, state: &State, theme: &Theme, keymap: &Keymap) {
     match &state.overlay {
         Some(Overlay::Help) => help_view::draw(frame, body, state, theme, keymap),
         Some(Overlay::Details(object)) => details_view::draw(frame, body, state, theme, object),
+        Some(Overlay::Usage) => super::usage_view::draw(frame, body, state, theme),
         None => {}
     }
     if !state.pending_keys.is_empty() {

@@ -25,6 +25,7 @@ pub mod service_line;
 pub mod spark;
 pub mod status_bar_view;
 pub mod tab_bar_view;
+pub mod usage_view;
 pub mod which_key_view;
 
 pub use app_view::draw;

@@ -5,7 +5,7 @@ use super::super::command_palette::{self, Command, CommandPalette};
 use super::super::effect::Effect;
 use super::super::key::{Key, KeyCode};
 use super::super::runbook::RunbookPane;
-use super::super::state::{MessageLevel, State};
+use super::super::state::{MessageLevel, Overlay, State};
 use super::super::view::ViewId;
 use super::{act, operations, say, switch_view};
 
@@ -100,6 +100,11 @@ fn run(state: &mut State, p: &CommandPalette) -> Vec<Effect> {
         }
         Ok(Command::Runbook(name)) => {
             open_runbook(state, &name);
+            Vec::new()
+        }
+        Ok(Command::Usage) => {
+            state.overlay = Some(Overlay::Usage);
+            state.dirty = true;
             Vec::new()
         }
         Ok(Command::Action(id, target)) if id.spec().mutates => {

@@ -46,6 +46,13 @@ const ATTRIBUTES_TTL_MS: i64 = 300_000;
 struct Memory {
     /// An instances round has answered (log streams are named by instance).
     instances_seen: bool,
+    /// Each discovery has had its first answer (or failure): until then the
+    /// metrics it needs are not known, and the first refresh waits a moment
+    /// for them so one GetMetricData call serves it.
+    settled_instances: bool,
+    settled_targets: bool,
+    settled_rds: bool,
+    settled_cache: bool,
     instances: Vec<Ec2Instance>,
     /// (CloudWatch `LoadBalancer` dimension, name) of the target groups' ALBs.
     lbs: Vec<(String, String)>,
@@ -80,6 +87,24 @@ pub struct AwsProvider {
     /// Live tail while the logs view is open.
     tail: Mutex<Option<tokio::task::JoinHandle<()>>>,
     tail_buffer: std::sync::Arc<Mutex<super::live_tail::TailBuffer>>,
+    /// When the cost meter started counting (the first poll).
+    started: Mutex<Option<Timestamp>>,
+}
+
+/// The service as the config names it (`elbv2`, `logs`), from the SDK's
+/// service id (`Elastic Load Balancing v2`, `CloudWatch Logs`).
+fn service_name(sdk: &str) -> String {
+    match sdk.to_ascii_lowercase().as_str() {
+        "ec2" => "ec2",
+        "elastic load balancing v2" | "elasticloadbalancingv2" => "elbv2",
+        "rds" => "rds",
+        "elasticache" => "elasticache",
+        "cloudwatch" => "cloudwatch",
+        "cloudwatch logs" | "cloudwatchlogs" | "logs" => "logs",
+        "sts" => "sts",
+        other => return other.to_string(),
+    }
+    .to_string()
 }
 
 /// How an event is named on both log paths (FilterLogEvents and live tail):
@@ -167,6 +192,7 @@ impl AwsProvider {
             prober,
             tail: Mutex::new(None),
             tail_buffer: std::sync::Arc::default(),
+            started: Mutex::new(None),
         })
     }
 
@@ -372,6 +398,18 @@ impl AwsProvider {
         Ok(delay)
     }
 
+    fn discovery_settled(&self) -> bool {
+        let s = &self.settings;
+        let configured = |v: Option<usize>| v.is_some_and(|n| n > 0);
+        self.remember(|m| {
+            (s.instances.is_none() || m.settled_instances)
+                && (!configured(s.alb.as_ref().map(|a| a.target_groups.len())) || m.settled_targets)
+                && (!configured(s.rds.as_ref().map(|r| r.instances.len())) || m.settled_rds)
+                && (!configured(s.elasticache.as_ref().map(|e| e.replication_groups.len()))
+                    || m.settled_cache)
+        })
+    }
+
     /// The metrics every panel needs now, from what the last rounds found.
     fn wanted_metrics(&self) -> Vec<MetricKey> {
         self.remember(|m| {
@@ -414,6 +452,12 @@ impl AwsProvider {
         now: Timestamp,
         read: impl FnOnce(&MetricStore) -> R,
     ) -> (R, Option<ProviderError>) {
+        // The first refresh: wait (a second at most) until every configured
+        // discovery has answered once, so its metrics go in the same call.
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        while !self.discovery_settled() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let wanted = self.wanted_metrics();
         let mut state = self.metrics.lock().await;
         let recently_failed = state
@@ -599,16 +643,19 @@ impl ObserveProvider for AwsProvider {
     }
 
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
-        let found = self.bounded("ec2", self.describe_instances()).await?;
+        let found = self.bounded("ec2", self.describe_instances()).await;
+        self.remember(|m| m.settled_instances = true);
+        let found = found?;
         self.remember(|m| {
             m.instances = found.clone();
             m.instances_seen = true;
         });
         let ids: Vec<String> = found.iter().map(|i| i.id.clone()).collect();
-        let (checks, health) = tokio::join!(
-            self.bounded("ec2", self.status_checks(&ids)),
-            self.bounded("elbv2", self.target_health(now)),
-        );
+        let (checks, health) = tokio::join!(self.bounded("ec2", self.status_checks(&ids)), async {
+            let r = self.bounded("elbv2", self.target_health(now)).await;
+            self.remember(|m| m.settled_targets = true);
+            r
+        },);
         let mut faults = Vec::new();
         let checks = checks.unwrap_or_else(|e| {
             faults.push(Self::fault(&e, Vec::new()));
@@ -755,6 +802,10 @@ impl ObserveProvider for AwsProvider {
             self.bounded("rds", self.rds_instances()),
             self.bounded("elasticache", self.cache_groups()),
         );
+        self.remember(|m| {
+            m.settled_rds = true;
+            m.settled_cache = true;
+        });
         if let Ok(dbs) = &dbs {
             let replicas = dbs
                 .iter()
@@ -995,6 +1046,40 @@ impl ObserveProvider for AwsProvider {
         }
     }
 
+    fn usage(&self, now: Timestamp) -> Option<crate::core::usage::UsageReport> {
+        let started = *self
+            .started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert(now);
+        let u = self.clients.meter.snapshot();
+        let (sessions, tail_ms) = {
+            let b = self
+                .tail_buffer
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (b.sessions, b.total_ms())
+        };
+        Some(crate::core::usage::UsageReport {
+            started,
+            at: now,
+            calls: u
+                .calls
+                .iter()
+                .map(|((service, operation), n)| crate::core::usage::UsageLine {
+                    service: service_name(service),
+                    operation: operation.clone(),
+                    calls: *n,
+                })
+                .collect(),
+            metrics_requested: u.metrics_requested,
+            log_events: u.log_events,
+            log_bytes: u.log_bytes,
+            live_tail_sessions: sessions,
+            live_tail_ms: tail_ms,
+        })
+    }
+
     fn logs_visible(&self, visible: bool) {
         let groups = self
             .settings
@@ -1010,7 +1095,7 @@ impl ObserveProvider for AwsProvider {
             // Closed (or reopened): the old session stops; billing with it.
             task.abort();
             if let Ok(mut b) = self.tail_buffer.lock() {
-                b.active = false;
+                b.close();
             }
         }
         if !visible || groups.is_empty() {

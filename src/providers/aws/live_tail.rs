@@ -58,6 +58,33 @@ pub struct TailBuffer {
     pub last_error: Option<String>,
     /// Sessions started (for the cost meter and tests).
     pub sessions: u64,
+    /// Since when the open session runs, and the time of the ended ones
+    /// (live tail is billed per minute).
+    pub open_since: Option<Instant>,
+    pub closed_ms: i64,
+}
+
+impl TailBuffer {
+    pub fn open(&mut self) {
+        self.active = true;
+        self.sessions += 1;
+        self.open_since = Some(Instant::now());
+    }
+
+    pub fn close(&mut self) {
+        self.active = false;
+        if let Some(since) = self.open_since.take() {
+            self.closed_ms += since.elapsed().as_millis() as i64;
+        }
+    }
+
+    /// Session time so far, the open one included.
+    pub fn total_ms(&self) -> i64 {
+        self.closed_ms
+            + self
+                .open_since
+                .map_or(0, |s| s.elapsed().as_millis() as i64)
+    }
 }
 
 /// The most events kept between two polls (the service sends at most 500 a
@@ -114,10 +141,7 @@ pub async fn run(
                 return;
             }
         };
-        with(&mut |b| {
-            b.active = true;
-            b.sessions += 1;
-        });
+        with(&mut |b| b.open());
         loop {
             match stream.recv().await {
                 Ok(Some(StartLiveTailResponseStream::SessionUpdate(u))) => {
@@ -149,7 +173,7 @@ pub async fn run(
                 }
             }
         }
-        with(&mut |b| b.active = false);
+        with(&mut |b| b.close());
         if started.elapsed() < Duration::from_secs(60) {
             return;
         }
