@@ -29,7 +29,21 @@ pub(crate) struct TestSshd {
 
 impl TestSshd {
     /// Starts a server; `Err` says why one cannot run here.
+    /// Starts a server, trying again on a fresh port when the first one was
+    /// taken by another test's server meanwhile.
     pub fn start() -> Result<TestSshd, String> {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::start_once() {
+                Ok(s) => return Ok(s),
+                Err(e) if e.contains("taken by another server") => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    fn start_once() -> Result<TestSshd, String> {
         if !Path::new(SSHD).exists() {
             return Err(format!(
                 "{SSHD} is not installed (apt-get install openssh-server)"
@@ -95,6 +109,16 @@ impl TestSshd {
         let started = Instant::now();
         loop {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Tests start servers in parallel: a port another test's sshd
+                // took between `free_port` and this bind also answers. Ours
+                // then exits at once (address in use): make sure it lives.
+                std::thread::sleep(Duration::from_millis(100));
+                if let Ok(Some(status)) = child.try_wait() {
+                    let log = read(&d.join("sshd.log")).unwrap_or_default();
+                    return Err(format!(
+                        "sshd exited ({status}) though port {port} answered (taken by another server?): {log}"
+                    ));
+                }
                 break;
             }
             if let Ok(Some(status)) = child.try_wait() {
