@@ -199,14 +199,17 @@ pub async fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
                 env,
                 cli.region.as_deref(),
                 cli.profile.as_deref(),
+                read_only,
             )
             .await
             .map_err(LaunchError::Config)?;
             schedule = PollSchedule::aws(fleet.round_timeout());
-            // Observe only, for now: operating an AWS fleet (drain through the
-            // ALB, promote) comes with its own provider half; until then no
-            // operate handle exists, so every action is refused as read-only.
-            (Arc::new(fleet), None, None, false)
+            let fleet = Arc::new(fleet);
+            // Drain and undrain through the ALB, under the fleet lock; a
+            // read-only session has no write client at all.
+            let operate: Option<Arc<dyn OperateProvider>> =
+                (!read_only).then(|| fleet.clone() as Arc<dyn OperateProvider>);
+            (fleet, operate, None, false)
         }
         (other, _) => {
             return Err(LaunchError::Config(format!(

@@ -17,6 +17,12 @@ pub struct Capabilities {
     pub drain_takes_ms: Option<i64>,
     /// The provider holds a fleet-wide operation lock.
     pub fleet_lock: bool,
+    /// Why the provider cannot promote a replica yet (`None`: it can).
+    #[serde(default)]
+    pub promote_unavailable: Option<String>,
+    /// Why the provider cannot deploy a version (roll back) yet.
+    #[serde(default)]
+    pub deploy_unavailable: Option<String>,
 }
 
 impl Default for Capabilities {
@@ -28,6 +34,8 @@ impl Default for Capabilities {
             per_target_traffic: true,
             drain_takes_ms: None,
             fleet_lock: false,
+            promote_unavailable: None,
+            deploy_unavailable: None,
         }
     }
 }

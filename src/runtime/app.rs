@@ -263,8 +263,11 @@ impl App {
         let polled = matches!(msg, Msg::Observed { .. } | Msg::SourceFailed { .. });
         let effects = update(&mut self.state, msg);
         if polled {
-            // The cost meter follows every poll (a mutex and a copy).
+            // The cost meter follows every poll (a mutex and a copy), and so
+            // do the capabilities (an ALB's deregistration delay is read by
+            // the hosts poll).
             self.state.usage = self.observe.usage(self.state.now);
+            self.state.capabilities = self.observe.capabilities();
         }
         effects
     }

@@ -51,6 +51,15 @@ pub fn decide(state: &State, request: OpRequest, confirmation: &Confirmation<'_>
             would: plan::effect_sentence(&request, state),
         };
     }
+    // What the provider cannot do yet is refused before anything is sent.
+    let unavailable = match &request.kind {
+        OpKind::Promote { .. } => state.capabilities.promote_unavailable.as_ref(),
+        OpKind::DeployVersion { .. } => state.capabilities.deploy_unavailable.as_ref(),
+        _ => None,
+    };
+    if let Some(why) = unavailable {
+        return Decision::Refused(format!("{}: {why}; nothing was sent", request.summary()));
+    }
     if !matches!(request.kind, OpKind::TrustHostKey { .. })
         && let Some(op) = state.running_operation()
     {

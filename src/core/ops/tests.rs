@@ -174,6 +174,8 @@ fn data_going_stale_while_the_dialog_is_open_refuses_the_confirm() {
 
 fn rds_like() -> Capabilities {
     Capabilities {
+        deploy_unavailable: None,
+        promote_unavailable: None,
         set_read_only: false,
         rejoin: false,
         per_target_traffic: false,

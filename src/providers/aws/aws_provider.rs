@@ -66,6 +66,13 @@ struct Memory {
     draining_since: BTreeMap<String, Timestamp>,
     /// Target group ARN → (deregistration delay s, read at).
     delays: BTreeMap<String, (u32, Timestamp)>,
+    /// The configured target groups' ARNs, in configured order.
+    tg_arns: Vec<String>,
+    /// (target group ARN, instance id) → the port it was registered with,
+    /// kept after it leaves so an undrain registers it as it was.
+    ports: BTreeMap<(String, String), Option<i32>>,
+    /// (target group ARN, instance id) → its last state in that group.
+    registered: BTreeMap<(String, String), String>,
 }
 
 #[derive(Debug, Default)]
@@ -121,6 +128,7 @@ impl AwsProvider {
         env: &EnvConfig,
         region_flag: Option<&str>,
         profile_flag: Option<&str>,
+        read_only: bool,
     ) -> Result<AwsProvider, String> {
         let settings = env.aws.clone().ok_or_else(|| {
             format!(
@@ -128,7 +136,7 @@ impl AwsProvider {
             )
         })?;
         let region = region_flag.or(env.region.as_deref());
-        let clients = Clients::observe(&settings, region, profile_flag).await;
+        let clients = Clients::build(&settings, region, profile_flag, !read_only).await;
         if clients.region.is_none() {
             return Err(format!(
                 "environment '{env_name}': no AWS region (set region = \"…\" in the environment, --region, or AWS_REGION)"
@@ -194,6 +202,70 @@ impl AwsProvider {
             tail_buffer: std::sync::Arc::default(),
             started: Mutex::new(None),
         })
+    }
+
+    pub(super) fn clients(&self) -> &Clients {
+        &self.clients
+    }
+
+    /// The longest deregistration delay of the configured target groups, once read.
+    pub(super) fn longest_delay_s(&self) -> Option<u32> {
+        self.remember(|m| m.delays.values().map(|(d, _)| *d).max())
+    }
+
+    pub(super) fn has_target_groups(&self) -> bool {
+        self.settings
+            .alb
+            .as_ref()
+            .is_some_and(|a| !a.target_groups.is_empty())
+    }
+
+    pub(super) fn target_group_arns(&self) -> Vec<String> {
+        self.remember(|m| m.tg_arns.clone())
+    }
+
+    pub(super) fn instance_id(&self, name: &str) -> Option<String> {
+        self.remember(|m| {
+            m.instances
+                .iter()
+                .find(|i| i.name == name)
+                .map(|i| i.id.clone())
+        })
+    }
+
+    /// Each configured target group with the instance's port there (as last
+    /// registered) and its state now (`None`: not listed).
+    pub(super) fn target_placements(&self, id: &str) -> Vec<(String, Option<i32>, Option<String>)> {
+        self.remember(|m| {
+            m.tg_arns
+                .iter()
+                .map(|arn| {
+                    let key = (arn.clone(), id.to_string());
+                    (
+                        arn.clone(),
+                        m.ports.get(&key).copied().flatten(),
+                        m.registered.get(&key).cloned(),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    /// A fresh look at instances and targets before a change (an operation
+    /// must not act on what an older round saw).
+    pub(super) async fn hosts_for_operation(&self, now: Timestamp) -> Result<(), ProviderError> {
+        let obs = self.hosts(now).await?;
+        match obs
+            .faults
+            .iter()
+            .find(|f| f.source == super::aws_error::origin("elbv2"))
+        {
+            Some(f) => Err(ProviderError::Failed {
+                origin: f.source.clone(),
+                detail: format!("target health unknown now: {}", f.message),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// What this session has asked of AWS so far.
@@ -367,8 +439,20 @@ impl AwsProvider {
             })
         }))
         .await;
-        self.remember(|m| m.lbs = lbs);
-        per_group.into_iter().collect()
+        let per_group: Vec<_> = per_group.into_iter().collect::<Result<_, _>>()?;
+        self.remember(|m| {
+            m.lbs = lbs;
+            m.tg_arns = per_group.iter().map(|(arn, _, _)| arn.clone()).collect();
+            m.registered.clear();
+            for (arn, _, list) in &per_group {
+                for t in list {
+                    m.ports.insert((arn.clone(), t.id.clone()), t.port);
+                    m.registered
+                        .insert((arn.clone(), t.id.clone()), t.state.clone());
+                }
+            }
+        });
+        Ok(per_group)
     }
 
     async fn deregistration_delay(&self, arn: &str, now: Timestamp) -> Result<u32, ProviderError> {
@@ -705,6 +789,27 @@ impl ObserveProvider for AwsProvider {
                     }
                 }
                 self.remember(|m| m.draining_since.retain(|k, _| seen_draining.contains(k)));
+                // A backend in no group's listing is out of the pool: the API
+                // drops a deregistered target once its delay has passed.
+                for i in found
+                    .iter()
+                    .filter(|i| i.role == crate::core::fleet::HostRole::Backend)
+                {
+                    if !list.iter().any(|t| t.backend == i.name) {
+                        list.push(Target {
+                            backend: i.name.clone(),
+                            az: i.az.clone(),
+                            weight: 1,
+                            state: TargetState::Drained,
+                            health: Health::Unknown,
+                            requests_per_sec: None,
+                            error_rate: None,
+                            in_flight: None,
+                            reason: Some("not registered in a configured target group".into()),
+                            drain_ends_at: None,
+                        });
+                    }
+                }
                 list.sort_by(|a, b| (&a.az, &a.backend).cmp(&(&b.az, &b.backend)));
                 Some(LoadBalancer {
                     name: lb_name,
@@ -1044,6 +1149,17 @@ impl ObserveProvider for AwsProvider {
             Some(e) if lines.is_empty() => Err(e),
             _ => Ok(lines),
         }
+    }
+
+    fn capabilities(&self) -> crate::core::capabilities::Capabilities {
+        self.aws_capabilities()
+    }
+
+    async fn lock_holder(
+        &self,
+        now: Timestamp,
+    ) -> Result<Option<crate::core::lock::LockHolder>, ProviderError> {
+        self.lock_holder_now(now).await
     }
 
     fn usage(&self, now: Timestamp) -> Option<crate::core::usage::UsageReport> {

@@ -58,6 +58,10 @@ pub struct Clients {
     pub profile: Option<String>,
     pub budget: CallBudget,
     pub meter: CallMeter,
+    /// The one client that may change the fleet (DeregisterTargets,
+    /// RegisterTargets, the lock's tags): built only for a session that is
+    /// not read-only, without the read-only guard.
+    pub elbv2_write: Option<aws_sdk_elasticloadbalancingv2::Client>,
 }
 
 macro_rules! client {
@@ -75,10 +79,11 @@ macro_rules! client {
 impl Clients {
     /// Loads the shared config (no request is sent: credentials resolve on
     /// the first call) and builds the observe clients.
-    pub async fn observe(
+    pub async fn build(
         settings: &AwsSettings,
         region: Option<&str>,
         profile: Option<&str>,
+        writable: bool,
     ) -> Clients {
         let budget = CallBudget::of(settings);
         let profile = profile
@@ -110,7 +115,16 @@ impl Clients {
         }
         let sdk: SdkConfig = loader.load().await;
         let meter = CallMeter::default();
+        let elbv2_write = writable.then(|| {
+            let mut b = aws_sdk_elasticloadbalancingv2::config::Builder::from(&sdk)
+                .interceptor(meter.clone());
+            if let Some(url) = settings.endpoint_for("elbv2") {
+                b = b.endpoint_url(url);
+            }
+            aws_sdk_elasticloadbalancingv2::Client::from_conf(b.build())
+        });
         Clients {
+            elbv2_write,
             ec2: client!(aws_sdk_ec2, &sdk, settings, "ec2", meter),
             elbv2: client!(
                 aws_sdk_elasticloadbalancingv2,

@@ -4,12 +4,14 @@
 
 pub mod alarms;
 pub mod aws_error;
+pub mod aws_operate;
 pub mod aws_provider;
 pub mod cache_nodes;
 pub mod call_meter;
 pub mod clients;
 pub mod instances;
 pub mod live_tail;
+pub mod lock_tag;
 pub mod log_cursor;
 pub mod metrics;
 pub mod rds_nodes;

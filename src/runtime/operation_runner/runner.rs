@@ -379,12 +379,21 @@ impl<'a> Runner<'a> {
                 backend,
                 timeout_ms,
             } => {
+                // The last state seen: a target still in the pool when the
+                // wait ends was not drained at all (the load balancer did not
+                // take the change), which is a failure, not cut requests.
+                let last = std::sync::Mutex::new(TargetState::Unknown);
+                let last = &last;
                 self.io
                     .wait_target(
                         index,
                         backend,
                         *timeout_ms,
-                        |t| match t.in_flight {
+                        |t| {
+                            if let Ok(mut l) = last.lock() {
+                                *l = t.state;
+                            }
+                            match t.in_flight {
                             Some(n) => (
                                 t.state != TargetState::Active && n == 0,
                                 format!("{n} in flight"),
@@ -395,9 +404,20 @@ impl<'a> Runner<'a> {
                                 t.state == TargetState::Drained,
                                 format!("in flight unknown, {}", t.state.label()),
                             ),
+                            }
                         },
-                        // The drain timeout ends the wait; in-flight requests are cut.
-                        |progress| Ok(Some(format!("drain timeout reached with {progress}"))),
+                        // The drain timeout ends the wait; in-flight requests
+                        // are cut. A target still active was never drained.
+                        |progress| {
+                            let state = last.lock().map_or(TargetState::Unknown, |l| *l);
+                            if state == TargetState::Active {
+                                Err(StepError::Failed(format!(
+                                    "{backend} is still in the pool after the drain timeout ({progress})"
+                                )))
+                            } else {
+                                Ok(Some(format!("drain timeout reached with {progress}")))
+                            }
+                        },
                     )
                     .await
             }
