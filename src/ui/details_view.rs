@@ -81,7 +81,7 @@ fn fields(state: &State, theme: &Theme, object: &ObjectRef) -> Option<(String, V
                     ("lb weight", t.weight.to_string(), text),
                     (
                         "lb target",
-                        super::format::target_state_text(t, state.now),
+                        super::format::target_state_text(t, state.now, false),
                         theme.target_state(t.state),
                     ),
                     ("lb health", th, ts),

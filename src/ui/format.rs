@@ -249,11 +249,23 @@ pub fn format_elapsed_ms(ms: i64) -> String {
 }
 
 /// A target's pool state, with the time left of the load balancer's
-/// deregistration delay while it drains (`draining 4m 12s`).
-pub fn target_state_text(t: &crate::core::fleet::Target, now: crate::core::Timestamp) -> String {
+/// deregistration delay while it drains: `draining 4m 12s`, or in a table
+/// cell (`compact`, 9 columns) `drain 42s` / `drain 5m`.
+pub fn target_state_text(
+    t: &crate::core::fleet::Target,
+    now: crate::core::Timestamp,
+    compact: bool,
+) -> String {
     match (t.state, t.drain_ends_at) {
         (crate::core::fleet::TargetState::Draining, Some(end)) => {
-            format!("draining {}", format_elapsed_ms(end.since(now).max(0)))
+            let left = end.since(now).max(0);
+            if !compact {
+                format!("draining {}", format_elapsed_ms(left))
+            } else if left < 100_000 {
+                format!("drain {}s", (left + 999) / 1000)
+            } else {
+                format!("drain {}m", (left + 59_999) / 60_000)
+            }
         }
         _ => t.state.label().to_string(),
     }

@@ -211,7 +211,7 @@ fn draw_azs(
             let (weight, tstate, tstyle) = match target {
                 Some(t) => (
                     format!("w{}", t.weight),
-                    super::format::target_state_text(t, state.now),
+                    super::format::target_state_text(t, state.now, true),
                     theme.target_state(t.state),
                 ),
                 None => (

@@ -4,7 +4,9 @@
 
 use super::lag::{LagLevel, lag_level};
 use super::limits::Limits;
-use crate::core::fleet::{CacheNode, DbNode, Health, Host, ReplicaRole, Target, ThreadState};
+use crate::core::fleet::{
+    CacheNode, DbNode, Health, Host, ReplicaRole, Target, TargetState, ThreadState,
+};
 
 /// Health of a database node, and why.
 pub fn db_health(d: &DbNode, limits: &Limits) -> (Health, &'static str) {
@@ -64,6 +66,9 @@ pub fn severity_rank(h: Health) -> u8 {
 /// of it (a backend the LB marks down is down, whatever its probe says).
 pub fn host_health(host: &Host, target: Option<&Target>) -> Health {
     match target {
+        // A target out of the pool (or leaving it) is not health-checked by
+        // an ALB: its "unknown" says nothing about the host.
+        Some(t) if t.health == Health::Unknown && t.state != TargetState::Active => host.health,
         Some(t) if severity_rank(t.health) > severity_rank(host.health) => t.health,
         _ => host.health,
     }
