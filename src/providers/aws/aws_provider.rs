@@ -74,6 +74,10 @@ pub struct AwsProvider {
     memory: Mutex<Memory>,
     metrics: tokio::sync::Mutex<MetricsState>,
     logs: tokio::sync::Mutex<LogCursor>,
+    /// True once the hosts panel's first DescribeInstances has ended (either
+    /// way): the logs panel names streams by instance, so its first poll waits
+    /// for that rather than label lines with bare stream names and no AZ.
+    described: tokio::sync::watch::Sender<bool>,
     prober: Option<crate::providers::selfhosted::service_prober::ServiceProber>,
 }
 
@@ -136,6 +140,7 @@ impl AwsProvider {
             memory: Mutex::new(Memory::default()),
             metrics: tokio::sync::Mutex::new(MetricsState::default()),
             logs: tokio::sync::Mutex::new(LogCursor::default()),
+            described: tokio::sync::watch::Sender::new(false),
             prober,
         })
     }
@@ -551,8 +556,12 @@ impl ObserveProvider for AwsProvider {
     }
 
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
-        let found = self.bounded("ec2", self.describe_instances()).await?;
-        self.remember(|m| m.instances = found.clone());
+        let found = self.bounded("ec2", self.describe_instances()).await;
+        if let Ok(found) = &found {
+            self.remember(|m| m.instances = found.clone());
+        }
+        self.described.send_replace(true);
+        let found = found?;
         let ids: Vec<String> = found.iter().map(|i| i.id.clone()).collect();
         let (checks, health) = tokio::join!(
             self.bounded("ec2", self.status_checks(&ids)),
@@ -859,6 +868,12 @@ impl ObserveProvider for AwsProvider {
             .unwrap_or_default();
         if groups.is_empty() {
             return Ok(Vec::new());
+        }
+        if self.settings.instances.is_some() {
+            // Bounded: the hosts panel's DescribeInstances ends within this.
+            let mut described = self.described.subscribe();
+            let limit = self.clients.budget.operation() + Duration::from_millis(500);
+            let _ = tokio::time::timeout(limit, described.wait_for(|d| *d)).await;
         }
         let mut cursor = self.logs.lock().await;
         let starts: Vec<i64> = groups
