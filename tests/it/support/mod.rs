@@ -42,6 +42,9 @@ fn host(
     ip: &str,
 ) -> Host {
     Host {
+        checks: None,
+        id: None,
+        instance_type: None,
         name: name.into(),
         az: az.into(),
         role,
