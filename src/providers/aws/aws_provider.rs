@@ -855,7 +855,7 @@ impl ObserveProvider for AwsProvider {
         if let Some(p) = &cfg.prefix {
             alerts.retain(|a| a.name.starts_with(p.as_str()));
         }
-        alerts.sort_by(|a, b| b.since.cmp(&a.since));
+        alerts.sort_by_key(|a| std::cmp::Reverse(a.since));
         Ok(alerts)
     }
 
