@@ -29,6 +29,9 @@ static AWS: Mutex<()> = Mutex::new(());
 
 pub struct AwsLab {
     vars: BTreeMap<String, String>,
+    /// This test's User-Agent app id: the recorder lines it sent carry it, so
+    /// requests of anything else using the same moto are told apart.
+    tag: String,
     data: tempfile::TempDir,
     _guard: MutexGuard<'static, ()>,
 }
@@ -110,8 +113,11 @@ pub fn aws_or_skip(test: &str) -> Option<AwsLab> {
         eprintln!("SKIPPED {test}: moto is not running (tests/aws/moto.sh up)");
         return None;
     }
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let mut lab = AwsLab {
         vars,
+        tag: format!("opsdeck-it-{}-{run}", std::process::id()),
         data: tempfile::tempdir().expect("tempdir"),
         _guard: guard,
     };
@@ -127,6 +133,8 @@ pub struct Recorded {
     pub service: String,
     /// `Action=` of the form body or query, or the operation of `X-Amz-Target`, or `?`.
     pub action: String,
+    /// The `app/…` id of the User-Agent (`AWS_SDK_UA_APP_ID`): which test sent it.
+    pub app: Option<String>,
 }
 
 impl Recorded {
@@ -215,7 +223,15 @@ pub fn parse_recorded(line: &str) -> Result<Recorded, String> {
                 "?".to_string()
             }
         });
-    Ok(Recorded { service, action })
+    let app = header("User-Agent").and_then(|ua| {
+        ua.split_whitespace()
+            .find_map(|w| w.strip_prefix("app/").map(str::to_string))
+    });
+    Ok(Recorded {
+        service,
+        action,
+        app,
+    })
 }
 
 impl AwsLab {
@@ -260,8 +276,30 @@ impl AwsLab {
         assert_eq!(status, 200, "reset-recording: {body}");
     }
 
-    /// Every request recorded since the last reset.
+    /// The requests this test's opsdeck processes sent since the last reset.
     pub fn recording(&self) -> Vec<Recorded> {
+        let all = self.recording_all();
+        let ours: Vec<Recorded> = all
+            .iter()
+            .filter(|r| r.app.as_deref() == Some(self.tag.as_str()))
+            .cloned()
+            .collect();
+        let others = all.len() - ours.len();
+        if others > 0 {
+            eprintln!(
+                "note: {others} recorded request(s) came from something else using this moto: {:?}",
+                summary(
+                    &all.into_iter()
+                        .filter(|r| r.app.as_deref() != Some(self.tag.as_str()))
+                        .collect::<Vec<_>>()
+                )
+            );
+        }
+        ours
+    }
+
+    /// Every request recorded since the last reset, whoever sent it.
+    pub fn recording_all(&self) -> Vec<Recorded> {
         let (status, body) = http(
             self.moto_url(),
             "GET",
@@ -313,6 +351,7 @@ impl AwsLab {
         .iter()
         .map(|k| (k.to_string(), self.var(k).to_string()))
         .collect();
+        env.push(("AWS_SDK_UA_APP_ID".to_string(), self.tag.clone()));
         for (k, sub) in [
             ("HOME", "home"),
             ("XDG_DATA_HOME", "data"),
@@ -453,12 +492,14 @@ mod recorder_tests {
             parse_recorded(ec2).expect("checked"),
             Recorded {
                 service: "ec2".into(),
-                action: "DescribeInstances".into()
+                action: "DescribeInstances".into(),
+                app: None,
             }
         );
         // JSON protocol: the operation is in X-Amz-Target (header names in any case).
-        let logs = r#"{"headers": {"x-amz-target": "Logs_20140328.FilterLogEvents", "authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/ap-northeast-2/logs/aws4_request, SignedHeaders=host, Signature=00"}, "method": "POST", "url": "http://127.0.0.1:5000/", "body": "e30=", "body_encoded": true}"#;
+        let logs = r#"{"headers": {"user-agent": "aws-sdk-rust/1.7.0 ua/2.1 api/cloudwatchlogs/1.162.0 os/linux lang/rust/1.95.0 md/http#hyper-1.x app/opsdeck-it-7-0", "x-amz-target": "Logs_20140328.FilterLogEvents", "authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/ap-northeast-2/logs/aws4_request, SignedHeaders=host, Signature=00"}, "method": "POST", "url": "http://127.0.0.1:5000/", "body": "e30=", "body_encoded": true}"#;
         let r = parse_recorded(logs).expect("checked");
+        assert_eq!(r.app.as_deref(), Some("opsdeck-it-7-0"));
         assert_eq!(
             (r.service.as_str(), r.action.as_str()),
             ("logs", "FilterLogEvents")

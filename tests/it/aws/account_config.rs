@@ -20,7 +20,8 @@ fn aws_a_wrong_account_stops_before_anything_is_read() {
         rec,
         [Recorded {
             service: "sts".into(),
-            action: "GetCallerIdentity".into()
+            action: "GetCallerIdentity".into(),
+            app: rec.first().and_then(|r| r.app.clone()),
         }],
         "only STS: {:?}",
         summary(&rec)

@@ -82,21 +82,29 @@ fn aws_read_only_console_sends_nothing_that_writes() {
 
     lab.reset_recorder();
     lab.console(&t, &config, "--read-only");
+    assert!(
+        t.screen().contains("aws (prod) · 123456789012"),
+        "the status bar names the account:\n{}",
+        t.screen()
+    );
+    // Each key on its own read: an ESC followed at once by a key would be
+    // taken for Alt+key.
+    let settle = || std::thread::sleep(Duration::from_millis(40));
     let press = |seq: &[String]| {
         for k in seq {
             match tmux_key(k) {
                 Ok(name) => t.keys(&[&name]),
                 Err(text) => t.type_text(&text),
             }
+            settle();
         }
-        std::thread::sleep(Duration::from_millis(120));
+        std::thread::sleep(Duration::from_millis(80));
         // Answer whatever dialog opened: confirm, press the focused button,
         // then close what is left.
-        t.type_text("y");
-        t.keys(&["Enter"]);
-        std::thread::sleep(Duration::from_millis(80));
-        t.keys(&["Escape"]);
-        t.keys(&["Escape"]);
+        for k in ["y", "Enter", "Escape", "Escape"] {
+            t.keys(&[k]);
+            settle();
+        }
     };
     let alive = |what: &str| {
         let screen = t.screen();
@@ -165,15 +173,29 @@ fn aws_read_only_console_sends_nothing_that_writes() {
         ]
         .map(str::to_string),
     );
+    let mut refused = Vec::new();
     for cmd in &commands {
         t.type_text("1");
+        settle();
         t.type_text(":");
-        std::thread::sleep(Duration::from_millis(80));
+        settle();
         t.type_text(cmd);
+        settle();
         t.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(150));
+        if t.screen().contains("not sent (this session is read-only)") {
+            refused.push(cmd.split(' ').next().unwrap_or("").to_string());
+        }
         press(&[]);
         pressed += 1;
         alive(&format!("palette `{cmd}`"));
+    }
+    // (rollback-deploy stops earlier: AWS has no deploy history to roll back to.)
+    for op in ["drain-backend", "undrain-backend", "promote-replica"] {
+        assert!(
+            refused.iter().any(|r| r == op),
+            "the palette ran {op} and the session refused it: refused {refused:?}"
+        );
     }
     // Let at least one more poll of every panel happen, then quit.
     std::thread::sleep(Duration::from_secs(3));
