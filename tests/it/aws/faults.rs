@@ -196,6 +196,22 @@ fn aws_a_hung_endpoint_per_service_costs_one_bounded_wait_and_degrades_only_its_
         failed.is_empty(),
         "failed for {failed:?} (see the panics above)"
     );
+    // A hung STS: the identity is not known (no account in the source),
+    // nothing else depends on it.
+    let hung = HungEndpoint::start();
+    let config = config_for(&lab, "hung", "sts", &hung.url());
+    let (code, s, err, took) = lab.status_with(&config);
+    drop(hung);
+    eprintln!("hung sts: status took {took:?}");
+    assert!(took < Duration::from_secs(6), "hung sts: {took:?}");
+    assert_eq!(code, Some(0), "{err}\n{}", s["errors"]);
+    let _ = host(&s, "web-a1");
+    assert!(node(&s, "databases", "prod-db-replica")["lag_seconds"].is_number());
+    assert!(
+        !s["source"].as_str().unwrap_or("").contains("123456789012"),
+        "{}",
+        s["source"]
+    );
     for (svc, r) in SERVICES.iter().zip(results) {
         let took = r.expect("checked");
         // It did wait for the hung endpoint (a timeout, not a refusal).

@@ -197,8 +197,19 @@ fn aws_read_only_console_sends_nothing_that_writes() {
             "the palette ran {op} and the session refused it: refused {refused:?}"
         );
     }
-    // Let at least one more poll of every panel happen, then quit.
-    std::thread::sleep(Duration::from_secs(3));
+    // Still live after all that: the hosts panel (every 10 s) polls again.
+    let describes = |rec: &[Recorded]| {
+        rec.iter()
+            .filter(|r| r.action == "DescribeInstances")
+            .count()
+    };
+    let before = describes(&lab.recording());
+    std::thread::sleep(Duration::from_secs(11));
+    let after = describes(&lab.recording());
+    assert!(
+        after > before,
+        "the console stopped polling: {before} → {after}"
+    );
     t.type_text("q");
     std::thread::sleep(Duration::from_millis(500));
     if !t.screen().contains("E2E$") {
