@@ -314,8 +314,9 @@ def main() -> None:
     logs.create_log_group(logGroupName=group)
     id_stream_of = backends[-1][0]  # one stream named by an instance id (the last backend's)
     streams = [n for n, _ in backends] + [ids[id_stream_of]]
-    # Inside the console's first look back (10 min): the last 8 minutes.
-    base_ms = int(time.time() * 1000) - 8 * 60_000
+    # The last three minutes, 25 s apart: opsdeck's first FilterLogEvents poll looks back
+    # 10 minutes (log_cursor.rs FIRST_LOOK_BACK_MS), so every line is in its window.
+    base_ms = int((now - dt.timedelta(minutes=3)).timestamp() * 1000)
     for s in streams:
         logs.create_log_stream(logGroupName=group, logStreamName=s)
         host = s
@@ -330,7 +331,7 @@ def main() -> None:
         if s == backends[0][0]:
             lines.insert(5, "ERROR hostile input: \x1b]0;pwned\x07 title set, \x1b[2J screen "
                             "cleared, \x1b[31mred\x1b[0m, bell \x07 end")
-        events = [{"timestamp": base_ms + i * 60_000 + 1000, "message": m} for i, m in enumerate(lines)]
+        events = [{"timestamp": base_ms + i * 25_000 + 1000, "message": m} for i, m in enumerate(lines)]
         logs.put_log_events(logGroupName=group, logStreamName=s, logEvents=events)
     log(f"Logs: {group} with {len(streams)} streams (stream {ids[id_stream_of]} = {id_stream_of}'s id; "
         f"hostile escape-sequence line in {backends[0][0]})")

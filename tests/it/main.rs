@@ -1,5 +1,7 @@
 //! The integration test binary: one link step, one shared harness.
 
+#[cfg(feature = "aws")]
+mod aws;
 mod cli;
 mod demo_app;
 mod demo_snapshots;

@@ -44,8 +44,6 @@ const ATTRIBUTES_TTL_MS: i64 = 300_000;
 /// log stream names) and for showing a failed part's last answer.
 #[derive(Debug, Default)]
 struct Memory {
-    /// An instances round has answered (log streams are named by instance).
-    instances_seen: bool,
     /// Each discovery has had its first answer (or failure): until then the
     /// metrics it needs are not known, and the first refresh waits a moment
     /// for them so one GetMetricData call serves it.
@@ -90,6 +88,10 @@ pub struct AwsProvider {
     memory: Mutex<Memory>,
     metrics: tokio::sync::Mutex<MetricsState>,
     logs: tokio::sync::Mutex<LogCursor>,
+    /// True once the hosts panel's first DescribeInstances has ended (either
+    /// way): the logs panel names streams by instance, so its first poll waits
+    /// for that rather than label lines with bare stream names and no AZ.
+    described: tokio::sync::watch::Sender<bool>,
     prober: Option<crate::providers::selfhosted::service_prober::ServiceProber>,
     /// Live tail while the logs view is open.
     tail: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -197,6 +199,7 @@ impl AwsProvider {
             memory: Mutex::new(Memory::default()),
             metrics: tokio::sync::Mutex::new(MetricsState::default()),
             logs: tokio::sync::Mutex::new(LogCursor::default()),
+            described: tokio::sync::watch::Sender::new(false),
             prober,
             tail: Mutex::new(None),
             tail_buffer: std::sync::Arc::default(),
@@ -729,11 +732,11 @@ impl ObserveProvider for AwsProvider {
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
         let found = self.bounded("ec2", self.describe_instances()).await;
         self.remember(|m| m.settled_instances = true);
+        if let Ok(found) = &found {
+            self.remember(|m| m.instances = found.clone());
+        }
+        self.described.send_replace(true);
         let found = found?;
-        self.remember(|m| {
-            m.instances = found.clone();
-            m.instances_seen = true;
-        });
         let ids: Vec<String> = found.iter().map(|i| i.id.clone()).collect();
         let (checks, health) = tokio::join!(self.bounded("ec2", self.status_checks(&ids)), async {
             let r = self.bounded("elbv2", self.target_health(now)).await;
@@ -1067,8 +1070,11 @@ impl ObserveProvider for AwsProvider {
         }
         // Streams are named by instance: until the instances have been read
         // once, a line could not say its host and AZ (and would keep "?").
-        if self.settings.instances.is_some() && !self.remember(|m| m.instances_seen) {
-            return Ok(Vec::new());
+        if self.settings.instances.is_some() {
+            // Bounded: the hosts panel's DescribeInstances ends within this.
+            let mut described = self.described.subscribe();
+            let limit = self.clients.budget.operation() + Duration::from_millis(500);
+            let _ = tokio::time::timeout(limit, described.wait_for(|d| *d)).await;
         }
         let mut cursor = self.logs.lock().await;
         let names: BTreeMap<String, (String, String)> = self.remember(|m| {
