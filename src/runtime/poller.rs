@@ -91,6 +91,9 @@ impl PollSchedule {
     }
 }
 
+/// The shortest time between two polls of one panel when refreshes are asked for.
+const MIN_REFRESH_GAP: Duration = Duration::from_secs(1);
+
 /// Running pollers; dropping this stops them.
 pub struct Pollers {
     handles: Vec<JoinHandle<()>>,
@@ -117,6 +120,7 @@ impl Pollers {
                 let interval = schedule.interval(panel);
                 let mut failures: u32 = 0;
                 loop {
+                    let started = tokio::time::Instant::now();
                     let msg =
                         poll_once(provider.as_ref(), panel, clock.now(), schedule.timeout).await;
                     failures = match msg {
@@ -129,7 +133,12 @@ impl Pollers {
                     let wait = backoff(interval, failures, schedule.max_backoff);
                     tokio::select! {
                         () = tokio::time::sleep(wait) => {}
-                        () = notify.notified() => {}
+                        () = notify.notified() => {
+                            // A refresh asked for (C-r held down, an operation
+                            // ending): at most one poll a second per panel, so
+                            // a key repeat cannot flood a rate-limited API.
+                            tokio::time::sleep_until(started + MIN_REFRESH_GAP).await;
+                        }
                     }
                 }
             }));

@@ -123,10 +123,46 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Span::styled(format!("({n}) "), theme.style(Role::TextDim)),
         ])
     };
+    // A part that failed while the rest answered (the cache API hung while
+    // the database API answered) marks only its own table.
+    let part = |sources: &[&str]| -> Option<crate::core::state::PanelError> {
+        let current = status.error?;
+        if rep.faults.is_empty() {
+            return Some(current.clone());
+        }
+        let mine: Vec<_> = rep
+            .faults
+            .iter()
+            .filter(|f| sources.iter().any(|s| f.source == *s))
+            .collect();
+        (!mine.is_empty()).then(|| crate::core::state::PanelError {
+            at: current.at,
+            source: mine
+                .iter()
+                .map(|f| f.source.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            message: mine
+                .iter()
+                .map(|f| f.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+    };
+    let db_error = part(&["aws rds", "aws cloudwatch"]);
+    let cache_error = part(&["aws elasticache", "aws cloudwatch"]);
+    let db_status = PanelStatus {
+        error: db_error.as_ref(),
+        ..status
+    };
+    let cache_status = PanelStatus {
+        error: cache_error.as_ref(),
+        ..status
+    };
     draw_table(
         frame,
         db_area,
-        &status,
+        &db_status,
         theme,
         title("Database", db_rows.len()),
         db_header,
@@ -136,7 +172,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     draw_table(
         frame,
         cache_area,
-        &status,
+        &cache_status,
         theme,
         title("Cache", cache_rows.len()),
         cache_header,

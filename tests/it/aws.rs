@@ -18,9 +18,11 @@ use std::time::{Duration, Instant};
 use super::e2e_tmux::{Tmux, binary};
 
 mod account_config;
+mod cost_meter;
 mod faults;
 mod logs;
 mod metrics_batch;
+mod operate;
 mod read_only;
 mod status;
 
@@ -135,6 +137,8 @@ pub struct Recorded {
     pub action: String,
     /// The `app/…` id of the User-Agent (`AWS_SDK_UA_APP_ID`): which test sent it.
     pub app: Option<String>,
+    /// The request body as text (form-encoded for the query protocols).
+    pub body: String,
 }
 
 impl Recorded {
@@ -231,6 +235,7 @@ pub fn parse_recorded(line: &str) -> Result<Recorded, String> {
         service,
         action,
         app,
+        body,
     })
 }
 
@@ -488,13 +493,15 @@ mod recorder_tests {
     fn recorder_lines_name_service_and_action() {
         // The README's line (boto3 DescribeInstances), shortened.
         let ec2 = r#"{"headers": {"Host": "127.0.0.1:5000", "Content-Type": "application/x-www-form-urlencoded; charset=utf-8", "X-Amz-Date": "20261202T144004Z", "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/ap-northeast-2/ec2/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=3afb"}, "method": "POST", "url": "http://127.0.0.1:5000/", "body": "QWN0aW9uPURlc2NyaWJlSW5zdGFuY2VzJlZlcnNpb249MjAxNi0xMS0xNSZGaWx0ZXIuMS5OYW1lPXRhZyUzQUVudmlyb25tZW50JkZpbHRlci4xLlZhbHVlLjE9cHJvZA==", "body_encoded": true}"#;
+        let r = parse_recorded(ec2).expect("checked");
         assert_eq!(
-            parse_recorded(ec2).expect("checked"),
-            Recorded {
-                service: "ec2".into(),
-                action: "DescribeInstances".into(),
-                app: None,
-            }
+            (r.service.as_str(), r.action.as_str(), r.app.as_deref()),
+            ("ec2", "DescribeInstances", None)
+        );
+        assert!(
+            r.body.contains("Filter.1.Name=tag%3AEnvironment"),
+            "{}",
+            r.body
         );
         // JSON protocol: the operation is in X-Amz-Target (header names in any case).
         let logs = r#"{"headers": {"user-agent": "aws-sdk-rust/1.7.0 ua/2.1 api/cloudwatchlogs/1.162.0 os/linux lang/rust/1.95.0 md/http#hyper-1.x app/opsdeck-it-7-0", "x-amz-target": "Logs_20140328.FilterLogEvents", "authorization": "AWS4-HMAC-SHA256 Credential=testing/20261202/ap-northeast-2/logs/aws4_request, SignedHeaders=host, Signature=00"}, "method": "POST", "url": "http://127.0.0.1:5000/", "body": "e30=", "body_encoded": true}"#;

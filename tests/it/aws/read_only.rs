@@ -239,11 +239,12 @@ fn aws_do_refuses_and_sends_nothing() {
     let Some(lab) = aws_or_skip("aws_do_refuses_and_sends_nothing") else {
         return;
     };
-    // Every AWS session is observe-only (no operate handle): refused, exit 3,
-    // with or without --read-only.
+    // A read-only session has no write client: refused, exit 3. Promotion
+    // is not offered on AWS yet: refused before anything is sent, read-only
+    // or not.
     for args in [
-        &["do", "drain-backend", "web-a1", "--yes"][..],
         &["--read-only", "do", "drain-backend", "web-a1", "--yes"][..],
+        &["--read-only", "do", "undrain-backend", "web-a1", "--yes"][..],
         &["do", "promote-replica", "prod-db-replica", "--yes"][..],
     ] {
         lab.reset_recorder();
