@@ -31,12 +31,25 @@ pub async fn run(session: &mut Session, json: bool) -> Result<ExitCode, LaunchEr
         Ok(ExitCode::SUCCESS)
     } else {
         for (panel, e) in state.failing_panels() {
-            eprintln!("opsdeck: {} source failed: {}", panel.name(), e.message);
+            eprintln!(
+                "opsdeck: {} source failed: {}",
+                panel.name(),
+                with_source(e)
+            );
         }
         for f in service_failures {
             eprintln!("opsdeck: {f}");
         }
         Ok(ExitCode::FAILURE)
+    }
+}
+
+/// `source: message`, the source once (provider errors often begin with it).
+fn with_source(e: &crate::core::state::PanelError) -> String {
+    if e.message.starts_with(&format!("{}: ", e.source)) {
+        e.message.clone()
+    } else {
+        format!("{}: {}", e.source, e.message)
     }
 }
 
@@ -444,7 +457,7 @@ pub fn status_text(state: &State) -> String {
         );
     }
     for (p, e) in state.failing_panels() {
-        let _ = writeln!(out, "\nERROR {}: {}", p.name(), e.message);
+        let _ = writeln!(out, "\nERROR {}: {}", p.name(), with_source(e));
     }
     out.push_str(&service_text(state));
     let headline = Headline::of(state, limits);

@@ -539,9 +539,10 @@ impl AwsProvider {
         now: Timestamp,
         read: impl FnOnce(&MetricStore) -> R,
     ) -> (R, Option<ProviderError>) {
-        // The first refresh: wait (a second at most) until every configured
-        // discovery has answered once, so its metrics go in the same call.
-        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        // The first refresh: wait (one call's budget at most) until every
+        // configured discovery has answered once, so its metrics go in the
+        // same call.
+        let deadline = std::time::Instant::now() + self.clients.budget.operation();
         while !self.discovery_settled() && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
