@@ -34,22 +34,13 @@ pub async fn run(session: &mut Session, json: bool) -> Result<ExitCode, LaunchEr
             eprintln!(
                 "opsdeck: {} source failed: {}",
                 panel.name(),
-                with_source(e)
+                e.text()
             );
         }
         for f in service_failures {
             eprintln!("opsdeck: {f}");
         }
         Ok(ExitCode::FAILURE)
-    }
-}
-
-/// `source: message`, the source once (provider errors often begin with it).
-fn with_source(e: &crate::core::state::PanelError) -> String {
-    if e.message.starts_with(&format!("{}: ", e.source)) {
-        e.message.clone()
-    } else {
-        format!("{}: {}", e.source, e.message)
     }
 }
 
@@ -457,7 +448,7 @@ pub fn status_text(state: &State) -> String {
         );
     }
     for (p, e) in state.failing_panels() {
-        let _ = writeln!(out, "\nERROR {}: {}", p.name(), with_source(e));
+        let _ = writeln!(out, "\nERROR {}: {}", p.name(), e.text());
     }
     out.push_str(&service_text(state));
     let headline = Headline::of(state, limits);

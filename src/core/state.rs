@@ -56,6 +56,18 @@ pub struct PanelError {
     pub message: String,
 }
 
+impl PanelError {
+    /// `source: message`, the source once: provider errors often begin
+    /// with it already (`aws ec2: DescribeInstances: …`).
+    pub fn text(&self) -> String {
+        if self.message.starts_with(&format!("{}: ", self.source)) {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.source, self.message)
+        }
+    }
+}
+
 impl<T> Panel<T> {
     pub fn new(stale_after_ms: i64) -> Self {
         Self {

@@ -362,7 +362,7 @@ fn draw_azs(
             None => {
                 let text = match rep_status.error {
                     Some(e) => Line::from(Span::styled(
-                        truncate(&format!("✖ db/cache: {}", sanitize(&e.message)), w),
+                        truncate(&format!("✖ db/cache: {}", sanitize(&e.text())), w),
                         theme.style(Role::Error),
                     )),
                     None => Line::from(Span::styled(

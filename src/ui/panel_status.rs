@@ -63,7 +63,7 @@ impl<'p> PanelStatus<'p> {
     pub fn error_line(&self, theme: &Theme) -> Option<Line<'static>> {
         self.error.map(|e| {
             Line::from(Span::styled(
-                format!(" ✖ {} ", source_and_message(e)),
+                format!(" ✖ {} ", sanitize(&e.text())),
                 theme.style(Role::Error),
             ))
         })
@@ -94,7 +94,7 @@ impl<'p> PanelStatus<'p> {
         let lines = match self.error {
             Some(e) => vec![
                 Line::from(Span::styled(
-                    format!("✖ {}", source_and_message(e)),
+                    format!("✖ {}", sanitize(&e.text())),
                     theme.style(Role::Error),
                 )),
                 Line::from(Span::styled(
@@ -108,16 +108,5 @@ impl<'p> PanelStatus<'p> {
             ))],
         };
         Paragraph::new(lines).wrap(Wrap { trim: true })
-    }
-}
-
-/// `source: message`, the source once: provider errors often begin with it.
-fn source_and_message(e: &crate::core::state::PanelError) -> String {
-    let message = sanitize(&e.message);
-    let source = sanitize(&e.source);
-    if message.starts_with(&format!("{source}: ")) {
-        message
-    } else {
-        format!("{source}: {message}")
     }
 }

@@ -87,15 +87,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme, keymap:
     let standing = standing_spans(state, theme);
     let mut left: Vec<Span> = Vec::new();
     for (panel, err) in state.failing_panels() {
-        // Provider errors often begin with their source: name it once.
-        let message = sanitize(&err.message);
-        let source = sanitize(&err.source);
-        let text = if message.starts_with(&format!("{source}: ")) {
-            format!(" ✖ {}: {message}", panel.name())
-        } else {
-            format!(" ✖ {}: {source}: {message}", panel.name())
-        };
-        left.push(Span::styled(text, theme.style(Role::StatusError)));
+        left.push(Span::styled(
+            format!(" ✖ {}: {}", panel.name(), sanitize(&err.text())),
+            theme.style(Role::StatusError),
+        ));
     }
     if let Some(msg) = &state.message
         && state.now.since(msg.at) <= MESSAGE_TTL_MS
