@@ -31,11 +31,7 @@ pub async fn run(session: &mut Session, json: bool) -> Result<ExitCode, LaunchEr
         Ok(ExitCode::SUCCESS)
     } else {
         for (panel, e) in state.failing_panels() {
-            eprintln!(
-                "opsdeck: {} source failed: {}",
-                panel.name(),
-                e.text()
-            );
+            eprintln!("opsdeck: {} source failed: {}", panel.name(), e.text());
         }
         for f in service_failures {
             eprintln!("opsdeck: {f}");
