@@ -24,6 +24,7 @@ mod logs;
 mod metrics_batch;
 mod operate;
 mod read_only;
+mod sso;
 mod status;
 
 /// moto is shared: one test at a time.

@@ -113,6 +113,15 @@ fn one_line(text: &str) -> String {
         }
     }
     let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Nested causes often repeat themselves ("loading credentials: loading
+    // credentials: …"): each part once in a row.
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split(": ") {
+        if parts.last() != Some(&p) {
+            parts.push(p);
+        }
+    }
+    let joined = parts.join(": ");
     if joined.chars().count() > 300 {
         let cut: String = joined.chars().take(300).collect();
         format!("{cut}…")

@@ -732,7 +732,13 @@ impl ObserveProvider for AwsProvider {
 
     async fn hosts(&self, now: Timestamp) -> Result<HostsObservation, ProviderError> {
         let found = self.bounded("ec2", self.describe_instances()).await;
-        self.remember(|m| m.settled_instances = true);
+        self.remember(|m| {
+            m.settled_instances = true;
+            // Failed here, the round reads no targets: nothing to wait for.
+            if found.is_err() {
+                m.settled_targets = true;
+            }
+        });
         if let Ok(found) = &found {
             self.remember(|m| m.instances = found.clone());
         }
