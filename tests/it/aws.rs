@@ -19,6 +19,7 @@ use super::e2e_tmux::{Tmux, binary};
 
 mod account_config;
 mod cost_meter;
+mod drain_hang;
 mod faults;
 mod logs;
 mod metrics_batch;

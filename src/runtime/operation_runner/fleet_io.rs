@@ -84,11 +84,29 @@ impl FleetIo<'_> {
     /// A backend's load-balancer target on a fresh observation.
     pub async fn target(&self, backend: &str) -> Result<Target, StepError> {
         let h = self.hosts().await?;
-        h.load_balancer
+        let target = h
+            .load_balancer
             .as_ref()
             .and_then(|lb| lb.target(backend))
             .cloned()
-            .ok_or_else(|| StepError::Failed(format!("{backend} is not in the load-balancer pool")))
+            .ok_or_else(|| {
+                StepError::Failed(format!("{backend} is not in the load-balancer pool"))
+            })?;
+        // The load balancer's part failed this round and what came back is
+        // its last answer: a wait must not be judged on it.
+        if let Some(f) = h
+            .faults
+            .iter()
+            .find(|f| f.stale.iter().any(|s| s == backend))
+        {
+            return Err(StepError::Failed(format!(
+                "{backend}'s load-balancer state is not current ({}: {}); last seen {}",
+                f.source,
+                f.message,
+                target.state.label()
+            )));
+        }
+        Ok(target)
     }
 
     /// `wait` over a backend's load-balancer target: `check` says whether it
