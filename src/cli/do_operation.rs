@@ -160,9 +160,10 @@ pub async fn run(session: &mut Session, args: DoArgs<'_>) -> Result<ExitCode, La
         let ctx = ctx.clone();
         tokio::spawn(async move { run_operation(&ctx, &Progress::channel(tx), job).await })
     };
+    let mut said: Option<(usize, String)> = None;
     let end =
         crate::runtime::signals::supervise(&ctx, op, runner, cancel, &mut rx, signals, |msg| {
-            print_progress(msg, &labels)
+            print_progress(msg, &labels, &mut said)
         })
         .await;
     Ok(match (end.signal, end.verdict) {
@@ -180,7 +181,10 @@ fn confirm_on_stdin(request: &OpRequest) -> bool {
     })
 }
 
-fn print_progress(msg: &Msg, labels: &[String]) {
+/// `said`: the last progress printed (step, what it said without the
+/// countdown), so a wait of minutes prints each change once: "prod-db-replica
+/// is replica (modifying)", then "(rebooting)", not a line per poll.
+fn print_progress(msg: &Msg, labels: &[String], said: &mut Option<(usize, String)>) {
     match msg {
         Msg::OperationStep {
             index,
@@ -195,8 +199,18 @@ fn print_progress(msg: &Msg, labels: &[String]) {
                 .unwrap_or_default();
             match status {
                 StepStatus::Running if detail.is_none() => outln!("  ▶ {}. {label}", index + 1),
-                // Countdowns are for the console; a log-friendly print skips them.
-                StepStatus::Running => {}
+                // Countdowns are for the console; a log-friendly print says
+                // each change of state once.
+                StepStatus::Running => {
+                    let now = detail
+                        .as_deref()
+                        .map(|d| d.split(" · ").next().unwrap_or(d).to_string())
+                        .unwrap_or_default();
+                    if said.as_ref() != Some(&(*index, now.clone())) {
+                        outln!("    … {now}");
+                        *said = Some((*index, now));
+                    }
+                }
                 StepStatus::Done => outln!("  ✔ {}. {label}{d}", index + 1),
                 StepStatus::Failed(why) => outln!("  ✖ {}. {label}: {why}", index + 1),
                 StepStatus::Skipped => outln!("  – {}. {label}: skipped", index + 1),

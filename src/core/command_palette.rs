@@ -107,7 +107,7 @@ fn targets(state: &State, action: Option<ActionId>) -> Vec<String> {
     };
     match action {
         Some(ActionId::DrainBackend | ActionId::UndrainBackend) => backends(),
-        Some(ActionId::PromoteReplica) => state
+        Some(ActionId::PromoteReplica | ActionId::FailoverReplica) => state
             .replication
             .data
             .as_ref()

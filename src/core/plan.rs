@@ -3,7 +3,7 @@
 
 use super::action::ActionId;
 use super::assess;
-use super::capabilities::Capabilities;
+use super::capabilities::{Capabilities, OldPrimary};
 use super::fleet::{DeployOutcome, HostRole, ReplicaRole, TargetState};
 use super::guard::{OpsPolicy, replica_lag};
 use super::operation::{NodeKind, OpKind, OpRequest, PromoteMode, StepSpec};
@@ -37,7 +37,12 @@ pub fn resolve(state: &State, action: ActionId, target: Option<&str>) -> Result<
                 OpKind::Undrain { backend }
             }
         }
-        ActionId::PromoteReplica => promote_kind(state, selected.as_deref(), target.is_some())?,
+        ActionId::PromoteReplica => {
+            promote_kind(state, selected.as_deref(), target.is_some(), false)?
+        }
+        ActionId::FailoverReplica => {
+            promote_kind(state, selected.as_deref(), target.is_some(), true)?
+        }
         ActionId::RollbackDeploy => rollback_kind(state, selected.as_deref(), target.is_some())?,
         ActionId::SshOpen => {
             let host = selected
@@ -65,12 +70,24 @@ fn is_backend(state: &State, name: &str) -> bool {
 }
 
 /// The selected replica if one is selected, else the database replica.
-fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result<OpKind, String> {
+/// `forced`: an emergency failover even if the primary looks available (an
+/// API can still call a primary in a lost AZ "available").
+fn promote_kind(
+    state: &State,
+    selected: Option<&str>,
+    explicit: bool,
+    forced: bool,
+) -> Result<OpKind, String> {
+    let action = if forced {
+        "failover-replica"
+    } else {
+        "promote-replica"
+    };
     let rep = state
         .replication
         .data
         .as_ref()
-        .ok_or("promote-replica: replication is unknown (no data yet)")?;
+        .ok_or(format!("{action}: replication is unknown (no data yet)"))?;
     let db = |name: &str| rep.databases.iter().find(|d| d.name == name);
     let cache = |name: &str| rep.caches.iter().find(|c| c.name == name);
     let (replica, node) = match selected {
@@ -81,15 +98,15 @@ fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result
             (n.to_string(), NodeKind::Cache)
         }
         Some(n) if db(n).is_some() || cache(n).is_some() => {
-            return Err(format!("promote-replica: {n} is already a primary"));
+            return Err(format!("{action}: {n} is already a primary"));
         }
-        Some(n) if explicit => return Err(format!("promote-replica: no replica named {n}")),
+        Some(n) if explicit => return Err(format!("{action}: no replica named {n}")),
         _ => {
             let r = rep
                 .databases
                 .iter()
                 .find(|d| d.role == ReplicaRole::Replica)
-                .ok_or("promote-replica: there is no database replica")?;
+                .ok_or(format!("{action}: there is no database replica"))?;
             (r.name.clone(), NodeKind::Database)
         }
     };
@@ -133,7 +150,7 @@ fn promote_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result
         replica,
         primary,
         node,
-        mode: if primary_up {
+        mode: if primary_up && !forced {
             PromoteMode::Planned
         } else {
             PromoteMode::Emergency
@@ -271,18 +288,19 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy, caps: &Capabilities) -> Ve
             replica,
             primary,
             mode,
+            node,
             ..
         } => {
+            let caps = caps.promote(*node);
             let mut s = Vec::new();
-            if *mode == PromoteMode::Planned {
-                // Without read-only the primary keeps taking writes while the
-                // replica catches up; the wait still ends only when it has.
-                if caps.set_read_only {
-                    s.push(StepSpec::SetReadOnly {
-                        node: primary.clone(),
-                        read_only: true,
-                    });
-                }
+            // Where the primary cannot be made read-only, the application
+            // keeps writing and a lag of 0 never comes: no catch-up wait
+            // (the replica-lag guard is the check).
+            if *mode == PromoteMode::Planned && caps.set_read_only {
+                s.push(StepSpec::SetReadOnly {
+                    node: primary.clone(),
+                    read_only: true,
+                });
                 s.push(StepSpec::WaitCaughtUp {
                     replica: replica.clone(),
                     timeout_ms: policy.catch_up_timeout_ms,
@@ -292,7 +310,10 @@ pub fn steps(request: &OpRequest, policy: &OpsPolicy, caps: &Capabilities) -> Ve
                 replica: replica.clone(),
                 mode: *mode,
             });
-            if *mode == PromoteMode::Planned && policy.rejoin_old_primary && caps.rejoin {
+            if *mode == PromoteMode::Planned
+                && policy.rejoin_old_primary
+                && caps.old_primary == OldPrimary::Rejoin
+            {
                 s.push(StepSpec::Rejoin {
                     old_primary: primary.clone(),
                     new_primary: replica.clone(),
@@ -368,45 +389,8 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
             primary,
             mode,
             last_lag_seconds,
-            ..
-        } => {
-            let lag = last_lag_seconds.map_or("unknown".to_string(), |l| format!("{l:.0}s"));
-            let caps = &state.capabilities;
-            match mode {
-                PromoteMode::Planned => vec![
-                    format!("Planned switchover: {primary} is reachable."),
-                    if caps.set_read_only {
-                        format!(
-                            "{primary} becomes read-only; {replica} catches up (lag now {lag}),"
-                        )
-                    } else {
-                        format!(
-                            "{primary} cannot be made read-only here and keeps taking writes; {replica} catches up (lag now {lag}),"
-                        )
-                    },
-                    if caps.rejoin && state.policy.rejoin_old_primary {
-                        format!("then {replica} becomes the primary and {primary} its replica.")
-                    } else {
-                        format!(
-                            "then {replica} becomes the primary; {primary} is not made its replica (rebuild it)."
-                        )
-                    },
-                    if caps.set_read_only {
-                        "Writes fail while the primary is read-only (seconds).".into()
-                    } else {
-                        "Writes made after the catch-up and before the promotion may be lost."
-                            .into()
-                    },
-                ],
-                PromoteMode::Emergency => vec![
-                    format!("EMERGENCY failover: {primary} is unreachable."),
-                    format!("Possible data loss: writes of the last {lag} (last known lag)."),
-                    format!(
-                        "{replica} becomes the primary now; {primary} must not come back as a primary."
-                    ),
-                ],
-            }
-        }
+            node,
+        } => promote_preview(state, replica, primary, *mode, *node, *last_lag_seconds),
         OpKind::DeployVersion {
             service,
             version,
@@ -461,6 +445,116 @@ pub fn preview(request: &OpRequest, state: &State) -> Vec<String> {
     }
 }
 
+/// The promote dialog's lines: what happens to each node, the writes that
+/// may be lost, and what the service sees meanwhile.
+fn promote_preview(
+    state: &State,
+    replica: &str,
+    primary: &str,
+    mode: PromoteMode,
+    node: NodeKind,
+    last_lag: Option<f64>,
+) -> Vec<String> {
+    let caps = state.capabilities.promote(node);
+    let lag = lag_phrase(state, replica, node, last_lag);
+    let mut lines = match mode {
+        PromoteMode::Planned => vec![
+            format!("Planned switchover: {primary} is reachable."),
+            match (caps.set_read_only, caps.old_primary) {
+                (true, _) => {
+                    format!("{primary} becomes read-only; {replica} catches up (lag now {lag}),")
+                }
+                (false, OldPrimary::StaysWritable) => format!(
+                    "{primary} cannot be made read-only here: it takes writes until the application moves (lag now {lag}),"
+                ),
+                (false, _) => {
+                    format!("{primary} takes writes until the service switches (lag now {lag}),")
+                }
+            },
+            match caps.old_primary {
+                OldPrimary::Rejoin if state.policy.rejoin_old_primary => {
+                    format!("then {replica} becomes the primary and {primary} its replica.")
+                }
+                OldPrimary::Rejoin => format!(
+                    "then {replica} becomes the primary; {primary} is not made its replica (rebuild it)."
+                ),
+                OldPrimary::Follows => format!(
+                    "then {replica} becomes the primary and the service makes {primary} its replica."
+                ),
+                OldPrimary::StaysWritable => format!(
+                    "then {replica} becomes a standalone primary. {primary} STAYS WRITABLE: point the application at {replica}, then retire {primary}."
+                ),
+            },
+            match (caps.set_read_only, caps.old_primary) {
+                (true, _) => "Writes fail while the primary is read-only (seconds).".into(),
+                (false, OldPrimary::StaysWritable) => format!(
+                    "Possible data loss: writes of the last {lag}, and any the application makes on {primary} after the promotion."
+                ),
+                (false, _) => {
+                    format!("Possible data loss: writes of the last {lag} not yet replicated.")
+                }
+            },
+        ],
+        PromoteMode::Emergency => {
+            let looks_up = state.replication.data.as_ref().is_some_and(|r| {
+                r.databases.iter().any(|d| d.name == primary && d.reachable)
+                    || r.caches.iter().any(|c| c.name == primary && c.reachable)
+            });
+            vec![
+                if looks_up {
+                    format!(
+                        "EMERGENCY failover (forced): {primary} still looks available, and is treated as lost."
+                    )
+                } else {
+                    format!("EMERGENCY failover: {primary} is unreachable.")
+                },
+                format!("Possible data loss: writes of the last {lag} (last known lag)."),
+                if caps.old_primary == OldPrimary::StaysWritable {
+                    format!(
+                        "{replica} becomes a standalone primary now; {primary}, if it comes back, is still writable: keep the application away from it."
+                    )
+                } else {
+                    format!(
+                        "{replica} becomes the primary now; {primary} must not come back as a primary."
+                    )
+                },
+            ]
+        }
+    };
+    if let Some(d) = &caps.downtime {
+        lines.push(format!("Expected downtime: {d}"));
+    }
+    if let Some(ms) = caps.takes_ms {
+        lines.push(format!(
+            "It may take up to {} min to show; progress is shown as it goes.",
+            ms / 60_000
+        ));
+    }
+    lines
+}
+
+/// "3s" or, for a sampled metric, "3s (lag sample 40 s old)"; "unknown".
+fn lag_phrase(state: &State, replica: &str, node: NodeKind, last_lag: Option<f64>) -> String {
+    let sampled = state.replication.data.as_ref().and_then(|r| match node {
+        NodeKind::Database => r
+            .databases
+            .iter()
+            .find(|d| d.name == replica)
+            .and_then(|d| d.lag_sampled_at),
+        NodeKind::Cache => r
+            .caches
+            .iter()
+            .find(|c| c.name == replica)
+            .and_then(|c| c.lag_sampled_at),
+    });
+    let age =
+        sampled.map(|at| format!(" (lag sample {} s old)", state.now.since(at).max(0) / 1000));
+    match last_lag {
+        Some(l) => format!("{l:.0}s{}", age.unwrap_or_default()),
+        None => format!("unknown{}", age.unwrap_or_default()),
+    }
+}
+
 /// What the provider cannot do that an operator may expect, for the dialog:
 /// the steps left out of the plan and what takes their place.
 pub fn capability_notes(request: &OpRequest, state: &State) -> Vec<String> {
@@ -483,14 +577,17 @@ pub fn capability_notes(request: &OpRequest, state: &State) -> Vec<String> {
         }
         OpKind::Promote {
             mode: PromoteMode::Planned,
+            node,
             ..
         } => {
+            let caps = caps.promote(*node);
             if !caps.set_read_only {
                 notes.push(
-                    "Cannot make the primary read-only here: that step is not planned.".into(),
+                    "Cannot make the primary read-only here: no read-only or catch-up step is planned; the replica-lag guard is the check."
+                        .into(),
                 );
             }
-            if !caps.rejoin {
+            if caps.old_primary != OldPrimary::Rejoin {
                 notes.push("Cannot rejoin the old primary here: that step is not planned.".into());
             }
         }

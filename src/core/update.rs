@@ -442,6 +442,7 @@ pub(crate) fn act(state: &mut State, action: ActionId) -> Vec<Effect> {
         A::DrainBackend
         | A::UndrainBackend
         | A::PromoteReplica
+        | A::FailoverReplica
         | A::RollbackDeploy
         | A::SshOpen => {
             return operations::start(state, action, None);

@@ -7,7 +7,8 @@
 Without --url it starts the patched server in this process on a free loopback port
 (nothing else is touched). With --url it checks a running opsdeck_moto_server, e.g.
 the lab's (tests/aws/moto.sh up): that RESETS its state (POST /moto-api/reset), so
-re-run seed.py afterwards. Takes ~5 s (one target drains for 2 s).
+re-run seed.py afterwards. Takes ~7 s (one target drains for 2 s, one promotion
+takes 1 s).
 """
 
 from __future__ import annotations
@@ -161,6 +162,24 @@ def check_rds(c) -> None:
     )
     check(error_code(rds.promote_read_replica, DBInstanceIdentifier="nope") == "DBInstanceNotFound",
           "promoting an unknown instance: DBInstanceNotFound")
+
+    # A replica tagged with a promotion time stays a 'modifying' replica that long.
+    rds.create_db_instance_read_replica(
+        DBInstanceIdentifier="check-db-slow", SourceDBInstanceIdentifier="check-db",
+        Tags=[{"Key": "opsdeck-test:promote-seconds", "Value": "1"}],
+    )
+    rds.promote_read_replica(DBInstanceIdentifier="check-db-slow")
+    during = db("check-db-slow")
+    check(during["DBInstanceStatus"] == "modifying"
+          and during.get("ReadReplicaSourceDBInstanceIdentifier") == "check-db",
+          "timed promotion: 'modifying' and still a replica right after the call")
+    check(error_code(rds.promote_read_replica, DBInstanceIdentifier="check-db-slow")
+          == "InvalidDBInstanceState", "timed promotion: a second call while modifying is refused")
+    time.sleep(1.5)
+    after = db("check-db-slow")
+    check(after["DBInstanceStatus"] == "available"
+          and "ReadReplicaSourceDBInstanceIdentifier" not in after,
+          "timed promotion: available and standalone after its time")
 
 
 def check_elasticache(c) -> None:

@@ -193,9 +193,14 @@ def patch_rds_promote() -> None:
     and becomes a standalone instance. Afterwards DescribeDBInstances shows no
     ``ReadReplicaSourceDBInstanceIdentifier`` on it, and the former source no longer
     lists it in ``ReadReplicaDBInstanceIdentifiers``. Promoting an instance that is not
-    a read replica fails with ``InvalidDBInstanceState``. (AWS also reboots the
-    instance, ``modifying`` then ``available``, over minutes; not modelled here: the
-    status stays ``available``.)
+    a read replica fails with ``InvalidDBInstanceState``. AWS also takes minutes:
+    the instance is ``modifying`` (then rebooting) while it is promoted, and shows as
+    a standalone ``available`` instance only at the end.
+
+    That duration is modelled on request only: a replica tagged
+    ``opsdeck-test:promote-seconds=N`` (tests/aws/seed.py ``--rds-promote-seconds N``)
+    answers ``modifying``, still a replica of its source, for N seconds after the
+    call, then is promoted as above. Untagged, the promotion is immediate.
 
     moto 5.2.5: ``RDSBackend.promote_read_replica`` only clears ``is_replica``; the
     replica still names its source and the source still lists the replica. Promoting a
@@ -214,7 +219,7 @@ def patch_rds_promote() -> None:
     _require(backend_cls, "find_db_from_id")
     _require(db_cls, "read_replica_source_db_instance_identifier")
     _require(db_cls, "read_replica_db_instance_identifiers")
-    for attr in ("is_replica", "replicas", "source_db_instance_identifier"):
+    for attr in ("is_replica", "replicas", "source_db_instance_identifier", "status", "tags"):
         _require_init_attr(db_cls, attr)
     _require_init_attr(backend_cls, "databases")
     not_found = _require(e, "DBInstanceNotFoundError")
@@ -228,6 +233,36 @@ def patch_rds_promote() -> None:
                 raise not_found(database_id)
             if not database.is_replica:
                 raise client_error("InvalidDBInstanceState", "DB Instance is not a read replica.")
+            if database.status != "available":
+                raise client_error(
+                    "InvalidDBInstanceState", f"DB Instance is {database.status}, not available."
+                )
+            seconds = _promote_seconds(database)
+            if seconds <= 0:
+                return finish(self, database, db_kwargs)
+            database.status = "modifying"
+
+            def later() -> None:
+                with _lock:
+                    finish(self, database, db_kwargs)
+                    database.status = "available"
+
+            timer = threading.Timer(seconds, later)
+            timer.daemon = True
+            timer.start()
+            return database
+
+    def _promote_seconds(database: Any) -> float:
+        for tag in getattr(database, "tags", None) or []:
+            if tag.get("Key") == "opsdeck-test:promote-seconds":
+                try:
+                    return float(tag.get("Value", "0"))
+                except ValueError:
+                    return 0.0
+        return 0.0
+
+    def finish(self: Any, database: Any, db_kwargs: dict[str, Any]) -> Any:
+        with _lock:
             source_id = database.source_db_instance_identifier
             result = orig_promote(self, db_kwargs)
             if source_id:

@@ -73,6 +73,20 @@ def main() -> None:
         help="dimension order(s) of the per-AZ ALB metrics (default both; see README:\n"
         "GetMetricData matches one stored order, GetMetricStatistics sums all)",
     )
+    ap.add_argument(
+        "--rds-promote-seconds",
+        type=int,
+        default=0,
+        help="seconds the replica's PromoteReadReplica stays 'modifying' (default 0: at once;\n"
+        "a tag the test server reads, see opsdeck_moto_server.py)",
+    )
+    ap.add_argument(
+        "--cache-auto-failover",
+        choices=("on", "off"),
+        default="on",
+        help="the ElastiCache group's automatic failover (default on: a primary change\n"
+        "is a TestFailover; off: ModifyReplicationGroup PrimaryClusterId)",
+    )
     args = ap.parse_args()
     if not 1 <= args.backends <= MAX_BACKENDS:
         die(f"--backends must be 1..{MAX_BACKENDS}")
@@ -210,6 +224,9 @@ def main() -> None:
         SourceDBInstanceIdentifier="prod-db",
         DBInstanceClass="db.t3.micro",
         AvailabilityZone=AZ_C,
+        Tags=[{"Key": "opsdeck-test:promote-seconds", "Value": str(args.rds_promote_seconds)}]
+        if args.rds_promote_seconds > 0
+        else [],
     )
     dbs = {d["DBInstanceIdentifier"]: d for d in rds.describe_db_instances()["DBInstances"]}
     log("RDS: prod-db ({}) -> prod-db-replica ({})".format(
@@ -223,8 +240,8 @@ def main() -> None:
         CacheNodeType="cache.t4g.micro",
         ReplicasPerNodeGroup=1,  # moto ignores NumCacheClusters when cluster mode is disabled
         PreferredCacheClusterAZs=[AZ_A, AZ_C],
-        AutomaticFailoverEnabled=True,
-        MultiAZEnabled=True,
+        AutomaticFailoverEnabled=args.cache_auto_failover == "on",
+        MultiAZEnabled=args.cache_auto_failover == "on",
     )["ReplicationGroup"]
     members = rg["NodeGroups"][0]["NodeGroupMembers"]
     redis_primary = next(m["CacheClusterId"] for m in members if m.get("CurrentRole") == "primary")

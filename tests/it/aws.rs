@@ -24,6 +24,7 @@ mod faults;
 mod logs;
 mod metrics_batch;
 mod operate;
+mod promote;
 mod read_only;
 mod sso;
 mod status;

@@ -53,7 +53,7 @@ pub fn decide(state: &State, request: OpRequest, confirmation: &Confirmation<'_>
     }
     // What the provider cannot do yet is refused before anything is sent.
     let unavailable = match &request.kind {
-        OpKind::Promote { .. } => state.capabilities.promote_unavailable.as_ref(),
+        OpKind::Promote { node, .. } => state.capabilities.promote(*node).unavailable.as_ref(),
         OpKind::DeployVersion { .. } => state.capabilities.deploy_unavailable.as_ref(),
         _ => None,
     };

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::core::action::ActionId;
-use crate::core::capabilities::Capabilities;
+use crate::core::capabilities::{Capabilities, OldPrimary, PromoteCaps};
 use crate::core::effect::Effect;
 use crate::core::fleet::*;
 use crate::core::guard::Refusal;
@@ -173,14 +173,23 @@ fn data_going_stale_while_the_dialog_is_open_refuses_the_confirm() {
 }
 
 fn rds_like() -> Capabilities {
+    let rds = PromoteCaps {
+        unavailable: None,
+        set_read_only: false,
+        old_primary: OldPrimary::StaysWritable,
+        takes_ms: Some(30 * 60_000),
+        downtime: Some("RDS reboots the replica (1 to 5 min).".into()),
+    };
     Capabilities {
         deploy_unavailable: None,
-        promote_unavailable: None,
-        set_read_only: false,
-        rejoin: false,
         per_target_traffic: false,
         drain_takes_ms: Some(300_000),
         fleet_lock: false,
+        database: rds.clone(),
+        cache: PromoteCaps {
+            old_primary: OldPrimary::Follows,
+            ..rds
+        },
     }
 }
 
@@ -188,34 +197,38 @@ fn rds_like() -> Capabilities {
 fn capabilities_shape_the_plan_and_the_dialog_says_so() {
     let mut s = fleet();
     s.capabilities = rds_like();
+    // The lag as a sampled metric: its age is part of the loss statement.
+    if let Some(r) = s.replication.data.as_mut() {
+        for d in r.databases.iter_mut().filter(|d| d.name == "db-replica") {
+            d.lag_seconds = Some(2.0);
+            d.lag_sampled_at = Some(s.now.plus_millis(-40_000));
+        }
+    }
     act(&mut s, ActionId::PromoteReplica);
     let d = s.dialog.clone().expect("dialog");
-    assert!(
-        d.lines
-            .iter()
-            .any(|l| l.contains("Cannot make the primary read-only")),
-        "{:?}",
-        d.lines
-    );
+    let text = d.lines.join("\n");
+    for want in [
+        "Cannot make the primary read-only",
+        "Cannot rejoin the old primary",
+        "db-primary STAYS WRITABLE",
+        "Possible data loss: writes of the last 2s (lag sample 40 s old)",
+        "Expected downtime: RDS reboots the replica",
+        "up to 30 min",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
     let effects = act(&mut s, ActionId::DialogConfirm);
     let [Effect::RunOperation { steps, .. }] = &effects[..] else {
         panic!("{effects:?}");
     };
+    // No read-only, no catch-up wait (a lag of 0 never comes while the
+    // application writes), no rejoin: promote, then verify.
     assert!(
-        !steps
-            .iter()
-            .any(|st| matches!(st, StepSpec::SetReadOnly { .. } | StepSpec::Rejoin { .. })),
+        matches!(
+            &steps[..],
+            [StepSpec::Promote { .. }, StepSpec::VerifyPrimary { .. }]
+        ),
         "{steps:?}"
-    );
-    assert!(
-        steps
-            .iter()
-            .any(|st| matches!(st, StepSpec::WaitCaughtUp { .. }))
-    );
-    assert!(
-        steps
-            .iter()
-            .any(|st| matches!(st, StepSpec::Promote { .. }))
     );
 
     // A drain waits as long as the provider's drain takes, and is not
@@ -466,4 +479,43 @@ fn a_replica_never_heard_from_is_refused_saying_so() {
         "{}",
         r.reason
     );
+}
+
+#[test]
+fn failover_forces_an_emergency_with_a_typed_name_even_when_the_primary_looks_up() {
+    let mut s = fleet();
+    s.capabilities = rds_like();
+    act(&mut s, ActionId::FailoverReplica);
+    let d = s.dialog.clone().expect("dialog");
+    let text = d.lines.join("\n");
+    assert!(
+        text.contains("EMERGENCY failover (forced): db-primary still looks available"),
+        "{text}"
+    );
+    assert!(text.contains("is still writable"), "{text}");
+    // Typed confirmation: Confirm alone starts nothing.
+    assert!(act(&mut s, ActionId::DialogConfirm).is_empty());
+    assert!(s.operations.is_empty());
+    let r = crate::core::plan::resolve(&s, ActionId::FailoverReplica, Some("db-replica"))
+        .expect("request");
+    assert!(matches!(
+        r.kind,
+        OpKind::Promote {
+            mode: PromoteMode::Emergency,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_kind_the_provider_cannot_promote_is_refused_before_anything_is_sent() {
+    let mut s = fleet();
+    let mut caps = rds_like();
+    caps.database.unavailable = Some("no RDS instance is configured".into());
+    s.capabilities = caps;
+    let effects = act(&mut s, ActionId::PromoteReplica);
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(s.operations.is_empty());
+    let msg = s.message.clone().expect("message").text;
+    assert!(msg.contains("no RDS instance is configured"), "{msg}");
 }

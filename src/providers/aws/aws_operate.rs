@@ -1,17 +1,19 @@
 //! Operating an AWS fleet: drain and undrain through the ALB's target
 //! groups (DeregisterTargets / RegisterTargets, the target's state checked
-//! first), and the fleet-wide lock as a tag on the first target group. Only
-//! a session that is not read-only has the write client these use.
+//! first), promotion of an RDS read replica (PromoteReadReplica) or of an
+//! ElastiCache replica (ModifyReplicationGroup's PrimaryClusterId, or
+//! TestFailover where automatic failover is on), and the fleet-wide lock as a
+//! tag on the first target group. Only a session that is not read-only has
+//! the write clients these use.
 //!
-//! Promotion (RDS, ElastiCache), rollback over SSH through the bastion and
-//! ssh-open are not offered on AWS yet: the capabilities say so and the
-//! decision refuses them before anything is sent.
+//! Rollback over SSH through the bastion is not offered on AWS yet: the
+//! capabilities say so and the decision refuses it before anything is sent.
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Tag, TargetDescription};
 
 use crate::core::Timestamp;
-use crate::core::capabilities::Capabilities;
+use crate::core::capabilities::{Capabilities, OldPrimary, PromoteCaps};
 use crate::core::lock::LockHolder;
 use crate::providers::{LockError, OperateProvider, PromoteMode, ProviderError};
 
@@ -24,23 +26,62 @@ use super::lock_tag::{self, LOCK_TAG};
 const DRAIN_SLACK_MS: i64 = 30_000;
 /// How long a lock write settles before it is read back.
 const LOCK_SETTLE_MS: u64 = 700;
+/// How long an RDS promotion may take to show (AWS: "several minutes"; a
+/// busy instance with a long backlog takes longer).
+const RDS_PROMOTE_TAKES_MS: i64 = 30 * 60_000;
+/// How long an ElastiCache primary change may take to show.
+const CACHE_PROMOTE_TAKES_MS: i64 = 10 * 60_000;
 
-pub const NOT_YET: &str = "not available on AWS fleets yet (observe, drain and undrain are)";
+pub const NOT_YET: &str =
+    "not available on AWS fleets yet (observe, drain, undrain and promote are)";
 
 impl AwsProvider {
     pub(super) fn aws_capabilities(&self) -> Capabilities {
         let delay_ms = self.longest_delay_s().map(|s| i64::from(s) * 1000);
+        let none = |what: &str| Some(format!("no {what} is configured in this environment"));
         Capabilities {
-            // RDS cannot make a primary read-only or rejoin it.
-            set_read_only: false,
-            rejoin: false,
             // The ALB reports traffic per AZ, not per target.
             per_target_traffic: false,
             // AWS's default delay (300 s) until the target group's is read.
             drain_takes_ms: Some(delay_ms.unwrap_or(300_000) + DRAIN_SLACK_MS),
             fleet_lock: self.has_target_groups(),
-            promote_unavailable: Some(format!("promote is {NOT_YET}")),
             deploy_unavailable: Some(format!("rollback is {NOT_YET}")),
+            database: PromoteCaps {
+                unavailable: self
+                    .settings()
+                    .rds
+                    .as_ref()
+                    .is_none_or(|r| r.instances.is_empty())
+                    .then(|| none("RDS instance"))
+                    .flatten(),
+                // RDS cannot make an instance read-only or rejoin it: the
+                // promoted replica becomes a standalone instance and the old
+                // primary stays one too.
+                set_read_only: false,
+                old_primary: OldPrimary::StaysWritable,
+                takes_ms: Some(RDS_PROMOTE_TAKES_MS),
+                downtime: Some(
+                    "RDS reboots the replica to promote it (typically 1 to 5 min); it takes no writes until then, and the application must then be pointed at it."
+                        .into(),
+                ),
+            },
+            cache: PromoteCaps {
+                unavailable: self
+                    .settings()
+                    .elasticache
+                    .as_ref()
+                    .is_none_or(|r| r.replication_groups.is_empty())
+                    .then(|| none("ElastiCache replication group"))
+                    .flatten(),
+                set_read_only: false,
+                // ElastiCache makes the old primary a replica of the new one.
+                old_primary: OldPrimary::Follows,
+                takes_ms: Some(CACHE_PROMOTE_TAKES_MS),
+                downtime: Some(
+                    "ElastiCache moves the primary endpoint to the replica: writes fail for seconds (up to about a minute)."
+                        .into(),
+                ),
+            },
         }
     }
 
@@ -48,11 +89,7 @@ impl AwsProvider {
         self.clients()
             .elbv2_write
             .as_ref()
-            .ok_or(ProviderError::Refused {
-                origin: origin("elbv2"),
-                detail: "this session is read-only: it has no client that can change the fleet"
-                    .into(),
-            })
+            .ok_or_else(|| read_only_refusal("elbv2"))
     }
 
     /// The lock's target group (the first configured one, as last observed).
@@ -197,7 +234,7 @@ impl OperateProvider for AwsProvider {
     ) -> Result<(), ProviderError> {
         Err(ProviderError::Refused {
             origin: origin("rds"),
-            detail: format!("{node}: RDS cannot make an instance read-only"),
+            detail: format!("{node}: RDS and ElastiCache cannot make an instance read-only"),
         })
     }
 
@@ -207,10 +244,13 @@ impl OperateProvider for AwsProvider {
         _mode: PromoteMode,
         _now: Timestamp,
     ) -> Result<(), ProviderError> {
-        Err(ProviderError::Refused {
-            origin: origin("rds"),
-            detail: format!("{replica}: promote is {NOT_YET}"),
-        })
+        // Both modes send the same call; an emergency only skips what a
+        // planned switchover checks first (the guards said so already).
+        if self.is_rds_instance(replica) {
+            self.promote_rds(replica).await
+        } else {
+            self.promote_cache(replica).await
+        }
     }
 
     async fn rejoin(&self, old: &str, _new: &str, _now: Timestamp) -> Result<(), ProviderError> {
@@ -296,5 +336,144 @@ impl AwsProvider {
             Some(arn) => self.read_lock(&arn).await,
             None => Ok(None),
         }
+    }
+}
+
+impl AwsProvider {
+    fn is_rds_instance(&self, name: &str) -> bool {
+        self.settings()
+            .rds
+            .as_ref()
+            .is_some_and(|r| r.instances.iter().any(|i| i == name))
+    }
+
+    /// PromoteReadReplica, after a fresh look: the instance must still be a
+    /// replica, and available (RDS refuses others, and says so less clearly).
+    async fn promote_rds(&self, replica: &str) -> Result<(), ProviderError> {
+        let write = self
+            .clients()
+            .rds_write
+            .as_ref()
+            .ok_or_else(|| read_only_refusal("rds"))?;
+        let out = self
+            .clients()
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(replica)
+            .send()
+            .await
+            .map_err(|e| self.clients().error("rds", "DescribeDBInstances", &e))?;
+        let db = out
+            .db_instances()
+            .first()
+            .ok_or_else(|| ProviderError::Failed {
+                origin: origin("rds"),
+                detail: format!("{replica}: no such DB instance"),
+            })?;
+        if db
+            .read_replica_source_db_instance_identifier()
+            .is_none_or(str::is_empty)
+        {
+            return Err(ProviderError::Failed {
+                origin: origin("rds"),
+                detail: format!("{replica} is not a read replica now (already promoted?)"),
+            });
+        }
+        let status = db.db_instance_status().unwrap_or("unknown");
+        if status != "available" {
+            return Err(ProviderError::Failed {
+                origin: origin("rds"),
+                detail: format!("{replica} is {status}: RDS promotes only an available replica"),
+            });
+        }
+        write
+            .promote_read_replica()
+            .db_instance_identifier(replica)
+            .send()
+            .await
+            .map_err(|e| self.clients().error("rds", "PromoteReadReplica", &e))?;
+        Ok(())
+    }
+
+    /// A primary change on the node's replication group: TestFailover where
+    /// automatic failover is on (AWS refuses a PrimaryClusterId change
+    /// then), else ModifyReplicationGroup with PrimaryClusterId, applied now.
+    async fn promote_cache(&self, replica: &str) -> Result<(), ProviderError> {
+        let write = self
+            .clients()
+            .elasticache_write
+            .as_ref()
+            .ok_or_else(|| read_only_refusal("elasticache"))?;
+        let groups = self.cache_groups().await?;
+        let found = groups.iter().find_map(|g| {
+            g.node_groups()
+                .iter()
+                .find(|ng| {
+                    ng.node_group_members()
+                        .iter()
+                        .any(|m| m.cache_cluster_id() == Some(replica))
+                })
+                .map(|ng| (g, ng))
+        });
+        let Some((group, node_group)) = found else {
+            return Err(ProviderError::Failed {
+                origin: origin("elasticache"),
+                detail: format!("{replica} is in no configured replication group"),
+            });
+        };
+        let group_id = group.replication_group_id().unwrap_or_default();
+        let members = node_group.node_group_members();
+        if members
+            .iter()
+            .any(|m| m.cache_cluster_id() == Some(replica) && m.current_role() == Some("primary"))
+        {
+            return Err(ProviderError::Failed {
+                origin: origin("elasticache"),
+                detail: format!("{replica} is the primary of {group_id} already"),
+            });
+        }
+        use aws_sdk_elasticache::types::AutomaticFailoverStatus as Af;
+        let automatic = matches!(group.automatic_failover(), Some(Af::Enabled | Af::Enabling));
+        if automatic {
+            let replicas = members
+                .iter()
+                .filter(|m| m.current_role() != Some("primary"))
+                .count();
+            if replicas > 1 {
+                return Err(ProviderError::Refused {
+                    origin: origin("elasticache"),
+                    detail: format!(
+                        "{group_id} has automatic failover on and {replicas} replicas: TestFailover would let ElastiCache pick which one, not {replica}; turn automatic failover off to choose"
+                    ),
+                });
+            }
+            write
+                .test_failover()
+                .replication_group_id(group_id)
+                .node_group_id(node_group.node_group_id().unwrap_or("0001"))
+                .send()
+                .await
+                .map_err(|e| self.clients().error("elasticache", "TestFailover", &e))?;
+        } else {
+            write
+                .modify_replication_group()
+                .replication_group_id(group_id)
+                .primary_cluster_id(replica)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    self.clients()
+                        .error("elasticache", "ModifyReplicationGroup", &e)
+                })?;
+        }
+        Ok(())
+    }
+}
+
+fn read_only_refusal(service: &str) -> ProviderError {
+    ProviderError::Refused {
+        origin: origin(service),
+        detail: "this session is read-only: it has no client that can change the fleet".into(),
     }
 }

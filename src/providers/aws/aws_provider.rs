@@ -211,6 +211,10 @@ impl AwsProvider {
         &self.clients
     }
 
+    pub(super) fn settings(&self) -> &AwsSettings {
+        &self.settings
+    }
+
     /// The longest deregistration delay of the configured target groups, once read.
     pub(super) fn longest_delay_s(&self) -> Option<u32> {
         self.remember(|m| m.delays.values().map(|(d, _)| *d).max())
@@ -626,7 +630,9 @@ impl AwsProvider {
         Ok(out)
     }
 
-    async fn cache_groups(
+    /// The configured replication groups as DescribeReplicationGroups gives
+    /// them now.
+    pub(super) async fn cache_groups(
         &self,
     ) -> Result<Vec<aws_sdk_elasticache::types::ReplicationGroup>, ProviderError> {
         let ids = self

@@ -58,10 +58,13 @@ pub struct Clients {
     pub profile: Option<String>,
     pub budget: CallBudget,
     pub meter: CallMeter,
-    /// The one client that may change the fleet (DeregisterTargets,
-    /// RegisterTargets, the lock's tags): built only for a session that is
-    /// not read-only, without the read-only guard.
+    /// The clients that may change the fleet (DeregisterTargets,
+    /// RegisterTargets, the lock's tags; PromoteReadReplica;
+    /// ModifyReplicationGroup, TestFailover): built only for a session that
+    /// is not read-only, without the read-only guard.
     pub elbv2_write: Option<aws_sdk_elasticloadbalancingv2::Client>,
+    pub rds_write: Option<aws_sdk_rds::Client>,
+    pub elasticache_write: Option<aws_sdk_elasticache::Client>,
 }
 
 macro_rules! client {
@@ -69,6 +72,18 @@ macro_rules! client {
         let mut b = $krate::config::Builder::from($sdk)
             .interceptor(ReadOnlyGuard)
             .interceptor($meter.clone());
+        if let Some(url) = $settings.endpoint_for($service) {
+            b = b.endpoint_url(url);
+        }
+        $krate::Client::from_conf(b.build())
+    }};
+}
+
+/// A client that may change the fleet: only built for a session that is not
+/// read-only, and without the read-only guard.
+macro_rules! writer {
+    ($krate:ident, $sdk:expr, $settings:expr, $service:literal, $meter:expr) => {{
+        let mut b = $krate::config::Builder::from($sdk).interceptor($meter.clone());
         if let Some(url) = $settings.endpoint_for($service) {
             b = b.endpoint_url(url);
         }
@@ -115,16 +130,19 @@ impl Clients {
         }
         let sdk: SdkConfig = loader.load().await;
         let meter = CallMeter::default();
-        let elbv2_write = writable.then(|| {
-            let mut b = aws_sdk_elasticloadbalancingv2::config::Builder::from(&sdk)
-                .interceptor(meter.clone());
-            if let Some(url) = settings.endpoint_for("elbv2") {
-                b = b.endpoint_url(url);
-            }
-            aws_sdk_elasticloadbalancingv2::Client::from_conf(b.build())
-        });
         Clients {
-            elbv2_write,
+            elbv2_write: writable.then(|| {
+                writer!(
+                    aws_sdk_elasticloadbalancingv2,
+                    &sdk,
+                    settings,
+                    "elbv2",
+                    meter
+                )
+            }),
+            rds_write: writable.then(|| writer!(aws_sdk_rds, &sdk, settings, "rds", meter)),
+            elasticache_write: writable
+                .then(|| writer!(aws_sdk_elasticache, &sdk, settings, "elasticache", meter)),
             ec2: client!(aws_sdk_ec2, &sdk, settings, "ec2", meter),
             elbv2: client!(
                 aws_sdk_elasticloadbalancingv2,

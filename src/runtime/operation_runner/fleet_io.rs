@@ -15,7 +15,7 @@ use super::progress::Progress;
 use super::step_error::StepError;
 
 /// How often waits observe the fleet.
-const POLL: Duration = Duration::from_millis(500);
+const POLL_MS: i64 = 500;
 /// Longest a single provider call may take.
 pub(super) const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -165,7 +165,10 @@ impl FleetIo<'_> {
                 StepStatus::Running,
                 Some(format!("{progress} · {left}s left")),
             );
-            tokio::time::sleep(POLL).await;
+            // A wait of minutes (an RDS promotion, a 300 s deregistration
+            // delay) asks less often: a few dozen calls, not hundreds.
+            let poll = Duration::from_millis((timeout_ms / 60).clamp(POLL_MS, 5_000) as u64);
+            tokio::time::sleep(poll).await;
         }
     }
 }

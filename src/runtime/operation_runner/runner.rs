@@ -3,6 +3,7 @@
 //! the fleet, progress reports, and on a stop the wind-down (wind_down.rs)
 //! and a verdict that states what it left.
 
+use crate::core::capabilities::{OldPrimary, PromoteCaps};
 use crate::core::fleet::{ReplicaRole, ReplicationObservation, TargetState};
 use crate::core::guard::{self, OpsPolicy};
 use crate::core::operation::{OpKind, OpRequest, Step, StepSpec, StepStatus, Verdict};
@@ -510,16 +511,31 @@ impl<'a> Runner<'a> {
                 self.promote_issued = true;
                 self.io.call(op.promote(replica, *mode, now)).await?;
                 self.promote_accepted = true;
+                // RDS takes minutes: the wait is the provider's, and the
+                // progress names the node's status as the service reports it.
+                let timeout = self
+                    .promote_caps()
+                    .and_then(|c| c.takes_ms)
+                    .unwrap_or(PROMOTE_TIMEOUT_MS);
                 let io = &self.io;
                 io.wait(
                     index,
-                    PROMOTE_TIMEOUT_MS,
+                    timeout,
                     || async move {
                         let rep = io.replication().await?;
                         let role = role_of(&rep, replica);
+                        let status = rep
+                            .databases
+                            .iter()
+                            .find(|d| d.name == *replica)
+                            .and_then(|d| d.status.clone())
+                            .map_or(String::new(), |s| format!(" ({s})"));
                         Ok((
                             role == Some(ReplicaRole::Primary),
-                            format!("{replica} is {}", role.map_or("unknown", |x| x.label())),
+                            format!(
+                                "{replica} is {}{status}",
+                                role.map_or("unknown", |x| x.label())
+                            ),
                         ))
                     },
                     |progress| {
@@ -542,16 +558,18 @@ impl<'a> Runner<'a> {
             StepSpec::RunHook { command } => self.run_hook(command).await,
             StepSpec::VerifyPrimary { node } => {
                 let io = &self.io;
-                io.wait(
-                    index,
-                    VERIFY_TIMEOUT_MS,
-                    || async move {
-                        let rep = io.replication().await?;
-                        judged(crate::core::assess::writable_primary(&rep, node))
-                    },
-                    |progress| Err(StepError::Failed(progress)),
-                )
-                .await
+                let verified = io
+                    .wait(
+                        index,
+                        VERIFY_TIMEOUT_MS,
+                        || async move {
+                            let rep = io.replication().await?;
+                            judged(crate::core::assess::writable_primary(&rep, node))
+                        },
+                        |progress| Err(StepError::Failed(progress)),
+                    )
+                    .await?;
+                Ok(Some(self.after_promotion(node, verified).await))
             }
             StepSpec::Deploy { backend, version } => {
                 self.changed.push(format!("{backend} was given {version}"));
@@ -689,6 +707,57 @@ impl<'a> Runner<'a> {
                 last(&out.stderr)
             )))
         }
+    }
+}
+
+impl Runner<'_> {
+    /// How the provider promotes the node kind this operation is about.
+    pub(super) fn promote_caps(&self) -> Option<PromoteCaps> {
+        match &self.request.kind {
+            OpKind::Promote { node, .. } => {
+                Some(self.io.ctx.observe.capabilities().promote(*node).clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The verification's words and, where the service (not opsdeck)
+    /// decides what the old primary becomes, the topology a fresh look
+    /// shows: ElastiCache's old primary following the new one, or RDS's
+    /// still a writable standalone primary (said, with what to do, and not
+    /// mistaken for a split brain opsdeck made).
+    async fn after_promotion(&self, node: &str, verified: Option<String>) -> String {
+        let mut said = verified.unwrap_or_else(|| format!("{node} is a writable primary"));
+        let (
+            Some(caps),
+            OpKind::Promote {
+                primary,
+                node: kind,
+                ..
+            },
+        ) = (self.promote_caps(), &self.request.kind)
+        else {
+            return said;
+        };
+        if caps.old_primary == OldPrimary::Rejoin {
+            return said;
+        }
+        let Ok(rep) = self.io.replication().await else {
+            return said;
+        };
+        let views = crate::core::assess::node_view::nodes(&rep, *kind, &[]);
+        said.push_str(&format!(
+            "; topology now: {}",
+            crate::core::assess::node_view::describe(&views, &[node, primary])
+        ));
+        if caps.old_primary == OldPrimary::StaysWritable
+            && crate::core::assess::writable_primary(&rep, primary).done
+        {
+            said.push_str(&format!(
+                "; {primary} is still a writable primary (the service leaves it standalone): point the application at {node}, then retire {primary}"
+            ));
+        }
+        said
     }
 }
 

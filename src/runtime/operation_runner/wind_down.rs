@@ -153,6 +153,14 @@ impl Runner<'_> {
             }
             return;
         }
+        if self.promote_caps().is_some_and(|c| !c.set_read_only) {
+            let said = format!(
+                "{primary} could not be fenced: the service cannot make it read-only, and it still takes writes; {replica} may have been promoted: keep the application writing to one of them only"
+            );
+            self.wound_down.push(said.clone());
+            self.note(said);
+            return;
+        }
         self.audit_step(format!("wind-down: fence {primary} (make it read-only)"));
         let now = self.io.now();
         let op = self.io.ctx.operate.clone();

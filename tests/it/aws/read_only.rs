@@ -75,6 +75,7 @@ fn aws_read_only_console_sends_nothing_that_writes() {
         "drain-backend",
         "undrain-backend",
         "promote-replica",
+        "failover-replica",
         "rollback-deploy",
     ] {
         assert!(actions.iter().any(|a| a == must), "{must} in {actions:?}");
@@ -239,13 +240,34 @@ fn aws_do_refuses_and_sends_nothing() {
     let Some(lab) = aws_or_skip("aws_do_refuses_and_sends_nothing") else {
         return;
     };
-    // A read-only session has no write client: refused, exit 3. Promotion
-    // is not offered on AWS yet: refused before anything is sent, read-only
-    // or not.
+    // A read-only session has no write client: refused, exit 3, before
+    // anything is sent.
     for args in [
         &["--read-only", "do", "drain-backend", "web-a1", "--yes"][..],
         &["--read-only", "do", "undrain-backend", "web-a1", "--yes"][..],
-        &["do", "promote-replica", "prod-db-replica", "--yes"][..],
+        &[
+            "--read-only",
+            "do",
+            "promote-replica",
+            "prod-db-replica",
+            "--yes",
+        ][..],
+        &[
+            "--read-only",
+            "do",
+            "promote-replica",
+            "prod-redis-002",
+            "--yes",
+        ][..],
+        &[
+            "--read-only",
+            "do",
+            "failover-replica",
+            "prod-db-replica",
+            "--yes",
+            "--confirm",
+            "prod-db-replica",
+        ][..],
     ] {
         lab.reset_recorder();
         let (code, out, err) = lab.opsdeck(args);
