@@ -98,7 +98,7 @@ actions! {
     DrainBackend = "drain-backend", "Take the selected backend out of the load-balancer pool", [View(Overview), View(Instances)], true;
     UndrainBackend = "undrain-backend", "Put the selected backend back into the load-balancer pool", [View(Overview), View(Instances)], true;
     PromoteReplica = "promote-replica", "Promote the selected replica (else the database replica) to primary", [View(Overview), View(Replication)], true;
-    FailoverReplica = "failover-replica", "Emergency failover: promote the selected replica now, even if its primary looks available (typed confirmation)", [View(Overview), View(Replication)], true;
+    FailoverReplica = "failover-replica", "Emergency failover: promote the selected replica now (name typed)", [View(Overview), View(Replication)], true;
     RollbackDeploy = "rollback-deploy", "Roll the service back to the last good version (or the selected one)", [View(Overview), View(Deploys)], true;
     SshOpen = "ssh-open", "Open an SSH session on the selected host", [View(Overview), View(Instances), View(Replication)], true;
     DialogConfirm = "confirm", "Confirm the dialog", [Dialog], false;

@@ -533,7 +533,7 @@ fn promote_preview(
     lines
 }
 
-/// "3s" or, for a sampled metric, "3s (lag sample 40 s old)"; "unknown".
+/// "3s" or, for a sampled metric, "3s as sampled 40 s ago"; "unknown".
 fn lag_phrase(state: &State, replica: &str, node: NodeKind, last_lag: Option<f64>) -> String {
     let sampled = state.replication.data.as_ref().and_then(|r| match node {
         NodeKind::Database => r
@@ -547,8 +547,7 @@ fn lag_phrase(state: &State, replica: &str, node: NodeKind, last_lag: Option<f64
             .find(|c| c.name == replica)
             .and_then(|c| c.lag_sampled_at),
     });
-    let age =
-        sampled.map(|at| format!(" (lag sample {} s old)", state.now.since(at).max(0) / 1000));
+    let age = sampled.map(|at| format!(" as sampled {} s ago", state.now.since(at).max(0) / 1000));
     match last_lag {
         Some(l) => format!("{l:.0}s{}", age.unwrap_or_default()),
         None => format!("unknown{}", age.unwrap_or_default()),

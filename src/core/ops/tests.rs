@@ -211,7 +211,7 @@ fn capabilities_shape_the_plan_and_the_dialog_says_so() {
         "Cannot make the primary read-only",
         "Cannot rejoin the old primary",
         "db-primary STAYS WRITABLE",
-        "Possible data loss: writes of the last 2s (lag sample 40 s old)",
+        "Possible data loss: writes of the last 2s as sampled 40 s ago",
         "Expected downtime: RDS reboots the replica",
         "up to 30 min",
     ] {

@@ -160,10 +160,15 @@ impl FleetIo<'_> {
                 return on_timeout(progress);
             }
             let left = (timeout_ms - elapsed + 999) / 1000;
+            let left = if left >= 120 {
+                format!("{}m {:02}s", left / 60, left % 60)
+            } else {
+                format!("{left}s")
+            };
             self.step_update(
                 index,
                 StepStatus::Running,
-                Some(format!("{progress} · {left}s left")),
+                Some(format!("{progress} · {left} left")),
             );
             // A wait of minutes (an RDS promotion, a 300 s deregistration
             // delay) asks less often: a few dozen calls, not hundreds.

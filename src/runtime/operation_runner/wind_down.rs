@@ -42,6 +42,35 @@ impl Runner<'_> {
             self.restore_writes("the switchover did not happen").await;
             return;
         }
+        // A promotion the service runs on its own (RDS, ElastiCache) cannot
+        // be called back once accepted: say that it goes on, and what the
+        // old primary is, instead of waiting or fencing what cannot be.
+        if let Some(caps) = self.promote_caps().filter(|c| c.takes_ms.is_some())
+            && self.promote_accepted
+            && !caps.set_read_only
+        {
+            let now = match self.io.replication().await {
+                Ok(rep) => {
+                    let views = topology::nodes(&rep, node, &self.made_read_only);
+                    topology::describe(&views, &[replica, primary])
+                }
+                Err(StepError::Failed(e)) => format!("unknown ({e})"),
+                Err(StepError::Cancelled) => "unknown".into(),
+            };
+            let old = if caps.old_primary == crate::core::capabilities::OldPrimary::StaysWritable {
+                format!(
+                    "{primary} stays writable: point the application at {replica} once it shows as primary, then retire {primary}"
+                )
+            } else {
+                format!("the service makes {primary} a replica of {replica}")
+            };
+            let said = format!(
+                "the service accepted the promotion of {replica} and it cannot be called back: it goes on ({now}); {old}"
+            );
+            self.wound_down.push(said.clone());
+            self.note(said);
+            return;
+        }
         match self.io.replication().await {
             Ok(rep) => {
                 let views = topology::nodes(&rep, node, &self.made_read_only);

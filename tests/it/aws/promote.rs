@@ -45,7 +45,7 @@ fn aws_rds_promote_sends_one_call_shows_progress_and_reads_the_new_topology() {
         out.contains("Expected downtime: RDS reboots the replica"),
         "{out}"
     );
-    assert!(out.contains("lag sample"), "{out}");
+    assert!(out.contains("as sampled"), "{out}");
     assert!(out.contains("prod-db STAYS WRITABLE"), "{out}");
     // Progress while RDS works on it.
     assert!(
@@ -204,5 +204,74 @@ fn aws_elasticache_primary_change_swaps_roles_and_the_verdict_reads_them() {
         1,
         "{:?}",
         summary(&rec)
+    );
+}
+
+#[test]
+fn aws_interrupting_an_accepted_rds_promotion_says_it_goes_on_and_records_the_result() {
+    let Some(mut lab) = aws_or_skip(
+        "aws_interrupting_an_accepted_rds_promotion_says_it_goes_on_and_records_the_result",
+    ) else {
+        return;
+    };
+    lab.seed(&["--rds-promote-seconds", "6"]);
+    let child = lab
+        .command(
+            &lab.config(),
+            &["do", "promote-replica", "prod-db-replica", "--yes"],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("opsdeck do");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while calls(&lab.recording(), "PromoteReadReplica").is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the promotion was never sent"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Ctrl-C while RDS works on it: a promotion RDS accepted cannot be
+    // called back, and the verdict must not pretend otherwise.
+    let st = std::process::Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(st.success());
+    let out = child.wait_with_output().expect("opsdeck ends");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("accepted the promotion of prod-db-replica and it cannot be called back"),
+        "{text}"
+    );
+    assert!(text.contains("prod-db stays writable"), "{text}");
+    // Every exit path leaves a result in the audit log.
+    let (code, audit, err) = lab.opsdeck(&["audit", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let results: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|r: &serde_json::Value| r["phase"] == "result")
+        .collect();
+    assert_eq!(results.len(), 1, "{audit}");
+    assert!(
+        results[0]["outcome"]
+            .to_string()
+            .contains("cannot be called back"),
+        "{audit}"
+    );
+    // And it does go on: RDS finishes the promotion.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let (_, status, _, _) = lab.status_with(&lab.config());
+    assert_eq!(
+        node(&status, "databases", "prod-db-replica")["role"],
+        "primary"
     );
 }
