@@ -34,9 +34,6 @@ use super::{alarms, cache_nodes, rds_nodes, targets};
 /// How long a failed metrics refresh is reused before CloudWatch is asked
 /// again (both panels poll; a dead endpoint is asked once, not twice).
 const METRICS_RETRY_MS: i64 = 10_000;
-/// Metrics due within this much are fetched with the ones due now, so one
-/// call serves a refresh.
-const METRICS_ALIGN_MS: i64 = 30_000;
 /// Target group attributes (the deregistration delay) change rarely.
 const ATTRIBUTES_TTL_MS: i64 = 300_000;
 
@@ -560,12 +557,10 @@ impl AwsProvider {
         let error = match recently_failed {
             Some(e) => Some(e),
             None => {
-                let due_now = state.store.due(&wanted, now);
-                if due_now.is_empty() {
+                let due = state.store.to_ask(&wanted, now);
+                if due.is_empty() {
                     None
                 } else {
-                    // Bring along what falls due soon, so one call serves.
-                    let due = state.store.due(&wanted, now.plus_millis(METRICS_ALIGN_MS));
                     let fut = metrics::refresh(&self.clients, &mut state.store, &due, now);
                     let limit = self.clients.budget.operation() + Duration::from_millis(500);
                     let result = match tokio::time::timeout(limit, fut).await {

@@ -10,6 +10,9 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
 
 use crate::core::Timestamp;
 
+/// A refresh brings along what falls due this soon (see [`MetricStore::to_ask`]).
+pub const ALIGN_MS: i64 = 30_000;
+
 /// GetMetricData's limit of queries per call.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
 
@@ -124,11 +127,22 @@ impl MetricStore {
         out
     }
 
+    /// What a refresh at `now` asks for: nothing while nothing is due; once
+    /// something is, also what falls due within [`ALIGN_MS`], so one call
+    /// serves both (and a metric is never asked for twice in its period).
+    pub fn to_ask(&self, wanted: &[MetricKey], now: Timestamp) -> Vec<MetricKey> {
+        if self.due(wanted, now).is_empty() {
+            Vec::new()
+        } else {
+            self.due(wanted, now.plus_millis(ALIGN_MS))
+        }
+    }
+
     pub fn latest(&self, key: &MetricKey) -> Option<Sample> {
         self.latest.get(key).copied()
     }
 
-    fn record(&mut self, key: &MetricKey, sample: Option<Sample>, now: Timestamp) {
+    pub(crate) fn record(&mut self, key: &MetricKey, sample: Option<Sample>, now: Timestamp) {
         self.asked.insert(key.clone(), now);
         match sample {
             Some(s) => {
@@ -225,6 +239,68 @@ mod tests {
         assert_eq!(batches(&keys[..500]).len(), 1);
         assert_eq!(batches(&keys[..4]).len(), 1);
         assert!(batches(&[]).is_empty());
+    }
+
+    /// The seed fleet's metrics (tests/aws/seed.py: a bastion and four
+    /// backends, an ALB in two AZs, an RDS replica, an ElastiCache replica).
+    fn seed_fleet() -> Vec<MetricKey> {
+        let mut keys: Vec<MetricKey> = (0..5)
+            .map(|i| MetricKey::ec2_cpu(&format!("i-{i}")))
+            .collect();
+        for az in ["ap-northeast-2a", "ap-northeast-2c"] {
+            keys.push(MetricKey::alb("RequestCount", "app/prod-alb/1", az));
+            keys.push(MetricKey::alb(
+                "HTTPCode_Target_5XX_Count",
+                "app/prod-alb/1",
+                az,
+            ));
+        }
+        keys.push(MetricKey::rds_replica_lag("prod-db-replica"));
+        keys.push(MetricKey::cache_replication_lag("prod-redis-002"));
+        keys
+    }
+
+    /// Metrics requested in an hour of refreshes every `every_ms` (screens
+    /// open: the hosts and replication panels refresh every 10 s), counted
+    /// through the same `to_ask` the provider uses; `offset_ms` shifts the
+    /// start so the alignment is tried at every phase.
+    fn metrics_in_an_hour(every_ms: i64, offset_ms: i64) -> usize {
+        let wanted = seed_fleet();
+        let mut store = MetricStore::default();
+        let start = Timestamp::from_millis(1_800_000_000_000 + offset_ms);
+        let mut asked = 0;
+        let mut t = 0;
+        while t < 3_600_000 {
+            let now = start.plus_millis(t);
+            let keys = store.to_ask(&wanted, now);
+            asked += keys.len();
+            for k in &keys {
+                store.record(
+                    k,
+                    Some(Sample {
+                        at: now,
+                        value: 1.0,
+                    }),
+                    now,
+                );
+            }
+            t += every_ms;
+        }
+        asked
+    }
+
+    #[test]
+    fn the_seed_fleet_stays_far_under_1200_metrics_an_hour() {
+        // 5 EC2 CPU every 5 min (60) + 6 one-minute metrics (360) = 420,
+        // whatever the phase of the refreshes against the periods.
+        for offset in [0, 3_000, 7_000, 29_000, 31_000, 59_000] {
+            assert_eq!(metrics_in_an_hour(10_000, offset), 420, "offset {offset}");
+        }
+        // A 2 s refresh (C-r held down, the refresh-triggered polls) costs
+        // no more: nothing is asked again within its period.
+        assert_eq!(metrics_in_an_hour(2_000, 0), 420);
+        // The naive way, every metric on every 10 s poll: 360 × 11.
+        assert_eq!(360 * seed_fleet().len(), 3_960);
     }
 
     #[test]
