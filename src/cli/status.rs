@@ -220,6 +220,12 @@ pub fn status_json(state: &State) -> Value {
         "alerts": alerts,
         "errors": errors,
         "usage": state.usage.as_ref().map(usage_json),
+        "diagnostics": {
+            "frames": state.console.frames,
+            "messages": state.console.messages,
+            "polls": state.console.polls,
+            "terminal_bytes": state.console.terminal_bytes,
+        },
     })
 }
 

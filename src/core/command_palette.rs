@@ -71,7 +71,7 @@ pub fn parse(text: &str) -> Result<Command, String> {
     if head == "logs" {
         return Ok(Command::Logs(arg));
     }
-    if head == "usage" && arg.is_none() {
+    if (head == "usage" || head == "diagnostics") && arg.is_none() {
         return Ok(Command::Usage);
     }
     if head == "runbook" {
@@ -180,6 +180,12 @@ pub fn candidates(state: &State, text: &str) -> Vec<Candidate> {
             text: "usage".to_string(),
             kind: CandidateKind::View,
             doc: "API calls, metrics and log bytes this session, and their cost".into(),
+            mutates: false,
+        });
+        all.push(Candidate {
+            text: "diagnostics".to_string(),
+            kind: CandidateKind::View,
+            doc: "What the console did: frames, messages, polls, bytes to the terminal".into(),
             mutates: false,
         });
         for v in ViewId::ALL {

@@ -271,6 +271,9 @@ pub struct State {
     pub overlay: Option<Overlay>,
     /// The session's use of a paid API, where the provider counts it (AWS).
     pub usage: Option<super::usage::UsageReport>,
+    /// What the console itself did (frames, messages, polls, bytes): set by
+    /// the runtime without marking the state dirty, so counting draws nothing.
+    pub console: super::usage::ConsoleCounters,
     pub input: Option<TextInput>,
     /// Keys of an unfinished sequence (which-key hint).
     pub pending_keys: Vec<Key>,
@@ -334,6 +337,7 @@ impl State {
             deploys_selected: 0,
             overlay: None,
             usage: None,
+            console: super::usage::ConsoleCounters::new(now),
             input: None,
             pending_keys: Vec::new(),
             message: None,

@@ -209,6 +209,10 @@ fn tick(state: &mut State, now: Timestamp) {
     if !state.failing_panels().is_empty() {
         state.dirty = true;
     }
+    // The diagnostics panel's counters move while it is open.
+    if state.overlay == Some(super::state::Overlay::Usage) {
+        state.dirty = true;
+    }
 }
 
 fn stale_flags(state: &State) -> [bool; 5] {

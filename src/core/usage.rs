@@ -152,3 +152,34 @@ mod tests {
         assert!((r.hours() - 1.0 / 60.0).abs() < 1e-9);
     }
 }
+
+/// What the console itself did this session, for the diagnostics panel
+/// (`:diagnostics`) and `status --json`. An idle console draws nothing: its
+/// frames and terminal bytes stay flat while nothing changes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ConsoleCounters {
+    pub started: Timestamp,
+    /// Frames drawn.
+    pub frames: u64,
+    /// Messages handled by the event loop (keys, ticks, poll results).
+    pub messages: u64,
+    /// Poll results received (answers and failures).
+    pub polls: u64,
+    /// Bytes written to the terminal.
+    pub terminal_bytes: u64,
+}
+
+impl ConsoleCounters {
+    pub fn new(started: Timestamp) -> Self {
+        ConsoleCounters {
+            started,
+            ..Default::default()
+        }
+    }
+
+    /// `n` per hour over the session up to `now` (at least a second of it).
+    pub fn per_hour(&self, n: u64, now: Timestamp) -> f64 {
+        let hours = (now.since(self.started).max(1000) as f64) / 3_600_000.0;
+        n as f64 / hours
+    }
+}

@@ -52,6 +52,10 @@ pub trait ObserveProvider: Send + Sync {
     /// stream costs money while open (CloudWatch Logs live tail) streams
     /// only while it is visible; the default does nothing.
     fn logs_visible(&self, _visible: bool) {}
+    /// The runtime replays history up to `until` (the demo fleet before its
+    /// first frame), `None` when done: log lines no view would still keep by
+    /// `until` need not be made. The default does nothing.
+    fn replaying_history(&self, _until: Option<Timestamp>) {}
     /// What this session has asked of a paid API so far (the cost meter);
     /// `None` for a provider that calls none.
     fn usage(&self, _now: Timestamp) -> Option<crate::core::usage::UsageReport> {

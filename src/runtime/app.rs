@@ -45,6 +45,8 @@ pub struct App {
     abandoned: Vec<(u64, String)>,
     /// The audit log (read at start for unfinished operations).
     pub audit_path: PathBuf,
+    /// Bytes written to the terminal, counted by the TUI session's writer.
+    terminal_bytes: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// An operation's task, with what is needed to stop it and to record it.
@@ -143,7 +145,22 @@ impl App {
             running: HashMap::new(),
             abandoned: Vec::new(),
             audit_path,
+            terminal_bytes: None,
         }
+    }
+
+    /// A counter for the bytes the session writes to the terminal.
+    pub fn count_terminal_bytes(&mut self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.terminal_bytes
+            .get_or_insert_with(Default::default)
+            .clone()
+    }
+
+    /// Bytes written to the terminal so far (0 without a terminal).
+    pub fn terminal_bytes(&self) -> u64 {
+        self.terminal_bytes
+            .as_ref()
+            .map_or(0, |n| n.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Carries out an effect the reducer asked for.
@@ -263,6 +280,7 @@ impl App {
         let polled = matches!(msg, Msg::Observed { .. } | Msg::SourceFailed { .. });
         let effects = update(&mut self.state, msg);
         if polled {
+            self.state.console.polls += 1;
             // The cost meter follows every poll (a mutex and a copy), and so
             // do the capabilities (an ALB's deregistration delay is read by
             // the hosts poll).
@@ -335,11 +353,13 @@ impl App {
     pub async fn warm_up(&mut self, end: Timestamp, span_ms: i64) {
         let step = self.schedule.replication.as_millis().max(1) as i64;
         let mut t = end.plus_millis(-span_ms);
+        self.observe.replaying_history(Some(end));
         while t < end {
             self.observe_all_at(t, &[PanelId::Hosts, PanelId::Replication, PanelId::Service])
                 .await;
             t = t.plus_millis(step);
         }
+        self.observe.replaying_history(None);
         self.observe_all_at(end, &PanelId::ALL).await;
         self.dispatch(Msg::Tick { now: end });
     }

@@ -101,7 +101,11 @@ where
                 app.dispatch(Msg::Drawn);
                 last_frame = Some(Instant::now());
                 match drawn {
-                    Ok(_) => stats.frames += 1,
+                    Ok(_) => {
+                        stats.frames += 1;
+                        app.state.console.frames = stats.frames;
+                        app.state.console.terminal_bytes = app.terminal_bytes();
+                    }
                     Err(e) if app.state.running_operation().is_some() => {
                         tracing::warn!(error = %e, "the terminal is gone; winding down without a screen");
                         screen_lost = true;
@@ -149,6 +153,7 @@ where
         }
         for input in msgs {
             stats.messages += 1;
+            app.state.console.messages = stats.messages;
             let effects = match input {
                 Input::Key(key) => app.press(key),
                 Input::Msg(msg) => app.dispatch(msg),

@@ -3,10 +3,13 @@
 //! the session's operations before it exits.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::providers::ProviderError;
 
 use super::app::App;
+
 use super::event_loop::{self, LoopStats};
 use super::terminal_guard::TerminalGuard;
 
@@ -24,11 +27,22 @@ pub async fn run_tui(mut app: App, history_ms: Option<i64>) -> std::io::Result<E
     // is handled as soon as the loop runs (no operation can run before).
     let signals = super::signals::Signals::install()?;
     let _forward = signals.forward(app.tx.clone());
-    app.prime(history_ms).await;
-    app.report_unfinished();
     let mut guard = TerminalGuard::enter()?;
-    let mut terminal = fresh_terminal()?;
+    let written = app.count_terminal_bytes();
+    let mut terminal = fresh_terminal(&written)?;
     let mut stats = LoopStats::default();
+    // The first frame comes first: every panel says it is waiting for data
+    // until its source answers. Keys pressed meanwhile wait in the terminal's
+    // input and are read by the loop: none is lost.
+    first_frame(&mut terminal, &mut app, &mut stats);
+    // The demo fleet replays a few minutes of history (bounded work, no
+    // I/O); real sources are polled by the loop's pollers, each panel filled
+    // in as its first poll answers, so a slow or hung source holds up only
+    // its own panel.
+    if history_ms.is_some() {
+        app.prime(history_ms).await;
+    }
+    app.report_unfinished();
     // Signals arrive as messages (above); nothing else ends the loop from outside.
     let shutdown = std::future::pending::<()>();
     tokio::pin!(shutdown);
@@ -62,7 +76,7 @@ pub async fn run_tui(mut app: App, history_ms: Option<i64>) -> std::io::Result<E
                 // A new terminal redraws everything and, unlike `clear()`, does
                 // not ask the terminal for the cursor position (the reply could
                 // be lost while the input stream changes hands).
-                terminal = fresh_terminal()?;
+                terminal = fresh_terminal(&written)?;
                 app.dispatch(crate::core::Msg::SshEnded { host, result });
                 app.state.dirty = true;
             }
@@ -89,14 +103,58 @@ pub async fn run_tui(mut app: App, history_ms: Option<i64>) -> std::io::Result<E
         .map_or(ExitCode::SUCCESS, ExitCode::from))
 }
 
-/// A ratatui terminal on stdout over a cleared screen.
-fn fresh_terminal()
--> std::io::Result<ratatui::Terminal<ratatui::backend::CrosstermBackend<std::io::Stdout>>> {
+/// Draws the console once, before any source has answered.
+fn first_frame<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    app: &mut App,
+    stats: &mut LoopStats,
+) {
+    if let Ok(size) = terminal.size() {
+        app.dispatch(crate::core::Msg::Resize {
+            width: size.width,
+            height: size.height,
+        });
+    }
+    let drawn = terminal.draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap));
+    if drawn.is_ok() {
+        stats.frames += 1;
+        app.state.console.frames = stats.frames;
+        app.state.console.terminal_bytes = app.terminal_bytes();
+        app.dispatch(crate::core::Msg::Drawn);
+    }
+}
+
+/// A ratatui terminal on stdout over a cleared screen, counting the bytes
+/// it writes into `written` (the diagnostics panel).
+fn fresh_terminal(
+    written: &Arc<AtomicU64>,
+) -> std::io::Result<ratatui::Terminal<ratatui::backend::CrosstermBackend<CountingStdout>>> {
     crossterm::execute!(
         std::io::stdout(),
         crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
     )?;
-    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))
+    ratatui::Terminal::new(ratatui::backend::CrosstermBackend::new(CountingStdout {
+        out: std::io::stdout(),
+        written: written.clone(),
+    }))
+}
+
+/// Stdout that counts what goes through it.
+struct CountingStdout {
+    out: std::io::Stdout,
+    written: Arc<AtomicU64>,
+}
+
+impl std::io::Write for CountingStdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.written.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 /// Suspends the console, runs the shell with the terminal, and takes the

@@ -1,6 +1,8 @@
-//! The cost meter (`:usage`): API calls per service, metrics requested, log
-//! bytes and live tail time, this session and per hour, and the monthly cost
-//! those rates imply at list price, with the price table's date.
+//! The diagnostics panel (`:usage`, `:diagnostics`): what the console did
+//! (frames, messages, polls, bytes to the terminal), then the cost meter: API
+//! calls per service, metrics requested, log bytes and live tail time, this
+//! session and per hour, and the monthly cost those rates imply at list
+//! price, with the price table's date.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,8 +12,50 @@ use ratatui::widgets::Paragraph;
 use super::format::{bytes, format_elapsed_ms, pad, pad_left, thousands};
 use super::popup;
 use crate::core::state::State;
-use crate::core::usage::{PRICE_TABLE_DATE, UsageReport};
+use crate::core::time::Timestamp;
+use crate::core::usage::{ConsoleCounters, PRICE_TABLE_DATE, UsageReport};
 use crate::theme::{Role, Theme};
+
+/// What the console did this session: idle, these stay flat.
+pub fn console_lines(c: &ConsoleCounters, now: Timestamp) -> Vec<(String, Role)> {
+    let mut out = vec![(
+        format!(
+            "{:<28}{:>10}{:>12}",
+            "this console",
+            format_elapsed_ms(now.since(c.started)),
+            "per hour"
+        ),
+        Role::PopupKey,
+    )];
+    for (label, n, text) in [
+        ("frames drawn", c.frames, thousands(c.frames)),
+        ("messages handled", c.messages, thousands(c.messages)),
+        ("polls answered", c.polls, thousands(c.polls)),
+        (
+            "bytes to the terminal",
+            c.terminal_bytes,
+            bytes(c.terminal_bytes),
+        ),
+    ] {
+        let hourly = c.per_hour(n, now);
+        let hourly = if label.starts_with("bytes") {
+            bytes(hourly.round() as u64)
+        } else {
+            format!("{hourly:.0}")
+        };
+        out.push((
+            format!(
+                "{}{}{}",
+                pad(label, 28),
+                pad_left(&text, 10),
+                pad_left(&hourly, 12)
+            ),
+            Role::Popup,
+        ));
+    }
+    out.push((String::new(), Role::Popup));
+    out
+}
 
 /// The meter's lines (also what tests read).
 pub fn lines(report: Option<&UsageReport>) -> Vec<(String, Role)> {
@@ -97,7 +141,8 @@ pub fn lines(report: Option<&UsageReport>) -> Vec<(String, Role)> {
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
-    let body = lines(state.usage.as_ref());
+    let mut body = console_lines(&state.console, state.now);
+    body.extend(lines(state.usage.as_ref()));
     let w = body
         .iter()
         .map(|(t, _)| super::format::width(t))
@@ -107,7 +152,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         + 2;
     let h = body.len() + 2;
     let rect = popup::centred(area, w as u16, h as u16);
-    let inner = popup::frame(frame, rect, theme, Line::from(" Usage and cost "));
+    let inner = popup::frame(
+        frame,
+        rect,
+        theme,
+        Line::from(" Diagnostics: usage and cost "),
+    );
     let text: Vec<Line> = body
         .into_iter()
         .map(|(t, role)| Line::from(Span::styled(t, popup::on_popup(theme, role))))

@@ -58,6 +58,14 @@ fn status_json_has_the_documented_keys() {
         assert!(deploys[0].get(key).is_some(), "deploy has {key}");
     }
     assert!(v["alerts"].is_array());
+    // Headless: polls answered, nothing drawn or written to a terminal.
+    let d = &v["diagnostics"];
+    assert!(d["polls"].as_u64().is_some_and(|n| n >= 6), "{d}");
+    assert_eq!(
+        (d["frames"].as_u64(), d["terminal_bytes"].as_u64()),
+        (Some(0), Some(0)),
+        "{d}"
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod cli;
 mod demo_app;
 mod demo_snapshots;
 mod e2e_tmux;
+mod first_frame;
 mod keymap_remap;
 mod lab;
 mod layout;

@@ -110,6 +110,94 @@ async fn an_idle_console_draws_nothing_new() {
     // seconds of idle ticks must not add frames.
     assert!(stats.frames <= 3, "idle console kept drawing: {stats:?}");
     assert!(stats.messages >= 30, "ticks arrived: {stats:?}");
+    // The diagnostics counters say the same, and counting drew nothing.
+    let c = app.state.console;
+    assert_eq!((c.frames, c.messages), (stats.frames, stats.messages));
+    assert_eq!(
+        c.polls,
+        opsdeck::core::PanelId::ALL.len() as u64,
+        "one first poll per panel, then none for an hour: {c:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_diagnostics_panel_counts_while_open_and_idle_stays_idle_when_closed() {
+    let schedule = PollSchedule {
+        hosts: Duration::from_secs(3600),
+        replication: Duration::from_secs(3600),
+        deploys: Duration::from_secs(3600),
+        alerts: Duration::from_secs(3600),
+        logs: Duration::from_secs(3600),
+        service: Duration::from_secs(3600),
+        ..PollSchedule::default()
+    };
+    let mut d = demo_app_with(Scenario::Calm, true, schedule);
+    let app = &mut d.app;
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");
+    /// Sends `keys` after `after`, then closes the input `hold` later.
+    fn script(
+        keys: &'static str,
+        after: Duration,
+        hold: Duration,
+    ) -> mpsc::UnboundedReceiver<std::io::Result<Event>> {
+        let (tx, rx) = mpsc::unbounded();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            for key in parse_sequence(keys).expect("keys") {
+                let _ = tx.unbounded_send(Ok(Event::Key(to_crossterm(key))));
+            }
+            tokio::time::sleep(hold).await;
+            drop(tx);
+        });
+        rx
+    }
+    let mut stats = LoopStats::default();
+    let events = script(
+        ": d i a g n o s t i c s <enter>",
+        Duration::from_secs(2),
+        Duration::from_secs(10),
+    );
+    let exit = run(
+        &mut terminal,
+        events,
+        app,
+        std::future::pending(),
+        &mut stats,
+    )
+    .await
+    .expect("loop");
+    assert_eq!(exit, Exit::InputClosed);
+    let screen = buffer_to_text(terminal.backend().buffer());
+    assert!(screen.contains("Diagnostics"), "{screen}");
+    assert!(screen.contains("bytes to the terminal"), "{screen}");
+    assert!(
+        stats.frames >= 10,
+        "open, the panel redraws its counters every second: {stats:?}"
+    );
+    // The panel shows the count as of the frame before the one on screen.
+    assert!(
+        screen.contains(&format!("frames drawn{:>26}", stats.frames - 1)),
+        "the panel shows the frame count ({}):\n{screen}",
+        stats.frames - 1
+    );
+    // Closed again: 30 s of idle add at most the closing frame and the
+    // first polls of the new loop.
+    let before = stats.frames;
+    let events = script("<esc>", Duration::from_millis(100), Duration::from_secs(30));
+    run(
+        &mut terminal,
+        events,
+        app,
+        std::future::pending(),
+        &mut stats,
+    )
+    .await
+    .expect("loop");
+    assert!(app.state.overlay.is_none());
+    assert!(
+        stats.frames - before <= 3,
+        "closed, the panel costs nothing: {stats:?} (from {before})"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -61,7 +61,15 @@ pub struct DemoFleet {
     lb_frozen: bool,
     /// nginx's `stub_status` request counter.
     lb_requests: f64,
+    /// While history is replayed up to this time, log lines older than what
+    /// the logs view keeps by then are not made (at 50,000 lines/s, three
+    /// minutes of history would be nine million lines, all dropped).
+    history_end: Option<i64>,
 }
+
+/// Log lines the logs view keeps (its ring's capacity): the most a replay
+/// needs to make.
+const LOG_LINES_KEPT: f64 = 100_000.0;
 
 impl DemoFleet {
     pub fn new(cfg: DemoConfig) -> Self {
@@ -96,6 +104,7 @@ impl DemoFleet {
             traffic_phase,
             lb_frozen: false,
             lb_requests: 0.0,
+            history_end: None,
         };
         // Settle traffic numbers so the very first observation is not all zeros.
         fleet.step_backends(0);
@@ -145,8 +154,20 @@ impl DemoFleet {
             self.elapsed_ms += STEP_MS;
             self.step();
         }
+        let kept_from = self
+            .history_end
+            .map(|end| end - (LOG_LINES_KEPT / self.cfg.log_rate.max(0.001) * 1000.0) as i64);
+        if kept_from.is_some_and(|from| now < from) {
+            self.logs.reset_clock(Timestamp(now));
+            return;
+        }
         let ctx = self.log_context();
         self.logs.generate(Timestamp(now), &ctx);
+    }
+
+    /// See [`crate::providers::ObserveProvider::replaying_history`].
+    pub fn replay_history_until(&mut self, until: Option<Timestamp>) {
+        self.history_end = until.map(Timestamp::millis);
     }
 
     /// Simulated time of an operation issued at wall time `now` (after advancing).

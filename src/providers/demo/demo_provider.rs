@@ -84,6 +84,10 @@ impl ObserveProvider for DemoProvider {
         }
     }
 
+    fn replaying_history(&self, until: Option<Timestamp>) {
+        self.lock().replay_history_until(until);
+    }
+
     fn capabilities(&self) -> crate::core::capabilities::Capabilities {
         crate::core::capabilities::Capabilities {
             fleet_lock: self.lock.is_some(),
