@@ -353,6 +353,7 @@ impl App {
     pub async fn warm_up(&mut self, end: Timestamp, span_ms: i64) {
         let step = self.schedule.replication.as_millis().max(1) as i64;
         let mut t = end.plus_millis(-span_ms);
+        let polls = self.state.console.polls;
         self.observe.replaying_history(Some(end));
         while t < end {
             self.observe_all_at(t, &[PanelId::Hosts, PanelId::Replication, PanelId::Service])
@@ -360,6 +361,8 @@ impl App {
             t = t.plus_millis(step);
         }
         self.observe.replaying_history(None);
+        // A replayed past is not polling: the diagnostics count live polls.
+        self.state.console.polls = polls;
         self.observe_all_at(end, &PanelId::ALL).await;
         self.dispatch(Msg::Tick { now: end });
     }
