@@ -15,9 +15,9 @@ use crate::config::selfhosted_config::{BackendSettings, SelfHostedConfig};
 use crate::core::Timestamp;
 use crate::core::capabilities::Capabilities;
 use crate::core::fleet::{
-    Alert, CacheNode, DbNode, Deploy, DeployOutcome, DeploysObservation, Health, Host, HostRole,
-    HostState, HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole,
-    ReplicationObservation, RunningVersion, Target, TargetState,
+    Alert, CacheNode, DbNode, Deploy, DeploysObservation, Health, Host, HostRole, HostState,
+    HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole, ReplicationObservation,
+    RunningVersion, Target, TargetState,
 };
 use crate::core::lock::LockHolder;
 use crate::providers::ssh::{
