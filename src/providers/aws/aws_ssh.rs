@@ -132,25 +132,9 @@ impl AwsSsh {
         private_ip: &str,
         command: &str,
     ) -> Result<String, ProviderError> {
-        let out = self.exec(name, private_ip, command).await?;
-        if out.success() {
-            return Ok(out.stdout);
-        }
-        let err = out.stderr.trim();
-        Err(ProviderError::Failed {
-            origin: name.to_string(),
-            detail: format!(
-                "`{}` exited with {}{}",
-                command.lines().next().unwrap_or(command),
-                out.status
-                    .map_or("no status".to_string(), |s| s.to_string()),
-                if err.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", crate::core::sanitize::sanitize(err))
-                }
-            ),
-        })
+        self.exec(name, private_ip, command)
+            .await?
+            .into_stdout(name, command)
     }
 
     /// Checks that a session on the instance can start (bastion and

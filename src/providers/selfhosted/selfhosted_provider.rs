@@ -202,25 +202,7 @@ impl SelfHostedProvider {
             .exec(command, self.timeout)
             .await
             .map_err(ProviderError::from)?;
-        if out.success() {
-            Ok(out.stdout)
-        } else {
-            let err = out.stderr.trim();
-            Err(ProviderError::Failed {
-                origin: alias.to_string(),
-                detail: format!(
-                    "`{}` exited with {}{}",
-                    command.lines().next().unwrap_or(command),
-                    out.status
-                        .map_or("no status".to_string(), |s| s.to_string()),
-                    if err.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", crate::core::sanitize::sanitize(err))
-                    }
-                ),
-            })
-        }
+        out.into_stdout(alias, command)
     }
 
     fn azs(&self) -> Vec<String> {
