@@ -60,7 +60,9 @@ pub async fn run(session: &mut Session, args: DoArgs<'_>) -> Result<ExitCode, La
             .as_ref()
             .map(|d| d.service.clone())
             .unwrap_or_default();
-        if args.target != service {
+        // A provider that cannot deploy has no service to name: the plan
+        // says why it refuses.
+        if args.target != service && state.capabilities.deploy_unavailable.is_none() {
             return Err(LaunchError::Config(format!(
                 "rollback-deploy: unknown service '{}' (this environment runs '{service}')",
                 args.target

@@ -205,11 +205,15 @@ pub async fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
             .map_err(LaunchError::Config)?;
             schedule = PollSchedule::aws(fleet.round_timeout());
             let fleet = Arc::new(fleet);
-            // Drain and undrain through the ALB, under the fleet lock; a
+            // Drain, undrain, promote and rollback under the fleet lock; a
             // read-only session has no write client at all.
             let operate: Option<Arc<dyn OperateProvider>> =
                 (!read_only).then(|| fleet.clone() as Arc<dyn OperateProvider>);
-            (fleet, operate, None, false)
+            // ssh-open to the instance's private IP through the bastion;
+            // without [aws.ssh] it says what to configure.
+            let shell: Option<Arc<dyn ShellProvider>> =
+                ssh_allowed.then(|| fleet.clone() as Arc<dyn ShellProvider>);
+            (fleet, operate, shell, false)
         }
         (other, _) => {
             return Err(LaunchError::Config(format!(

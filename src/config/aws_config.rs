@@ -6,6 +6,7 @@
 //! feature), so `opsdeck check` validates them in every build.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -45,6 +46,52 @@ pub struct AwsSettings {
     pub elasticache: Option<AwsElastiCache>,
     pub alarms: Option<AwsAlarms>,
     pub logs: Option<AwsLogs>,
+    /// SSH to the instances (private IP, through the bastion): `ssh-open`,
+    /// and the release directories of `deploys`.
+    pub ssh: Option<AwsSshSettings>,
+    /// Deploy history and rollback from release directories over SSH.
+    pub deploys: Option<AwsDeploySettings>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSshSettings {
+    /// The bastion's alias in the ssh client config (its `HostName`, `User`,
+    /// `IdentityFile`, known hosts): every instance is reached through it
+    /// (ProxyJump). Without one, instances are reached directly (a VPN).
+    pub bastion: Option<String>,
+    /// OpenSSH client config (default `~/.ssh/config`); `Host` patterns that
+    /// match an instance's private IP apply to it.
+    pub config: Option<PathBuf>,
+    /// Login user on the instances (default: the ssh config's for the IP).
+    pub user: Option<String>,
+    /// sshd port on the instances (default: the ssh config's, else 22).
+    pub port: Option<u16>,
+    /// known_hosts file for the instances (default: the ssh config's). An
+    /// unknown key is refused and shown with its fingerprint to trust.
+    pub known_hosts: Option<PathBuf>,
+    /// Per-command timeout in milliseconds (default 5000).
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsDeploySettings {
+    /// The service name shown in the deploys view (default `web`).
+    pub service: Option<String>,
+    /// One directory per version on every backend; `{host}` is the
+    /// instance's name.
+    pub releases_dir: String,
+    /// The symlink to the running release (default `current` beside
+    /// `releases_dir`); `{host}` as above.
+    pub current: Option<String>,
+    /// Run on the backend over SSH to deploy (default
+    /// `ln -sfn {releases_dir}/{version} {current}`).
+    pub deploy_command: Option<String>,
+    /// Run on the backend over SSH: exit 0 means healthy. The ALB does not
+    /// check a deregistered target, so a rollback waits on this before it
+    /// registers the backend again; `{private_ip}` and `{host}` are filled in.
+    pub health_check: String,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -146,6 +193,31 @@ impl AwsSettings {
                     .into(),
             );
         }
+        if let Some(d) = &self.deploys {
+            if self.ssh.is_none() {
+                out.push(
+                    "aws.deploys needs [environments.NAME.aws.ssh] (bastion, user): the release directories are read over SSH"
+                        .into(),
+                );
+            }
+            if d.releases_dir.trim().is_empty() {
+                out.push("aws.deploys.releases_dir is empty".into());
+            }
+            if d.health_check.trim().is_empty() {
+                out.push("aws.deploys.health_check is empty".into());
+            }
+        }
+        if let Some(s) = &self.ssh {
+            if s.bastion.as_deref().is_some_and(|b| b.trim().is_empty()) {
+                out.push("aws.ssh.bastion is empty (omit it to connect directly)".into());
+            }
+            if s.port == Some(0) {
+                out.push("aws.ssh.port: 0 is not a port".into());
+            }
+            if s.timeout_ms == Some(0) {
+                out.push("aws.ssh.timeout_ms: 0 would time out every command".into());
+            }
+        }
         out
     }
 
@@ -210,5 +282,44 @@ groups = ["/prod/web/app"]
         assert!(p.contains("unknown service 's3'"), "{p}");
         assert!(p.contains("max_attempts: 0"), "{p}");
         assert!(p.contains("12-digit"), "{p}");
+    }
+
+    #[test]
+    fn ssh_and_deploys_parse_and_deploys_need_ssh() {
+        let s = parse(
+            r#"
+[instances]
+[ssh]
+bastion = "prod-bastion"
+config = "/etc/opsdeck/ssh_config"
+user = "deploy"
+port = 2222
+known_hosts = "/etc/opsdeck/known_hosts"
+timeout_ms = 4000
+[deploys]
+service = "web"
+releases_dir = "/srv/app/releases"
+current = "/srv/app/current"
+deploy_command = "ln -sfn {releases_dir}/{version} {current}"
+health_check = "curl -fsS -m 2 http://{private_ip}:8080/health"
+"#,
+        )
+        .expect("parses");
+        assert!(s.problems().is_empty(), "{:?}", s.problems());
+        assert_eq!(
+            s.ssh.as_ref().and_then(|x| x.bastion.as_deref()),
+            Some("prod-bastion")
+        );
+        let e = parse("[ssh]\nbastoin = 'b'\n").expect_err("typo refused");
+        assert!(e.contains("bastoin"), "{e}");
+        let e = parse("[deploys]\nreleases_dir = '/r'\n").expect_err("health_check required");
+        assert!(e.contains("health_check"), "{e}");
+        let s = parse("[instances]\n[deploys]\nreleases_dir = '/r'\nhealth_check = 'true'\n")
+            .expect("parses");
+        let p = s.problems().join("\n");
+        assert!(
+            p.contains("aws.deploys needs [environments.NAME.aws.ssh]"),
+            "{p}"
+        );
     }
 }

@@ -252,10 +252,10 @@ impl Config {
                 ("aws", None) => Some(format!(
                     "environments.{name}: provider \"aws\" needs an [environments.{name}.aws] table"
                 )),
-                ("aws", Some(aws)) => aws
-                    .problems()
-                    .first()
-                    .map(|p| format!("environments.{name}.{p}")),
+                ("aws", Some(aws)) => aws.problems().first().map(|p| {
+                    format!("environments.{name}.{p}")
+                        .replace("environments.NAME.", &format!("environments.{name}."))
+                }),
                 (_, Some(_)) => Some(format!(
                     "environments.{name}.aws is set but provider is \"{}\" (set provider = \"aws\")",
                     env.provider

@@ -176,6 +176,11 @@ pub fn default_rollback_version(state: &State) -> Option<String> {
 }
 
 fn rollback_kind(state: &State, selected: Option<&str>, explicit: bool) -> Result<OpKind, String> {
+    // A provider that cannot deploy says why before the history is asked
+    // for (there may be none to read).
+    if let Some(why) = &state.capabilities.deploy_unavailable {
+        return Err(format!("rollback-deploy: {why}; nothing was sent"));
+    }
     let d = state
         .deploys
         .data

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed the AWS test lab (moto) with a two-AZ production fleet for opsdeck.
 
-    tests/aws/run/venv/bin/python tests/aws/seed.py [--backends N] [--dereg-delay S]
+    tests/aws/run/venv/bin/python tests/aws/seed.py [--backends N] [--dereg-delay S] [--lab-ips]
 
 Endpoint: $MOTO_URL (default http://127.0.0.1:5000), region ap-northeast-2, fake
 credentials. Resets moto first (POST /moto-api/reset), so it is idempotent: every run
@@ -87,6 +87,13 @@ def main() -> None:
         help="the ElastiCache group's automatic failover (default on: a primary change\n"
         "is a TestFailover; off: ModifyReplicationGroup PrimaryClusterId)",
     )
+    ap.add_argument(
+        "--lab-ips",
+        action="store_true",
+        help="give the instances the SSH lab's loopback addresses as private IPs (VPC\n"
+        "127.0.0.0/16; web-a1 127.0.1.11 .. web-c2 127.0.2.12, as tests/lab/up.sh serves\n"
+        "them), so SSH to an instance's private IP reaches the lab's sshd",
+    )
     args = ap.parse_args()
     if not 1 <= args.backends <= MAX_BACKENDS:
         die(f"--backends must be 1..{MAX_BACKENDS}")
@@ -117,10 +124,11 @@ def main() -> None:
     rng = random.Random(42)
 
     # --- EC2 -------------------------------------------------------------------------
-    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    net = "127.0" if args.lab_ips else "10.0"
+    vpc_id = ec2.create_vpc(CidrBlock=f"{net}.0.0/16")["Vpc"]["VpcId"]
     ec2.create_tags(Resources=[vpc_id], Tags=[{"Key": "Name", "Value": "prod-vpc"}])
     subnets = {}
-    for az, cidr, name in ((AZ_A, "10.0.1.0/24", "prod-a"), (AZ_C, "10.0.2.0/24", "prod-c")):
+    for az, cidr, name in ((AZ_A, f"{net}.1.0/24", "prod-a"), (AZ_C, f"{net}.2.0/24", "prod-c")):
         sid = ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=az)["Subnet"]["SubnetId"]
         ec2.create_tags(Resources=[sid], Tags=[{"Key": "Name", "Value": name}])
         subnets[az] = sid
@@ -149,24 +157,24 @@ def main() -> None:
     ids: dict[str, str] = {}  # name -> instance id
     ips: dict[str, str] = {}
     ids["bastion"] = run_instance(
-        AZ_A, "10.0.1.5", {"Name": "bastion", "Role": "bastion", "Environment": "prod"}
+        AZ_A, f"{net}.1.5", {"Name": "bastion", "Role": "bastion", "Environment": "prod"}
     )
-    ips["bastion"] = "10.0.1.5"
+    ips["bastion"] = f"{net}.1.5"
     backends = backend_names(args.backends)
     counters = {AZ_A: 0, AZ_C: 0}
     for name, az in backends:
-        base = ipaddress.ip_address("10.0.1.11" if az == AZ_A else "10.0.2.11")
+        base = ipaddress.ip_address(f"{net}.1.11" if az == AZ_A else f"{net}.2.11")
         ip = str(base + counters[az])
         counters[az] += 1
         ids[name] = run_instance(az, ip, {"Name": name, "Role": "backend", "Environment": "prod"})
         ips[name] = ip
     # Decoys: opsdeck must not show these (no Environment tag; Environment=staging).
-    ids["decoy"] = run_instance(AZ_C, "10.0.2.5", {})
-    ips["decoy"] = "10.0.2.5"
+    ids["decoy"] = run_instance(AZ_C, f"{net}.2.5", {})
+    ips["decoy"] = f"{net}.2.5"
     ids["staging"] = run_instance(
-        AZ_C, "10.0.2.6", {"Name": "staging-web", "Role": "backend", "Environment": "staging"}
+        AZ_C, f"{net}.2.6", {"Name": "staging-web", "Role": "backend", "Environment": "staging"}
     )
-    ips["staging"] = "10.0.2.6"
+    ips["staging"] = f"{net}.2.6"
     log(f"EC2: vpc {vpc_id}, subnets {subnets[AZ_A]} ({AZ_A}) {subnets[AZ_C]} ({AZ_C}), "
         f"{len(ids)} instances ({len(backends)} backends)")
 

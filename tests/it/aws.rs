@@ -26,6 +26,7 @@ mod metrics_batch;
 mod operate;
 mod promote;
 mod read_only;
+mod ssh_ops;
 mod sso;
 mod status;
 

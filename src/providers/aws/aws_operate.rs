@@ -6,8 +6,11 @@
 //! tag on the first target group. Only a session that is not read-only has
 //! the write clients these use.
 //!
-//! Rollback over SSH through the bastion is not offered on AWS yet: the
-//! capabilities say so and the decision refuses it before anything is sent.
+//! Rollback uses the same waves as a self-hosted fleet (drain through the
+//! ALB, deploy over SSH through the bastion, wait healthy, register, verify
+//! serving): see `aws_deploys.rs`. Without `[aws.deploys]` and `[aws.ssh]`
+//! the capabilities say so and the decision refuses it before anything is
+//! sent.
 
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::types::{Tag, TargetDescription};
@@ -32,9 +35,6 @@ const RDS_PROMOTE_TAKES_MS: i64 = 30 * 60_000;
 /// How long an ElastiCache primary change may take to show.
 const CACHE_PROMOTE_TAKES_MS: i64 = 10 * 60_000;
 
-pub const NOT_YET: &str =
-    "not available on AWS fleets yet (observe, drain, undrain and promote are)";
-
 impl AwsProvider {
     pub(super) fn aws_capabilities(&self) -> Capabilities {
         let delay_ms = self.longest_delay_s().map(|s| i64::from(s) * 1000);
@@ -45,7 +45,7 @@ impl AwsProvider {
             // AWS's default delay (300 s) until the target group's is read.
             drain_takes_ms: Some(delay_ms.unwrap_or(300_000) + DRAIN_SLACK_MS),
             fleet_lock: self.has_target_groups(),
-            deploy_unavailable: Some(format!("rollback is {NOT_YET}")),
+            deploy_unavailable: self.deploy_unavailable(),
             database: PromoteCaps {
                 unavailable: self
                     .settings()
@@ -263,13 +263,10 @@ impl OperateProvider for AwsProvider {
     async fn deploy_version(
         &self,
         backend: &str,
-        _v: &str,
+        version: &str,
         _now: Timestamp,
     ) -> Result<(), ProviderError> {
-        Err(ProviderError::Refused {
-            origin: origin("ec2"),
-            detail: format!("{backend}: deploy is {NOT_YET}"),
-        })
+        self.deploy_release(backend, version).await
     }
 
     async fn acquire_lock(&self, me: &LockHolder, now: Timestamp) -> Result<(), LockError> {

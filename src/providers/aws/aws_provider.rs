@@ -95,6 +95,8 @@ pub struct AwsProvider {
     tail_buffer: std::sync::Arc<Mutex<super::live_tail::TailBuffer>>,
     /// When the cost meter started counting (the first poll).
     started: Mutex<Option<Timestamp>>,
+    /// SSH to the instances (`[aws.ssh]`), through the bastion.
+    ssh: Option<super::aws_ssh::AwsSsh>,
 }
 
 /// The service as the config names it (`elbv2`, `logs`), from the SDK's
@@ -181,6 +183,13 @@ impl AwsProvider {
             }
             (_, Ok(id)) => id,
         };
+        let ssh = match &settings.ssh {
+            Some(s) => Some(
+                super::aws_ssh::AwsSsh::new(s)
+                    .map_err(|e| format!("environment '{env_name}': aws.ssh: {e}"))?,
+            ),
+            None => None,
+        };
         let prober = (!env.probes.is_empty()).then(|| {
             crate::providers::selfhosted::service_prober::ServiceProber::probes_only(
                 &env.probes,
@@ -201,6 +210,46 @@ impl AwsProvider {
             tail: Mutex::new(None),
             tail_buffer: std::sync::Arc::default(),
             started: Mutex::new(None),
+            ssh,
+        })
+    }
+
+    /// SSH to the instances, or why there is none.
+    pub(super) fn ssh(&self) -> Result<&super::aws_ssh::AwsSsh, ProviderError> {
+        self.ssh.as_ref().ok_or_else(|| ProviderError::Refused {
+            origin: "config".into(),
+            detail: super::aws_ssh::NOT_CONFIGURED
+                .replace("environments.NAME.", &format!("environments.{}.", self.env)),
+        })
+    }
+
+    pub(super) fn environment(&self) -> &str {
+        &self.env
+    }
+
+    /// One DescribeInstances, remembered.
+    pub(super) async fn refresh_instances(&self) -> Result<Vec<Ec2Instance>, ProviderError> {
+        let found = self.bounded("ec2", self.describe_instances()).await?;
+        self.remember(|m| m.instances = found.clone());
+        Ok(found)
+    }
+
+    /// The instances as last observed.
+    pub(super) fn instances_seen(&self) -> Vec<Ec2Instance> {
+        self.remember(|m| m.instances.clone())
+    }
+
+    /// The instance named `name` (its Name tag), observing the fleet first
+    /// when it has not been seen yet (a fresh `opsdeck do`).
+    pub(super) async fn instance_named(&self, name: &str) -> Result<Ec2Instance, ProviderError> {
+        let find = || self.remember(|m| m.instances.iter().find(|i| i.name == name).cloned());
+        if let Some(i) = find() {
+            return Ok(i);
+        }
+        self.refresh_instances().await?;
+        find().ok_or_else(|| ProviderError::Failed {
+            origin: super::aws_error::origin("ec2"),
+            detail: format!("no instance named {name} among the configured instances"),
         })
     }
 
@@ -884,20 +933,47 @@ impl ObserveProvider for AwsProvider {
             lb
         });
         self.remember(|m| m.load_balancer = load_balancer.clone());
+        // Release directories over SSH: each backend's version, and the
+        // health of those the ALB does not check (out of its pool).
+        let out_of_pool: Vec<String> = found
+            .iter()
+            .filter(|i| {
+                load_balancer
+                    .as_ref()
+                    .and_then(|lb| lb.target(&i.name))
+                    .is_none_or(|t| t.state != TargetState::Active)
+            })
+            .map(|i| i.name.clone())
+            .collect();
+        let probed = self.probe_releases(&found, &out_of_pool).await;
+        for e in probed.values().filter_map(|p| p.error.as_ref()) {
+            faults.push(Self::fault(e, Vec::new()));
+        }
         let hosts = found
             .iter()
             .map(|i| {
                 let target = load_balancer.as_ref().and_then(|lb| lb.target(&i.name));
                 let check = checks.get(&i.id).map(String::as_str);
+                let probe = probed.get(&i.name);
+                let mut health = host_health(i, check, target);
+                if i.state == HostState::Running
+                    && let Some(p) = probe.filter(|_| out_of_pool.contains(&i.name))
+                {
+                    health = match p.healthy {
+                        Some(true) => Health::Ok,
+                        Some(false) => Health::Down,
+                        None => Health::Unknown,
+                    };
+                }
                 Host {
                     name: i.name.clone(),
                     az: i.az.clone(),
                     role: i.role,
                     state: i.state,
-                    health: host_health(i, check, target),
+                    health,
                     latency_ms: None,
                     cpu_pct: cpu.get(&i.id).copied(),
-                    version: None,
+                    version: probe.and_then(|p| p.version.clone()),
                     address: i.private_ip.clone(),
                     instance_type: i.instance_type.clone(),
                     checks: check.map(str::to_string),
@@ -1011,9 +1087,7 @@ impl ObserveProvider for AwsProvider {
     }
 
     async fn deploys(&self, _now: Timestamp) -> Result<DeploysObservation, ProviderError> {
-        // Deploy history comes from release directories over SSH (with the
-        // operations on AWS fleets); not configured here, so absent.
-        Ok(DeploysObservation::default())
+        self.release_history().await
     }
 
     async fn alerts(&self, now: Timestamp) -> Result<Vec<Alert>, ProviderError> {

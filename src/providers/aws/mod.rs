@@ -3,9 +3,11 @@
 //! the `aws` cargo feature (on by default).
 
 pub mod alarms;
+pub mod aws_deploys;
 pub mod aws_error;
 pub mod aws_operate;
 pub mod aws_provider;
+pub mod aws_ssh;
 pub mod cache_nodes;
 pub mod call_meter;
 pub mod clients;

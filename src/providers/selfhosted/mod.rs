@@ -11,6 +11,7 @@ pub mod mysql_node;
 pub mod nginx_upstream;
 pub mod prometheus;
 pub mod redis_node;
+pub mod release_dirs;
 pub mod selfhosted_provider;
 pub mod service_prober;
 pub mod shell_text;

@@ -15,9 +15,9 @@ use crate::config::selfhosted_config::{BackendSettings, SelfHostedConfig};
 use crate::core::Timestamp;
 use crate::core::capabilities::Capabilities;
 use crate::core::fleet::{
-    Alert, CacheNode, DbNode, Deploy, DeployOutcome, DeploysObservation, Health, Host, HostRole,
-    HostState, HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole,
-    ReplicationObservation, RunningVersion, Target, TargetState,
+    Alert, CacheNode, DbNode, Deploy, DeploysObservation, Health, Host, HostRole, HostState,
+    HostsObservation, LoadBalancer, LogLevel, LogLine, ReplicaRole, ReplicationObservation,
+    RunningVersion, Target, TargetState,
 };
 use crate::core::lock::LockHolder;
 use crate::providers::ssh::{
@@ -38,6 +38,7 @@ use super::mysql_node::{MysqlNode, unreachable_db_node};
 use super::nginx_upstream;
 use super::prometheus::PrometheusClient;
 use super::redis_node::{RedisNode, unreachable_cache_node};
+use super::release_dirs::{self, DEFAULT_DEPLOY, ReleaseDirs, parse_listing};
 use super::shell_text::shell_quote;
 use super::upstream_edit::{EDIT_WAIT_SECS, EditOutcome, UpstreamEdit};
 
@@ -53,8 +54,6 @@ const TAIL_RETRY: Duration = Duration::from_secs(2);
 const SKEW_WARN_MS: i64 = 2_000;
 /// How often the console tells the lock's holding command it is alive.
 const LOCK_HEARTBEAT: Duration = Duration::from_secs(3);
-/// Default deploy: switch the release symlink.
-const DEFAULT_DEPLOY: &str = "ln -sfn {releases_dir}/{version} {current}";
 
 /// A database or cache node as configured.
 struct Node<T> {
@@ -203,25 +202,7 @@ impl SelfHostedProvider {
             .exec(command, self.timeout)
             .await
             .map_err(ProviderError::from)?;
-        if out.success() {
-            Ok(out.stdout)
-        } else {
-            let err = out.stderr.trim();
-            Err(ProviderError::Failed {
-                origin: alias.to_string(),
-                detail: format!(
-                    "`{}` exited with {}{}",
-                    command.lines().next().unwrap_or(command),
-                    out.status
-                        .map_or("no status".to_string(), |s| s.to_string()),
-                    if err.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", crate::core::sanitize::sanitize(err))
-                    }
-                ),
-            })
-        }
+        out.into_stdout(alias, command)
     }
 
     fn azs(&self) -> Vec<String> {
@@ -579,22 +560,14 @@ fn refusal_text(refusal: &Refusal, now: Timestamp) -> String {
     }
 }
 
-fn fill(template: &str, b: &BackendSettings, version: &str) -> String {
-    let releases = b.releases_dir.clone().unwrap_or_default();
-    let current = b.current_link.clone().unwrap_or_else(|| {
-        format!(
-            "{}/current",
-            releases
-                .trim_end_matches('/')
-                .rsplit_once('/')
-                .map_or(".", |(d, _)| d)
-        )
-    });
-    template
-        .replace("{version}", &shell_quote(version))
-        .replace("{releases_dir}", &shell_quote(&releases))
-        .replace("{current}", &shell_quote(&current))
-        .replace("{host}", &shell_quote(&b.name))
+/// Where a backend keeps its releases (`None`: no `releases_dir`).
+fn release_dirs(b: &BackendSettings) -> Option<ReleaseDirs> {
+    let releases = b.releases_dir.as_deref()?;
+    Some(ReleaseDirs::new(
+        releases,
+        b.current_link.as_deref(),
+        &b.name,
+    ))
 }
 
 #[async_trait]
@@ -907,15 +880,11 @@ impl ObserveProvider for SelfHostedProvider {
             .as_ref()
             .map_or("web".to_string(), |d| d.service.clone());
         let listings = join_all(self.cfg.backends.iter().map(|b| async move {
-            let Some(releases) = &b.releases_dir else {
+            let Some(dirs) = release_dirs(b) else {
                 return Ok((b, None));
             };
-            let current = fill("{current}", b, "");
-            let script = format!(
-                "cd {dir} && for v in */; do v=${{v%/}}; printf '%s\\t%s\\t%s\\t%s\\n' \"$v\" \"$(stat -c %Y \"$v\")\" \"$(stat -c %U \"$v\")\" \"$([ -e \"$v/FAILED\" ] && echo failed || echo ok)\"; done; printf 'CURRENT\\t%s\\n' \"$(readlink {current})\"",
-                dir = shell_quote(releases),
-            );
-            self.run(&b.ssh, &script).await.map(|out| (b, Some(out)))
+            let out = self.run(&b.ssh, &dirs.listing_script()).await?;
+            Ok::<_, ProviderError>((b, Some((dirs, parse_listing(&out)))))
         }))
         .await
         // A host that cannot be read fails the panel: its last good history
@@ -927,51 +896,17 @@ impl ObserveProvider for SelfHostedProvider {
         let mut running = Vec::new();
         for (b, listing) in listings {
             let mut current = None;
-            for line in listing.as_deref().unwrap_or("").lines() {
-                let f: Vec<&str> = line.split('\t').collect();
-                if f.first() == Some(&"CURRENT") {
-                    current = f
-                        .get(1)
-                        .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
-                        .map(str::to_string);
-                    continue;
-                }
-                let [version, mtime, owner, state] = f[..] else {
-                    continue;
-                };
-                let at = Timestamp::from_secs(mtime.parse().unwrap_or(0));
-                let outcome = if state == "failed" {
-                    DeployOutcome::Failed
-                } else {
-                    DeployOutcome::Succeeded
-                };
-                match history.iter_mut().find(|d| d.version == version) {
-                    Some(d) => {
-                        d.at = d.at.min(at);
-                        if outcome == DeployOutcome::Failed {
-                            d.outcome = outcome;
-                        }
-                    }
-                    None => history.push(Deploy {
-                        service: service.clone(),
-                        version: crate::core::sanitize::sanitize(version),
-                        artifact: format!("{}/{version}", b.releases_dir.as_deref().unwrap_or("")),
-                        at,
-                        by: crate::core::sanitize::sanitize(owner),
-                        outcome,
-                    }),
-                }
+            if let Some((dirs, listing)) = listing {
+                release_dirs::merge(&mut history, &service, &dirs, &listing);
+                current = listing.current;
             }
             running.push(RunningVersion {
                 backend: b.name.clone(),
                 az: b.az.clone(),
-                version: current.map(|c| crate::core::sanitize::sanitize(&c)),
+                version: current,
             });
         }
-        history.sort_by(|a, b| {
-            b.at.cmp(&a.at)
-                .then_with(|| crate::core::assess::compare_versions(&b.version, &a.version))
-        });
+        release_dirs::sort_history(&mut history);
         Ok(DeploysObservation {
             service,
             history,
@@ -1236,19 +1171,22 @@ impl OperateProvider for SelfHostedProvider {
             .as_ref()
             .and_then(|d| d.deploy_command.clone())
             .unwrap_or_else(|| DEFAULT_DEPLOY.to_string());
-        if let Some(dir) = &b.releases_dir {
+        let dirs = release_dirs(b);
+        if let Some(dirs) = &dirs {
             // Refuse a version that is not on the host before touching anything.
-            let check = format!("test -d {}/{}", shell_quote(dir), shell_quote(version));
-            self.run(&b.ssh, &check)
+            self.run(&b.ssh, &dirs.check_script(version))
                 .await
                 .map_err(|_| ProviderError::Failed {
                     origin: backend.to_string(),
-                    detail: format!("release {version} is not in {dir}"),
+                    detail: format!("release {version} is not in {}", dirs.releases),
                 })?;
         }
-        self.run(&b.ssh, &fill(&template, b, version))
-            .await
-            .map(|_| ())
+        let command = match &dirs {
+            Some(dirs) => dirs.fill(&template, version),
+            // No release directories: only `{version}` and `{host}` mean anything.
+            None => ReleaseDirs::new("", None, &b.name).fill(&template, version),
+        };
+        self.run(&b.ssh, &command).await.map(|_| ())
     }
 }
 

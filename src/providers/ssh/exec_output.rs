@@ -18,3 +18,32 @@ impl ExecOutput {
         self.status == Some(0)
     }
 }
+
+impl ExecOutput {
+    /// Its stdout when it succeeded; else an error on `origin` naming the
+    /// command's first line, its status and its (sanitized) stderr.
+    pub fn into_stdout(
+        self,
+        origin: &str,
+        command: &str,
+    ) -> Result<String, crate::providers::ProviderError> {
+        if self.success() {
+            return Ok(self.stdout);
+        }
+        let err = self.stderr.trim();
+        Err(crate::providers::ProviderError::Failed {
+            origin: origin.to_string(),
+            detail: format!(
+                "`{}` exited with {}{}",
+                command.lines().next().unwrap_or(command),
+                self.status
+                    .map_or("no status".to_string(), |s| s.to_string()),
+                if err.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", crate::core::sanitize::sanitize(err))
+                }
+            ),
+        })
+    }
+}

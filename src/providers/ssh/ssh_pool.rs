@@ -69,6 +69,13 @@ impl SshPool {
         }
     }
 
+    /// Like [`SshPool::forget`] for a target built by hand.
+    pub fn forget_target(&self, target: &SshTarget) {
+        if let Ok(mut slots) = self.slots.lock() {
+            slots.remove(&pool_key(target));
+        }
+    }
+
     /// Disconnects every pooled connection.
     pub async fn close_all(&self) {
         let slots: Vec<Slot> = match self.slots.lock() {
