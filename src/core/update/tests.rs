@@ -130,11 +130,14 @@ fn logs_filter_is_a_regex_and_bad_regex_is_reported() {
         &mut s,
         Msg::Observed {
             at: Timestamp::from_secs(1001),
-            observation: Observation::Logs(vec![
-                line("web-a1", "INFO GET /a 200"),
-                line("web-c1", "ERROR timeout"),
-                line("web-a1", "WARN slow query 900ms"),
-            ]),
+            observation: Observation::Logs(
+                vec![
+                    line("web-a1", "INFO GET /a 200"),
+                    line("web-c1", "ERROR timeout"),
+                    line("web-a1", "WARN slow query 900ms"),
+                ]
+                .into(),
+            ),
         },
     );
     act(&mut s, ActionId::ViewLogs);
@@ -176,7 +179,7 @@ fn logs_pause_scroll_and_follow() {
         &mut s,
         Msg::Observed {
             at: Timestamp::from_secs(1001),
-            observation: Observation::Logs(lines),
+            observation: Observation::Logs(lines.into()),
         },
     );
     act(&mut s, ActionId::ViewLogs);
@@ -189,7 +192,7 @@ fn logs_pause_scroll_and_follow() {
         &mut s,
         Msg::Observed {
             at: Timestamp::from_secs(1002),
-            observation: Observation::Logs(vec![line("web-a1", "INFO new")]),
+            observation: Observation::Logs(vec![line("web-a1", "INFO new")].into()),
         },
     );
     assert_eq!(s.logs.anchor, Some(98));
@@ -301,7 +304,7 @@ fn idle_ticks_do_not_redraw() {
         &mut s,
         Msg::Observed {
             at: Timestamp::from_secs(1000),
-            observation: Observation::Logs(vec![]),
+            observation: Observation::Logs(Default::default()),
         },
     );
     s.dirty = false;
