@@ -338,6 +338,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn logs_budget_mib_is_read_and_bounded() {
+        let cfg = Config::parse("[logs]\nbudget_mib = 64\n", "c.toml").expect("valid");
+        assert_eq!(cfg.logs.budget_mib, Some(64));
+        assert_eq!(
+            Config::parse("", "c.toml").expect("valid").logs.budget_mib,
+            None
+        );
+        for bad in ["0", "5000"] {
+            let err = Config::parse(&format!("[logs]\nbudget_mib = {bad}\n"), "c.toml")
+                .expect_err("out of range");
+            let text = err.to_string();
+            assert!(text.contains("c.toml:2:"), "{text}");
+            assert!(text.contains("1 to 4096"), "{text}");
+        }
+        let err = Config::parse("[logs]\nbudget = 3\n", "c.toml").expect_err("unknown key");
+        assert!(err.to_string().contains("budget"), "{err}");
+    }
+
+    #[test]
     fn parses_environments() {
         let cfg = Config::parse(
             "default_environment = \"demo\"\n[environments.demo]\nprovider = \"demo\"\nseed = 7\n",

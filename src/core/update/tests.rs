@@ -762,3 +762,44 @@ fn drawn_clears_dirty_and_show_view_switches() {
         "back from a shell: the whole screen is drawn again"
     );
 }
+
+/// The budget message resizes the store; a batch's own drops are counted;
+/// the logs title shows both.
+#[test]
+fn log_budget_and_source_drops_reach_the_store() {
+    use crate::core::log_batch::LogBatch;
+    let mut s = state();
+    let mut batch: LogBatch = (0..20_000)
+        .map(|i| line("web-a1", &format!("INFO request {i} {}", "x".repeat(80))))
+        .collect();
+    batch.dropped = 500;
+    update(
+        &mut s,
+        Msg::Observed {
+            at: Timestamp::from_secs(1001),
+            observation: Observation::Logs(batch),
+        },
+    );
+    assert_eq!(s.logs.buffer.len(), 20_000);
+    assert_eq!(s.logs.buffer.dropped(), 500);
+    act(&mut s, ActionId::ViewLogs);
+    s.dirty = false;
+    update(&mut s, Msg::LogBudget { bytes: 1024 * 1024 });
+    assert!(s.dirty, "the logs view shows the new budget");
+    assert_eq!(s.logs.buffer.budget(), 1024 * 1024);
+    assert!(s.logs.buffer.used_bytes() <= 1024 * 1024);
+    let kept = s.logs.buffer.len() as u64;
+    assert!(kept < 20_000);
+    assert_eq!(s.logs.buffer.dropped(), 500 + 20_000 - kept);
+    // Only drops, no lines: still counted.
+    let mut empty = LogBatch::new();
+    empty.dropped = 7;
+    update(
+        &mut s,
+        Msg::Observed {
+            at: Timestamp::from_secs(1002),
+            observation: Observation::Logs(empty),
+        },
+    );
+    assert_eq!(s.logs.buffer.dropped(), 507 + 20_000 - kept);
+}
