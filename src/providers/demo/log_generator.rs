@@ -1,12 +1,11 @@
 //! Generates the fleet's log lines at a set rate: nginx access lines on `lb`,
 //! Spring Boot application lines (with the odd stack trace) on the backends, and
 //! MySQL, Redis and Prometheus lines on the other hosts. Lines are written
-//! straight into packed batches (`LogBatch`, no string per line) that wait in
-//! a queue bounded in bytes until `logs()` takes them. Lines the queue could
+//! straight into one packed batch (`LogBatch`, no string per line), a queue
+//! bounded in bytes, until `logs()` takes it whole. Lines the queue could
 //! not keep are counted, and most are never built: when one call owes more
 //! lines than the queue holds, only the newest that fit are generated.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use rand::{RngExt, SeedableRng};
@@ -208,11 +207,7 @@ pub struct LogGenerator {
     carry: f64,
     /// Simulated wall time up to which lines exist.
     clock_ms: i64,
-    /// One batch per `generate` call, oldest first.
-    queue: VecDeque<LogBatch>,
-    /// Text bytes in `queue`.
-    queued_bytes: usize,
-    /// The batch `generate` is writing.
+    /// Lines not taken yet, oldest first; `generate` writes into it.
     cur: LogBatch,
     dropped: u64,
     /// `dropped` as of the last `take`: the next batch reports the difference.
@@ -234,8 +229,6 @@ impl LogGenerator {
             rate,
             carry: 0.0,
             clock_ms: start.millis(),
-            queue: VecDeque::new(),
-            queued_bytes: 0,
             cur: LogBatch::new(),
             dropped: 0,
             reported: 0,
@@ -259,23 +252,13 @@ impl LogGenerator {
     /// Text bytes waiting to be taken.
     #[cfg(test)]
     pub fn queued_bytes(&self) -> usize {
-        self.queued_bytes
+        self.cur.text_bytes()
     }
 
     /// Every queued line, oldest first, in one batch that also reports the
     /// lines dropped since the previous `take`.
     pub fn take(&mut self) -> LogBatch {
-        let mut out = if self.queue.len() <= 1 {
-            self.queue.pop_front().unwrap_or_default()
-        } else {
-            let lines = self.queue.iter().map(LogBatch::len).sum();
-            let mut out = LogBatch::with_capacity(lines, self.queued_bytes);
-            for b in self.queue.drain(..) {
-                out.append(&b);
-            }
-            out
-        };
-        self.queued_bytes = 0;
+        let mut out = std::mem::take(&mut self.cur);
         out.dropped = self.dropped - self.reported;
         self.reported = self.dropped;
         out
@@ -314,10 +297,12 @@ impl LogGenerator {
         let weights: u32 = ctx.backends.iter().map(|b| b.weight).sum();
         let serving: f64 = ctx.backends.iter().map(|b| b.rps).sum();
         let owed = (n - produced) as usize;
-        self.cur = LogBatch::with_capacity(
+        // Room for this call's lines, so the batch grows once, not by doubling.
+        self.cur.reserve(
             owed + owed / 16,
             (owed as f64 * self.mean_line * 1.1) as usize,
         );
+        let (lines_before, bytes_before) = (self.cur.len(), self.cur.text_bytes());
         while produced < n {
             // Somewhere in this line's slot of the interval: irregular like real
             // traffic, yet never before the previous line.
@@ -327,51 +312,38 @@ impl LogGenerator {
         }
         // A stack trace may overshoot the budget; the next call owes less.
         self.carry -= (produced - n) as f64;
-        let batch = std::mem::take(&mut self.cur);
-        if !batch.is_empty() {
+        let lines = self.cur.len() - lines_before;
+        if lines > 0 {
             // A running mean, weighted towards recent lines.
-            let mean = batch.text_bytes() as f64 / batch.len() as f64;
+            let mean = (self.cur.text_bytes() - bytes_before) as f64 / lines as f64;
             self.mean_line = 0.8 * self.mean_line + 0.2 * mean;
-            self.queued_bytes += batch.text_bytes();
-            self.queue.push_back(batch);
         }
         self.bound_queue();
     }
 
     /// Drops everything queued, counting it.
     fn drop_queued(&mut self) {
-        for b in self.queue.drain(..) {
-            self.dropped += b.len() as u64;
-        }
-        self.queued_bytes = 0;
+        self.dropped += self.cur.len() as u64;
+        self.cur = LogBatch::new();
     }
 
-    /// Drops the oldest lines until the queue's text fits `QUEUE_CAP_BYTES`:
-    /// whole batches first, then the oldest lines of the one left.
+    /// Drops the oldest lines until the queue's text fits `QUEUE_CAP_BYTES`
+    /// (only when nobody took lines for a while: the demo's warm-up).
     fn bound_queue(&mut self) {
-        while self.queued_bytes > QUEUE_CAP_BYTES && self.queue.len() > 1 {
-            if let Some(old) = self.queue.pop_front() {
-                self.dropped += old.len() as u64;
-                self.queued_bytes -= old.text_bytes();
+        let Some(over) = self.cur.text_bytes().checked_sub(QUEUE_CAP_BYTES) else {
+            return;
+        };
+        let mut cut = 0;
+        let mut n = 0;
+        for l in self.cur.iter() {
+            if cut >= over {
+                break;
             }
+            cut += l.text.len();
+            n += 1;
         }
-        if self.queued_bytes > QUEUE_CAP_BYTES
-            && let Some(only) = self.queue.front_mut()
-        {
-            let over = self.queued_bytes - QUEUE_CAP_BYTES;
-            let mut cut = 0;
-            let mut n = 0;
-            for l in only.iter() {
-                if cut >= over {
-                    break;
-                }
-                cut += l.text.len();
-                n += 1;
-            }
-            only.drop_oldest(n);
-            self.dropped += n as u64;
-            self.queued_bytes = only.text_bytes();
-        }
+        self.cur.drop_oldest(n);
+        self.dropped += n as u64;
     }
 
     /// A cleared text buffer to write one line into (handed back by `push`).
