@@ -1,13 +1,15 @@
 //! The log path at benchmark rates: the demo fleet generating 50,000 lines a
-//! second, the ring buffer taking them in, and the logs view drawing a
-//! regex-filtered page over a full 100,000-line buffer.
+//! second, the log store taking them in (sanitize and store), a filter over
+//! 100,000 stored lines, and the logs view drawing a page of them.
 //!
-//! Run: `cargo bench --bench logs` (criterion prints the median of each).
+//! Run: `cargo bench --no-default-features --bench logs` (criterion prints the
+//! median of each). Lines per second of the store: 50,000 / its median.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use opsdeck::core::log_buffer::LogBuffer;
+use opsdeck::core::log_batch::LogBatch;
+use opsdeck::core::log_buffer::{LogBuffer, LogFilter};
 use opsdeck::core::state::{EnvInfo, State};
 use opsdeck::core::view::ViewId;
 use opsdeck::core::{Msg, Observation, Timestamp, update};
@@ -26,13 +28,16 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// One second of logs at 50,000 lines/s from the demo fleet.
-fn second_of_logs(
-    rt: &tokio::runtime::Runtime,
-    demo: &DemoProvider,
-    at: Timestamp,
-) -> Vec<opsdeck::core::fleet::LogLine> {
-    rt.block_on(demo.logs(at)).expect("logs")
+/// One second of logs at 50,000 lines/s from the demo fleet, in four polls.
+fn second_of_logs(rt: &tokio::runtime::Runtime, demo: &DemoProvider, at: Timestamp) -> LogBatch {
+    let mut batch = LogBatch::new();
+    for q in (1..=4).rev() {
+        let part = rt
+            .block_on(demo.log_batch(at.plus_millis(-250 * (q - 1))))
+            .expect("logs");
+        batch.append(&part);
+    }
+    batch
 }
 
 fn bench(c: &mut Criterion) {
@@ -54,20 +59,41 @@ fn bench(c: &mut Criterion) {
 
     let lines = second_of_logs(&rt, &demo, t.plus_millis(1000));
     assert!(lines.len() > 40_000, "{} lines", lines.len());
+    assert_eq!(lines.dropped, 0);
+    // 100,000 lines kept (about 20 MB of the default 32 MiB budget).
     let mut full = LogBuffer::default();
-    while full.len() < full.capacity() {
-        full.extend(lines.iter().cloned());
+    while full.len() < 100_000 {
+        full.extend_batch(&lines);
     }
-    c.bench_function("log buffer: ingest 50k lines into a full 100k ring", |b| {
-        b.iter_batched(
-            || (full.clone(), lines.clone()),
-            |(mut buf, l)| {
-                buf.extend(l);
-                black_box(buf.dropped())
-            },
-            criterion::BatchSize::LargeInput,
-        )
-    });
+    assert_eq!(full.dropped(), 0);
+    // A store at its budget: taking lines in also evicts.
+    let mut at_budget = LogBuffer::with_budget(16 * 1024 * 1024);
+    for _ in 0..4 {
+        at_budget.extend_batch(&lines);
+    }
+    assert!(at_budget.dropped() > 0);
+    c.bench_function(
+        "log store: sanitize and store 50k lines into a store at its budget",
+        |b| {
+            b.iter_batched(
+                || at_budget.clone(),
+                |mut buf| {
+                    buf.extend_batch(&lines);
+                    black_box(buf.dropped())
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        },
+    );
+
+    let rare = LogFilter {
+        pattern: State::compile_pattern("NoSuchThing|nothing here").expect("regex"),
+        ..LogFilter::default()
+    };
+    c.bench_function(
+        "log store: filter 100k lines, a regex matching none (a keystroke)",
+        |b| b.iter(|| black_box(full.tail_matching(&rare, None, 50).len())),
+    );
 
     let env = EnvInfo {
         name: "bench".into(),
@@ -81,7 +107,7 @@ fn bench(c: &mut Criterion) {
         &mut state,
         Msg::Observed {
             at: t,
-            observation: Observation::Logs(Vec::new()),
+            observation: Observation::Logs(LogBatch::new()),
         },
     );
     state.view = ViewId::Logs;

@@ -25,6 +25,10 @@ pub struct Cli {
     /// Demo log lines per second (default 20, up to 50000).
     #[arg(long, global = true, value_name = "N")]
     pub log_rate: Option<f64>,
+    /// MiB of log lines kept in memory (default 32; over the config's `[logs] budget_mib`).
+    #[arg(long, global = true, value_name = "MIB",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::config::config::MAX_LOG_BUDGET_MIB)))]
+    pub log_budget_mib: Option<u32>,
     /// Config file (default: $XDG_CONFIG_HOME/opsdeck/config.toml).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,

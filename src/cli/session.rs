@@ -287,6 +287,14 @@ pub async fn build_session(cli: &Cli) -> Result<Session, LaunchError> {
         runbooks: resolved.runbooks.clone(),
         warning,
     });
+    let budget_mib = cli
+        .log_budget_mib
+        .or_else(|| resolved.config.as_ref().and_then(|c| c.logs.budget_mib));
+    if let Some(mib) = budget_mib {
+        app.dispatch(Msg::LogBudget {
+            bytes: mib as usize * 1024 * 1024,
+        });
+    }
     Ok(Session {
         app,
         is_demo,

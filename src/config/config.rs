@@ -168,6 +168,18 @@ impl GuardsConfig {
     }
 }
 
+/// `[logs]`: how much memory the merged log keeps.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// MiB of log lines kept (default 32, 1 to 4096); the oldest lines past it
+    /// are dropped and counted. `--log-budget-mib` wins.
+    pub budget_mib: Option<u32>,
+}
+
+/// Largest `budget_mib` accepted.
+pub const MAX_LOG_BUDGET_MIB: u32 = 4096;
+
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -184,6 +196,9 @@ pub struct Config {
     /// `[guards]` for every environment; `[environments.NAME.guards]` wins.
     #[serde(default)]
     pub guards: GuardsConfig,
+    /// `[logs]`: the merged log's memory.
+    #[serde(default)]
+    pub logs: LogsConfig,
     #[serde(default)]
     pub environments: BTreeMap<String, EnvConfig>,
     /// Where it was loaded from (set by `load`).
@@ -230,6 +245,17 @@ impl Config {
             ))
         })?;
         let mut cfg = cfg;
+        if let Some(mib) = cfg.logs.budget_mib
+            && !(1..=MAX_LOG_BUDGET_MIB).contains(&mib)
+        {
+            let offset = text.find("budget_mib").unwrap_or(0);
+            return Err(ConfigError::Invalid(Diagnostic::at_offset(
+                file,
+                text,
+                offset,
+                format!("logs.budget_mib is {mib}; it must be 1 to {MAX_LOG_BUDGET_MIB} (MiB)"),
+            )));
+        }
         for (name, env) in &cfg.environments {
             if env.webhook_url.as_ref().is_some_and(SecretValue::is_inline) {
                 // Point at this environment's `webhook_url` line.
@@ -310,6 +336,25 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logs_budget_mib_is_read_and_bounded() {
+        let cfg = Config::parse("[logs]\nbudget_mib = 64\n", "c.toml").expect("valid");
+        assert_eq!(cfg.logs.budget_mib, Some(64));
+        assert_eq!(
+            Config::parse("", "c.toml").expect("valid").logs.budget_mib,
+            None
+        );
+        for bad in ["0", "5000"] {
+            let err = Config::parse(&format!("[logs]\nbudget_mib = {bad}\n"), "c.toml")
+                .expect_err("out of range");
+            let text = err.to_string();
+            assert!(text.contains("c.toml:2:"), "{text}");
+            assert!(text.contains("1 to 4096"), "{text}");
+        }
+        let err = Config::parse("[logs]\nbudget = 3\n", "c.toml").expect_err("unknown key");
+        assert!(err.to_string().contains("budget"), "{err}");
+    }
 
     #[test]
     fn parses_environments() {

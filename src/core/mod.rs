@@ -16,6 +16,7 @@ pub mod key_resolver;
 pub mod key_result;
 pub mod lock;
 pub mod lock_status;
+pub mod log_batch;
 pub mod log_buffer;
 pub mod msg;
 pub mod operation;

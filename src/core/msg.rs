@@ -1,10 +1,11 @@
 //! Messages: everything that happens to the console, as data.
 
 use super::action::ActionId;
-use super::fleet::{Alert, DeploysObservation, HostsObservation, LogLine, ReplicationObservation};
+use super::fleet::{Alert, DeploysObservation, HostsObservation, ReplicationObservation};
 use super::guard::OpsPolicy;
 use super::key::Key;
 use super::lock_status::LockReport;
+use super::log_batch::LogBatch;
 use super::operation::{StepStatus, Verdict};
 use super::quit::Signal;
 use super::runbook::RunbookDoc;
@@ -55,7 +56,8 @@ pub enum Observation {
     Replication(ReplicationObservation),
     Deploys(DeploysObservation),
     Alerts(Vec<Alert>),
-    Logs(Vec<LogLine>),
+    /// New log lines, packed, with how many the source dropped before them.
+    Logs(LogBatch),
     Service(ServiceObservation),
 }
 
@@ -150,4 +152,6 @@ pub enum Msg {
     LockBroken { result: Result<(), String> },
     /// Operations the audit log has an intent for and no result (found at start).
     UnfinishedFound(Vec<UnfinishedOperation>),
+    /// Bytes the merged log may keep (`[logs] budget_mib`, `--log-budget-mib`).
+    LogBudget { bytes: usize },
 }

@@ -8,10 +8,20 @@
 /// space. The text after an escape stays visible, so `\x1b[31m` reads `␛[31m`:
 /// an operator can see that someone tried.
 pub fn sanitize(input: &str) -> String {
-    if input.chars().all(is_plain) {
-        return input.to_string();
+    let mut out = String::with_capacity(input.len());
+    sanitize_into(&mut out, input);
+    out
+}
+
+/// Appends `input`, sanitized as `sanitize` does, to `out`: the log store
+/// writes lines straight into its text chunks, with no string per line.
+pub fn sanitize_into(out: &mut String, input: &str) {
+    // Fast path: printable ASCII (most log lines) needs no char decoding.
+    if input.bytes().all(|b| (0x20..0x7f).contains(&b)) || input.chars().all(is_plain) {
+        out.push_str(input);
+        return;
     }
-    input.chars().map(replace).collect()
+    out.extend(input.chars().map(replace));
 }
 
 fn is_plain(c: char) -> bool {
@@ -50,6 +60,14 @@ mod tests {
         let clean = sanitize(hostile);
         assert!(!clean.chars().any(|c| c.is_control()), "{clean:?}");
         assert_eq!(clean, "␛[2J␛]0;pwned␇␛[31mred␍␊next␈\u{fffd}31m\u{fffd}txt");
+    }
+
+    #[test]
+    fn sanitize_into_appends() {
+        let mut out = String::from("x ");
+        super::sanitize_into(&mut out, "a\x1b[1mb");
+        super::sanitize_into(&mut out, " plain");
+        assert_eq!(out, "x a␛[1mb plain");
     }
 
     #[test]

@@ -148,6 +148,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             quit::unfinished_found(state, found);
             Vec::new()
         }
+        Msg::LogBudget { bytes } => {
+            state.logs.buffer.set_budget(bytes);
+            state.dirty = state.view == ViewId::Logs;
+            Vec::new()
+        }
         Msg::SshHostUnknown { host, fingerprint } => {
             operations::ask_trust(state, host, fingerprint);
             state.dirty = true;
@@ -318,14 +323,14 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
             state.service.data = Some(obs);
             state.service.updated_at = Some(at);
         }
-        Observation::Logs(lines) => {
-            if lines.is_empty() && state.log_source.updated_at.is_some() {
+        Observation::Logs(batch) => {
+            if batch.is_empty() && batch.dropped == 0 && state.log_source.updated_at.is_some() {
                 // Nothing new: refresh the age without a redraw.
                 state.log_source.updated_at = Some(at);
                 state.dirty = state.view == ViewId::Logs && state.log_source.error.is_some();
                 return;
             }
-            state.logs.buffer.extend(lines);
+            state.logs.buffer.extend_batch(&batch);
             state.log_source.updated_at = Some(at);
             // Only the logs view shows lines; elsewhere new lines change nothing visible.
             state.dirty = state.view == ViewId::Logs;
@@ -338,7 +343,7 @@ fn observe(state: &mut State, at: Timestamp, observation: Observation) {
 /// logs view (from `opsdeck`) and a status message, told once each way.
 fn traffic_event(state: &mut State, at: Timestamp) {
     use crate::core::assess::{TrafficDirection, traffic_now};
-    use crate::core::fleet::{LogLevel, LogLine};
+    use crate::core::fleet::LogLevel;
     let change = traffic_now(state, at);
     let direction = change.map(|c| c.direction);
     if direction == state.service_history.traffic_reported {
@@ -363,13 +368,10 @@ fn traffic_event(state: &mut State, at: Timestamp) {
         None => (LogLevel::Info, "traffic back to its baseline".to_string()),
     };
     state.service_history.traffic_reported = direction;
-    state.logs.buffer.push(LogLine {
-        at,
-        host: "opsdeck".into(),
-        az: String::new(),
-        level,
-        text: text.clone(),
-    });
+    state
+        .logs
+        .buffer
+        .push_parts(at, "opsdeck", "", level, &text);
     let level = if change.is_some() {
         MessageLevel::Warning
     } else {
@@ -633,9 +635,7 @@ fn scroll_logs(state: &mut State, delta: isize) {
         let n = n.min(buf.len());
         let anchor = buf.seq_before(filter, from, n);
         let anchor = if delta == isize::MIN {
-            buf.tail_matching(filter, None, usize::MAX)
-                .get(page_rows(state).saturating_sub(1))
-                .map(|l| l.seq)
+            buf.seq_from_oldest(filter, page_rows(state).saturating_sub(1))
                 .or(anchor)
         } else {
             anchor

@@ -242,7 +242,7 @@ pub async fn poll_once(
             PanelId::Replication => Observation::Replication(provider.replication(now).await?),
             PanelId::Deploys => Observation::Deploys(provider.deploys(now).await?),
             PanelId::Alerts => Observation::Alerts(provider.alerts(now).await?),
-            PanelId::Logs => Observation::Logs(provider.logs(now).await?),
+            PanelId::Logs => Observation::Logs(provider.log_batch(now).await?),
             PanelId::Service => Observation::Service(provider.service(now).await?),
         })
     };

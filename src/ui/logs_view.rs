@@ -1,7 +1,8 @@
-//! The merged live log: the tail of the ring buffer through the view's filter,
-//! each line prefixed with time, host and AZ, its level highlighted. The title
-//! says FOLLOW or PAUSED, the filter, the line count and how many lines the
-//! buffer dropped. Text was sanitized on its way into the buffer.
+//! The merged live log: the tail of the log store through the view's filter,
+//! each line prefixed with time, host and AZ, its level highlighted; spans are
+//! built here, for the lines on screen only. The title says FOLLOW or PAUSED,
+//! the filter, the line count, the store's memory against its budget and how
+//! many lines were dropped. Text was sanitized on its way into the store.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -9,9 +10,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use super::format::{pad, short_az, thousands, truncate, width};
+use super::format::{bytes, pad, short_az, thousands, truncate, width};
 use super::panel_status::PanelStatus;
-use crate::core::log_buffer::StoredLine;
+use crate::core::log_buffer::LogRef;
 use crate::core::sanitize::sanitize;
 use crate::core::state::State;
 use crate::theme::{Role, Theme};
@@ -36,7 +37,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         ));
     }
     title.push(Span::styled(
-        format!(" · {} lines", thousands(buffer.len() as u64)),
+        format!(
+            " · {} lines · {} of {}",
+            thousands(buffer.len() as u64),
+            bytes(buffer.used_bytes() as u64),
+            bytes(buffer.budget() as u64).replace(".0 ", " "),
+        ),
         theme.style(Role::TextDim),
     ));
     let dropped = buffer.dropped();
@@ -47,9 +53,15 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     title.push(Span::styled(" · ", theme.style(Role::TextDim)));
     title.push(Span::styled(
-        format!("dropped {}", thousands(dropped)),
+        format!("{} dropped", thousands(dropped)),
         dropped_style,
     ));
+    if buffer.truncated() > 0 {
+        title.push(Span::styled(
+            format!(" · {} cut", thousands(buffer.truncated())),
+            theme.style(Role::TextDim),
+        ));
+    }
     if logs.wrap {
         title.push(Span::styled(" · wrap", theme.style(Role::TextDim)));
     }
@@ -79,19 +91,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
 
     let full_az = inner.width >= 120;
-    let host_w = shown.iter().map(|l| width(&l.host)).max().unwrap_or(4);
+    let host_w = shown.iter().map(|l| width(l.host)).max().unwrap_or(4);
     let az_w = shown
         .iter()
         .map(|l| {
             if full_az {
-                width(&l.az)
+                width(l.az)
             } else {
-                width(short_az(&l.az))
+                width(short_az(l.az))
             }
         })
         .max()
         .unwrap_or(2);
-    let prefix = |l: &StoredLine| {
+    let prefix = |l: &LogRef<'_>| {
         let mut spans = Vec::new();
         if logs.timestamps {
             spans.push(Span::styled(
@@ -99,9 +111,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 theme.style(Role::LogTime),
             ));
         }
-        let az: &str = if full_az { &l.az } else { short_az(&l.az) };
+        let az: &str = if full_az { l.az } else { short_az(l.az) };
         spans.push(Span::styled(
-            format!("{} ", pad(&l.host, host_w)),
+            format!("{} ", pad(l.host, host_w)),
             theme.style(Role::LogHost),
         ));
         spans.push(Span::styled(
@@ -124,7 +136,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 let mut spans = prefix(l);
                 let used: usize = spans.iter().map(Span::width).sum();
                 spans.push(Span::styled(
-                    truncate(&l.text, w.saturating_sub(used)),
+                    truncate(l.text, w.saturating_sub(used)),
                     text_style,
                 ));
                 Line::from(spans)
@@ -141,7 +153,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let height = usize::from(inner.height);
     for l in shown.iter().rev() {
         let mut spans = prefix(l);
-        spans.push(Span::styled(l.text.clone(), text_style));
+        spans.push(Span::styled(l.text, text_style));
         let line = Line::from(spans);
         rows += wrapped_rows(&line, inner.width, inner.height);
         picked.push(line);

@@ -441,8 +441,8 @@ fn a_drop_is_an_event_told_once_when_it_starts_and_once_when_it_ends() {
         s.logs
             .buffer
             .iter()
-            .filter(|l| &*l.host == "opsdeck")
-            .map(|l| l.text.clone())
+            .filter(|l| l.host == "opsdeck")
+            .map(|l| l.text.to_string())
             .collect()
     };
     for _ in 0..12 {

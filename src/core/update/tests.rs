@@ -130,11 +130,14 @@ fn logs_filter_is_a_regex_and_bad_regex_is_reported() {
         &mut s,
         Msg::Observed {
             at: Timestamp::from_secs(1001),
-            observation: Observation::Logs(vec![
-                line("web-a1", "INFO GET /a 200"),
-                line("web-c1", "ERROR timeout"),
-                line("web-a1", "WARN slow query 900ms"),
-            ]),
+            observation: Observation::Logs(
+                vec![
+                    line("web-a1", "INFO GET /a 200"),
+                    line("web-c1", "ERROR timeout"),
+                    line("web-a1", "WARN slow query 900ms"),
+                ]
+                .into(),
+            ),
         },
     );
     act(&mut s, ActionId::ViewLogs);
@@ -176,7 +179,7 @@ fn logs_pause_scroll_and_follow() {
         &mut s,
         Msg::Observed {
             at: Timestamp::from_secs(1001),
-            observation: Observation::Logs(lines),
+            observation: Observation::Logs(lines.into()),
         },
     );
     act(&mut s, ActionId::ViewLogs);
@@ -189,7 +192,7 @@ fn logs_pause_scroll_and_follow() {
         &mut s,
         Msg::Observed {
             at: Timestamp::from_secs(1002),
-            observation: Observation::Logs(vec![line("web-a1", "INFO new")]),
+            observation: Observation::Logs(vec![line("web-a1", "INFO new")].into()),
         },
     );
     assert_eq!(s.logs.anchor, Some(98));
@@ -301,7 +304,7 @@ fn idle_ticks_do_not_redraw() {
         &mut s,
         Msg::Observed {
             at: Timestamp::from_secs(1000),
-            observation: Observation::Logs(vec![]),
+            observation: Observation::Logs(Default::default()),
         },
     );
     s.dirty = false;
@@ -758,4 +761,45 @@ fn drawn_clears_dirty_and_show_view_switches() {
         s.dirty,
         "back from a shell: the whole screen is drawn again"
     );
+}
+
+/// The budget message resizes the store; a batch's own drops are counted;
+/// the logs title shows both.
+#[test]
+fn log_budget_and_source_drops_reach_the_store() {
+    use crate::core::log_batch::LogBatch;
+    let mut s = state();
+    let mut batch: LogBatch = (0..20_000)
+        .map(|i| line("web-a1", &format!("INFO request {i} {}", "x".repeat(80))))
+        .collect();
+    batch.dropped = 500;
+    update(
+        &mut s,
+        Msg::Observed {
+            at: Timestamp::from_secs(1001),
+            observation: Observation::Logs(batch),
+        },
+    );
+    assert_eq!(s.logs.buffer.len(), 20_000);
+    assert_eq!(s.logs.buffer.dropped(), 500);
+    act(&mut s, ActionId::ViewLogs);
+    s.dirty = false;
+    update(&mut s, Msg::LogBudget { bytes: 1024 * 1024 });
+    assert!(s.dirty, "the logs view shows the new budget");
+    assert_eq!(s.logs.buffer.budget(), 1024 * 1024);
+    assert!(s.logs.buffer.used_bytes() <= 1024 * 1024);
+    let kept = s.logs.buffer.len() as u64;
+    assert!(kept < 20_000);
+    assert_eq!(s.logs.buffer.dropped(), 500 + 20_000 - kept);
+    // Only drops, no lines: still counted.
+    let mut empty = LogBatch::new();
+    empty.dropped = 7;
+    update(
+        &mut s,
+        Msg::Observed {
+            at: Timestamp::from_secs(1002),
+            observation: Observation::Logs(empty),
+        },
+    );
+    assert_eq!(s.logs.buffer.dropped(), 507 + 20_000 - kept);
 }

@@ -11,6 +11,7 @@ use crate::core::fleet::{
     Alert, DeploysObservation, Health, Host, HostRole, HostState, HostsObservation, LoadBalancer,
     LogLine, ReplicaRole, ReplicationObservation, RunningVersion, Severity, Target, TargetState,
 };
+use crate::core::log_batch::LogBatch;
 use crate::core::service::{LbCheck, ProbeSample, ServiceObservation, StubStatus};
 use crate::providers::{PromoteMode, ProviderError};
 
@@ -657,6 +658,11 @@ impl DemoFleet {
 
     /// Queued log lines, oldest first; the queue is emptied.
     pub fn take_logs(&mut self) -> Vec<LogLine> {
+        self.logs.take().to_lines()
+    }
+
+    /// Queued log lines, packed, with the lines dropped since the last take.
+    pub fn take_log_batch(&mut self) -> LogBatch {
         self.logs.take()
     }
 
@@ -1194,7 +1200,10 @@ mod tests {
         f.advance_to(START);
         assert!(f.take_logs().is_empty());
         f.advance_to(at(1.0));
-        let n = f.take_logs().len();
+        // More than the queue holds: the rest is counted as dropped.
+        let batch = f.take_log_batch();
+        let n = batch.len() as u64 + batch.dropped;
+        assert!(batch.dropped > 0);
         assert!((45_000..=55_000).contains(&n), "{n}");
 
         let mut f = log_fleet(20.0);
@@ -1250,16 +1259,51 @@ mod tests {
         assert!(app.text.contains(" --- [nio-8080-exec-"), "{}", app.text);
     }
 
+    /// Nobody takes lines for 6 s at 50,000 lines/s (300,000 lines, about
+    /// 60 MB): the queue keeps at most `QUEUE_CAP_BYTES` of the newest, and
+    /// every other line is counted as dropped, none twice and none missing.
     #[test]
     fn undelivered_logs_are_bounded_and_drops_counted() {
+        use super::super::log_generator::QUEUE_CAP_BYTES;
         let mut f = log_fleet(50_000.0);
         f.advance_to(START);
-        for s in 1..=6 {
-            f.advance_to(at(f64::from(s)));
+        for q in 1..=24 {
+            f.advance_to(START.plus_millis(q * 250));
+            assert!(f.logs.queued_bytes() <= QUEUE_CAP_BYTES);
         }
-        let n = f.take_logs().len();
-        assert_eq!(n, super::super::log_generator::QUEUE_CAP);
-        assert!(f.dropped_log_lines() >= 90_000, "{}", f.dropped_log_lines());
+        let batch = f.take_log_batch();
+        assert!(batch.text_bytes() <= QUEUE_CAP_BYTES);
+        assert!(batch.text_bytes() > QUEUE_CAP_BYTES / 2, "{batch:?}");
+        assert_eq!(batch.dropped, f.dropped_log_lines());
+        let total = batch.len() as u64 + batch.dropped;
+        // A stack trace may run a few lines past the owed count.
+        assert!((299_999..=300_020).contains(&total), "{total}");
+        // The newest lines were kept.
+        let newest = batch.iter().next_back().map(|l| l.at.millis());
+        assert!(
+            newest > Some(START.plus_millis(5_990).millis()),
+            "{newest:?}"
+        );
+        // The next take reports only what was dropped since.
+        f.advance_to(START.plus_millis(6_250));
+        let next = f.take_log_batch();
+        assert_eq!(next.dropped, 0);
+        assert!((12_000..=13_000).contains(&next.len()), "{}", next.len());
+    }
+
+    /// A jump of 6 hours (a laptop waking up) builds no more lines than the
+    /// queue holds: the rest are counted without being generated.
+    #[test]
+    fn a_long_gap_builds_at_most_a_queue_of_lines() {
+        use super::super::log_generator::QUEUE_CAP_BYTES;
+        let mut f = log_fleet(50_000.0);
+        f.advance_to(START);
+        f.advance_to(START.plus_millis(6 * 3600 * 1000));
+        let batch = f.take_log_batch();
+        assert!(batch.text_bytes() <= QUEUE_CAP_BYTES);
+        // The catch-up is 5 s of lines, nearly all of it counted, not built.
+        assert!(batch.dropped > 200_000, "{batch:?}");
+        assert!(batch.len() < 30_000, "{batch:?}");
     }
 
     /// Speed lives in the `logs` benchmark (criterion); here, the count: at

@@ -11,6 +11,7 @@ use crate::core::fleet::{
     Alert, DeploysObservation, HostsObservation, LogLine, ReplicaRole, ReplicationObservation,
 };
 use crate::core::lock::LockHolder;
+use crate::core::log_batch::LogBatch;
 use crate::providers::{
     LockError, ObserveProvider, OperateProvider, PromoteMode, ProviderError, ShellProvider,
     SourceInfo,
@@ -45,7 +46,7 @@ impl DemoProvider {
         self
     }
 
-    /// Log lines evicted from the full undelivered-lines queue so far.
+    /// Log lines dropped from the full undelivered-lines queue so far.
     pub fn dropped_log_lines(&self) -> u64 {
         self.lock().dropped_log_lines()
     }
@@ -124,6 +125,10 @@ impl ObserveProvider for DemoProvider {
 
     async fn logs(&self, now: Timestamp) -> Result<Vec<LogLine>, ProviderError> {
         Ok(self.at(now, |f| f.take_logs()))
+    }
+
+    async fn log_batch(&self, now: Timestamp) -> Result<LogBatch, ProviderError> {
+        Ok(self.at(now, |f| f.take_log_batch()))
     }
 }
 

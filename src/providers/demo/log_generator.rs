@@ -1,21 +1,28 @@
 //! Generates the fleet's log lines at a set rate: nginx access lines on `lb`,
 //! Spring Boot application lines (with the odd stack trace) on the backends, and
-//! MySQL, Redis and Prometheus lines on the other hosts. Lines wait in a bounded
-//! queue until `logs()` takes them.
+//! MySQL, Redis and Prometheus lines on the other hosts. Lines are written
+//! straight into one packed batch (`LogBatch`, no string per line), a queue
+//! bounded in bytes, until `logs()` takes it whole. Lines the queue could
+//! not keep are counted, and most are never built: when one call owes more
+//! lines than the queue holds, only the newest that fit are generated.
 
-use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::core::Timestamp;
-use crate::core::fleet::{Health, LogLevel, LogLine};
+use crate::core::fleet::{Health, LogLevel};
+use crate::core::log_batch::LogBatch;
 
 use super::log_context::{BackendLog, LogContext, NodeLog};
 
-/// Undelivered lines kept at most; older ones are evicted and counted.
-pub const QUEUE_CAP: usize = 200_000;
+/// Bytes of undelivered line text kept at most; the oldest lines past it are
+/// dropped and counted. The logs poller takes lines every 250 ms, which at
+/// the top rate (50,000 lines/s, about 10 MB/s) is 2.5 MB: 4 MiB leaves room
+/// for a late poll, and bounds what a poll delivers (and the channel carries)
+/// when nobody took lines for a while (the demo's warm-up, a stalled loop).
+pub const QUEUE_CAP_BYTES: usize = 4 * 1024 * 1024;
 /// When time jumps ahead, only this much of the gap is filled with lines (ms).
 pub const MAX_CATCH_UP_MS: i64 = 5_000;
 
@@ -200,9 +207,17 @@ pub struct LogGenerator {
     carry: f64,
     /// Simulated wall time up to which lines exist.
     clock_ms: i64,
-    queue: VecDeque<LogLine>,
+    /// Lines not taken yet, oldest first; `generate` writes into it.
+    cur: LogBatch,
     dropped: u64,
+    /// `dropped` as of the last `take`: the next batch reports the difference.
+    reported: u64,
+    /// Mean text bytes per line so far, to know how many lines fit the queue.
+    mean_line: f64,
     text: SecondText,
+    /// Reused text buffers: a line is written here, then copied into `cur`.
+    line: String,
+    msg: String,
 }
 
 impl LogGenerator {
@@ -214,13 +229,17 @@ impl LogGenerator {
             rate,
             carry: 0.0,
             clock_ms: start.millis(),
-            queue: VecDeque::new(),
+            cur: LogBatch::new(),
             dropped: 0,
+            reported: 0,
+            mean_line: 200.0,
             text: SecondText::default(),
+            line: String::with_capacity(512),
+            msg: String::with_capacity(128),
         }
     }
 
-    /// Lines evicted from the full queue (or skipped because they would be).
+    /// Lines dropped from the full queue (or never built because they would be).
     pub fn dropped(&self) -> u64 {
         self.dropped
     }
@@ -230,9 +249,19 @@ impl LogGenerator {
         self.clock_ms = at.millis();
     }
 
-    /// Every queued line, oldest first.
-    pub fn take(&mut self) -> Vec<LogLine> {
-        self.queue.drain(..).collect()
+    /// Text bytes waiting to be taken.
+    #[cfg(test)]
+    pub fn queued_bytes(&self) -> usize {
+        self.cur.text_bytes()
+    }
+
+    /// Every queued line, oldest first, in one batch that also reports the
+    /// lines dropped since the previous `take`.
+    pub fn take(&mut self) -> LogBatch {
+        let mut out = std::mem::take(&mut self.cur);
+        out.dropped = self.dropped - self.reported;
+        self.reported = self.dropped;
+        out
     }
 
     /// Produces the lines between the previous call and `now`.
@@ -254,15 +283,26 @@ impl LogGenerator {
             return;
         }
         let n = n as i64;
-        // Lines that would be evicted before anyone could read them are counted,
-        // not built.
+        // Lines that would be dropped from the queue before anyone could take
+        // them are counted, not built: when this call owes more than a full
+        // queue holds, everything queued goes, and only the newest lines that
+        // fit are generated.
+        let fit = (QUEUE_CAP_BYTES as f64 / self.mean_line).floor().max(1.0) as i64;
         let mut produced = 0i64;
-        if n > QUEUE_CAP as i64 {
-            produced = n - QUEUE_CAP as i64;
+        if n > fit {
+            self.drop_queued();
+            produced = n - fit;
             self.dropped += produced as u64;
         }
         let weights: u32 = ctx.backends.iter().map(|b| b.weight).sum();
         let serving: f64 = ctx.backends.iter().map(|b| b.rps).sum();
+        let owed = (n - produced) as usize;
+        // Room for this call's lines, so the batch grows once, not by doubling.
+        self.cur.reserve(
+            owed + owed / 16,
+            (owed as f64 * self.mean_line * 1.1) as usize,
+        );
+        let (lines_before, bytes_before) = (self.cur.len(), self.cur.text_bytes());
         while produced < n {
             // Somewhere in this line's slot of the interval: irregular like real
             // traffic, yet never before the previous line.
@@ -272,25 +312,63 @@ impl LogGenerator {
         }
         // A stack trace may overshoot the budget; the next call owes less.
         self.carry -= (produced - n) as f64;
+        let lines = self.cur.len() - lines_before;
+        if lines > 0 {
+            // A running mean, weighted towards recent lines.
+            let mean = (self.cur.text_bytes() - bytes_before) as f64 / lines as f64;
+            self.mean_line = 0.8 * self.mean_line + 0.2 * mean;
+        }
+        self.bound_queue();
     }
 
-    fn push(&mut self, at: i64, host: &str, az: &str, level: LogLevel, text: String) {
-        if self.queue.len() >= QUEUE_CAP {
-            self.queue.pop_front();
-            self.dropped += 1;
+    /// Drops everything queued, counting it.
+    fn drop_queued(&mut self) {
+        self.dropped += self.cur.len() as u64;
+        self.cur = LogBatch::new();
+    }
+
+    /// Drops the oldest lines until the queue's text fits `QUEUE_CAP_BYTES`
+    /// (only when nobody took lines for a while: the demo's warm-up).
+    fn bound_queue(&mut self) {
+        let Some(over) = self.cur.text_bytes().checked_sub(QUEUE_CAP_BYTES) else {
+            return;
+        };
+        let mut cut = 0;
+        let mut n = 0;
+        for l in self.cur.iter() {
+            if cut >= over {
+                break;
+            }
+            cut += l.text.len();
+            n += 1;
         }
-        self.queue.push_back(LogLine {
-            at: Timestamp(at),
-            host: host.to_string(),
-            az: az.to_string(),
-            level,
-            text,
-        });
+        self.cur.drop_oldest(n);
+        self.dropped += n as u64;
+    }
+
+    /// A cleared text buffer to write one line into (handed back by `push`).
+    fn line_buf(&mut self) -> String {
+        let mut s = std::mem::take(&mut self.line);
+        s.clear();
+        s
+    }
+
+    /// Appends a line to the batch being written; `level: None` detects it.
+    fn push(&mut self, at: i64, host: &str, az: &str, level: Option<LogLevel>, text: String) {
+        self.cur
+            .push_with(Timestamp(at), host, az, level, |s| s.push_str(&text));
+        self.line = text;
+    }
+
+    fn push_static(&mut self, at: i64, host: &str, az: &str, text: &str) {
+        self.cur
+            .push_with(Timestamp(at), host, az, Some(LogLevel::None), |s| {
+                s.push_str(text)
+            });
     }
 
     fn push_detect(&mut self, at: i64, host: &str, az: &str, text: String) {
-        let level = LogLevel::detect(&text);
-        self.push(at, host, az, level, text);
+        self.push(at, host, az, None, text);
     }
 
     /// Emits one event (one line, or a stack trace) and returns its line count.
@@ -346,7 +424,7 @@ impl LogGenerator {
         } else {
             "203.0.113"
         };
-        let mut s = String::with_capacity(256);
+        let mut s = self.line_buf();
         let _ = write!(
             s,
             "{net}.{client} - - [{}] \"{method} {path}",
@@ -391,11 +469,11 @@ impl LogGenerator {
                 let _ = write!(s, " HTTP/1.1\" 502 157 \"-\" \"{ua}\" - 0.000 -");
             }
         }
-        self.push(at, LB.0, LB.1, LogLevel::None, s);
+        self.push(at, LB.0, LB.1, Some(LogLevel::None), s);
     }
 
     fn spring(
-        &self,
+        &mut self,
         at: i64,
         level: &str,
         pid: u32,
@@ -403,7 +481,7 @@ impl LogGenerator {
         logger: &str,
         msg: &str,
     ) -> String {
-        let mut s = String::with_capacity(160 + msg.len());
+        let mut s = self.line_buf();
         let _ = write!(
             s,
             "{}.{:03} {level:>5} {pid} --- [nio-8080-exec-{thread}] {logger:<40} : {msg}",
@@ -482,7 +560,8 @@ impl LogGenerator {
         }
         let (method, path, logger) = ENDPOINTS[self.rng.random_range(0..ENDPOINTS.len())];
         let ms = (b.request_secs * 1000.0 * self.rng.random_range(0.4..2.2)) as u32;
-        let mut msg = String::with_capacity(64);
+        let mut msg = std::mem::take(&mut self.msg);
+        msg.clear();
         let _ = write!(msg, "{method} {path}");
         if path.ends_with('/') {
             let _ = write!(msg, "{}", self.rng.random_range(1..99_999u32));
@@ -492,6 +571,7 @@ impl LogGenerator {
         let status = if method == "POST" { 201 } else { 200 };
         let _ = write!(msg, " {status} {ms}ms");
         let text = self.spring(at, "INFO", b.pid, thread, logger, &msg);
+        self.msg = msg;
         self.push_detect(at, b.name, b.az, text);
         1
     }
@@ -502,23 +582,17 @@ impl LogGenerator {
         let text = self.spring(at, "ERROR", b.pid, thread, trace.logger, trace.message);
         self.push_detect(at, b.name, b.az, text);
         let mut lines = 1;
-        self.push(
-            at,
-            b.name,
-            b.az,
-            LogLevel::None,
-            trace.exception.to_string(),
-        );
+        self.push_static(at, b.name, b.az, trace.exception);
         lines += 1;
         for frame in trace.frames {
-            self.push(at, b.name, b.az, LogLevel::None, (*frame).to_string());
+            self.push_static(at, b.name, b.az, frame);
             lines += 1;
         }
         if let Some((cause, frames)) = trace.cause {
-            self.push(at, b.name, b.az, LogLevel::None, cause.to_string());
+            self.push_static(at, b.name, b.az, cause);
             lines += 1;
             for frame in frames {
-                self.push(at, b.name, b.az, LogLevel::None, (*frame).to_string());
+                self.push_static(at, b.name, b.az, frame);
                 lines += 1;
             }
         }
@@ -530,7 +604,7 @@ impl LogGenerator {
             return self.mon_line(at);
         };
         let micros = at.rem_euclid(1000) * 1000 + self.rng.random_range(0..1000i64);
-        let mut s = String::with_capacity(200);
+        let mut s = self.line_buf();
         let _ = write!(s, "{}.{micros:06}Z ", self.text.iso);
         if node.primary {
             let conn = self.rng.random_range(1_000..90_000u32);
@@ -581,7 +655,7 @@ impl LogGenerator {
             return self.mon_line(at);
         };
         let role = if node.primary { 'M' } else { 'S' };
-        let mut s = String::with_capacity(120);
+        let mut s = self.line_buf();
         let _ = write!(
             s,
             "1:{role} {}.{:03} ",
@@ -609,11 +683,11 @@ impl LogGenerator {
                 let _ = write!(s, "* Background RDB transfer terminated with success");
             }
         }
-        self.push(at, node.name, node.az, LogLevel::None, s);
+        self.push(at, node.name, node.az, Some(LogLevel::None), s);
     }
 
     fn mon_line(&mut self, at: i64) {
-        let mut s = String::with_capacity(160);
+        let mut s = self.line_buf();
         let _ = write!(s, "ts={}.{:03}Z ", self.text.iso, at.rem_euclid(1000));
         if self.rng.random_bool(0.8) {
             let _ = write!(
@@ -626,7 +700,7 @@ impl LogGenerator {
                 "caller=scrape.go:1284 level=warn component=\"scrape manager\" msg=\"Append failed\" err=\"out of bounds\""
             );
         }
-        self.push(at, MON.0, MON.1, LogLevel::None, s);
+        self.push(at, MON.0, MON.1, Some(LogLevel::None), s);
     }
 
     /// A reachable node, picked at random; unreachable ones write no logs we see.
