@@ -56,6 +56,22 @@ pub struct LoopStats {
     pub messages: u64,
 }
 
+/// Draws one frame of the console and counts it (the loop's stats and the
+/// diagnostics panel's counters, which do not mark the state dirty).
+pub fn draw_frame<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    stats: &mut LoopStats,
+) -> io::Result<()> {
+    let drawn = terminal.draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap));
+    app.dispatch(Msg::Drawn);
+    drawn.map_err(|e| io::Error::other(e.to_string()))?;
+    stats.frames += 1;
+    app.state.console.frames = stats.frames;
+    app.state.console.terminal_bytes = app.terminal_bytes();
+    Ok(())
+}
+
 pub async fn run<B, S, F>(
     terminal: &mut Terminal<B>,
     mut events: S,
@@ -97,21 +113,16 @@ where
         let mut msgs: Vec<Input> = Vec::new();
         tokio::select! {
             () = tokio::time::sleep_until(next_frame), if dirty => {
-                let drawn = terminal.draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap));
-                app.dispatch(Msg::Drawn);
+                let drawn = draw_frame(terminal, app, stats);
                 last_frame = Some(Instant::now());
                 match drawn {
-                    Ok(_) => {
-                        stats.frames += 1;
-                        app.state.console.frames = stats.frames;
-                        app.state.console.terminal_bytes = app.terminal_bytes();
-                    }
+                    Ok(()) => {}
                     Err(e) if app.state.running_operation().is_some() => {
                         tracing::warn!(error = %e, "the terminal is gone; winding down without a screen");
                         screen_lost = true;
                         msgs.push(Input::Msg(Msg::Signal(Signal::Hangup)));
                     }
-                    Err(e) => return Err(io::Error::other(e.to_string())),
+                    Err(e) => return Err(e),
                 }
                 if msgs.is_empty() {
                     continue;

@@ -115,13 +115,8 @@ fn first_frame<B: ratatui::backend::Backend>(
             height: size.height,
         });
     }
-    let drawn = terminal.draw(|f| crate::ui::draw(f, &app.state, &app.theme, &app.keymap));
-    if drawn.is_ok() {
-        stats.frames += 1;
-        app.state.console.frames = stats.frames;
-        app.state.console.terminal_bytes = app.terminal_bytes();
-        app.dispatch(crate::core::Msg::Drawn);
-    }
+    // A failure here shows again, and is handled, at the loop's first frame.
+    let _ = event_loop::draw_frame(terminal, app, stats);
 }
 
 /// A ratatui terminal on stdout over a cleared screen, counting the bytes

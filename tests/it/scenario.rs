@@ -80,18 +80,24 @@ async fn a_user_walks_through_every_view_and_filters_logs() {
     assert!(screen.contains("WARN"), "{screen}");
 }
 
+/// Every panel polled once an hour: a still fleet while a test watches.
+fn hourly_polls() -> PollSchedule {
+    let hour = Duration::from_secs(3600);
+    PollSchedule {
+        hosts: hour,
+        replication: hour,
+        deploys: hour,
+        alerts: hour,
+        logs: hour,
+        service: hour,
+        ..PollSchedule::default()
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_idle_console_draws_nothing_new() {
     // Slow polling so that only ticks arrive while we watch.
-    let schedule = PollSchedule {
-        hosts: Duration::from_secs(3600),
-        replication: Duration::from_secs(3600),
-        deploys: Duration::from_secs(3600),
-        alerts: Duration::from_secs(3600),
-        logs: Duration::from_secs(3600),
-        service: Duration::from_secs(3600),
-        ..PollSchedule::default()
-    };
+    let schedule = hourly_polls();
     let mut d = demo_app_with(Scenario::Calm, false, schedule);
     let app = &mut d.app;
     let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
@@ -122,15 +128,7 @@ async fn an_idle_console_draws_nothing_new() {
 
 #[tokio::test(start_paused = true)]
 async fn the_diagnostics_panel_counts_while_open_and_idle_stays_idle_when_closed() {
-    let schedule = PollSchedule {
-        hosts: Duration::from_secs(3600),
-        replication: Duration::from_secs(3600),
-        deploys: Duration::from_secs(3600),
-        alerts: Duration::from_secs(3600),
-        logs: Duration::from_secs(3600),
-        service: Duration::from_secs(3600),
-        ..PollSchedule::default()
-    };
+    let schedule = hourly_polls();
     let mut d = demo_app_with(Scenario::Calm, true, schedule);
     let app = &mut d.app;
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("terminal");

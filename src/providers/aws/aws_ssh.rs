@@ -145,23 +145,13 @@ impl AwsSsh {
 
     /// Records the key `name` (or its bastion) presented in `prepare`.
     pub fn trust(&self, name: &str, private_ip: &str) -> Result<(), ProviderError> {
-        let presented = self
-            .lock()
-            .remove(name)
-            .ok_or_else(|| ProviderError::Failed {
-                origin: name.to_string(),
-                detail: "no unknown key was presented by this host in this session".into(),
-            })?;
-        presented.trust().map_err(|e| ProviderError::Failed {
-            origin: presented.known_hosts.display().to_string(),
-            detail: format!("cannot record the host key: {e}"),
-        })?;
+        let removed = self.lock().remove(name);
+        crate::providers::ssh::presented_key::trust_presented(name, removed)?;
         let target = self.target(name, private_ip);
         if let Some(jump) = &target.proxy_jump {
             self.pool.forget_target(jump);
         }
         self.pool.forget_target(&target);
-        tracing::info!(host = name, known_hosts = %presented.known_hosts.display(), "host key trusted");
         Ok(())
     }
 

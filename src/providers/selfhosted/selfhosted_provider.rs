@@ -1224,19 +1224,9 @@ impl ShellProvider for SelfHostedProvider {
     }
 
     async fn trust_host(&self, host: &str) -> Result<(), ProviderError> {
-        let presented =
-            lock(&self.presented)
-                .remove(host)
-                .ok_or_else(|| ProviderError::Failed {
-                    origin: host.to_string(),
-                    detail: "no unknown key was presented by this host in this session".into(),
-                })?;
-        presented.trust().map_err(|e| ProviderError::Failed {
-            origin: presented.known_hosts.display().to_string(),
-            detail: format!("cannot record the host key: {e}"),
-        })?;
+        let removed = lock(&self.presented).remove(host);
+        crate::providers::ssh::presented_key::trust_presented(host, removed)?;
         self.pool.forget(&self.ssh_alias(host)?);
-        tracing::info!(host, known_hosts = %presented.known_hosts.display(), "host key trusted");
         Ok(())
     }
 }

@@ -25,3 +25,23 @@ impl PresentedKey {
         super::known_hosts::trust(&self.known_hosts, &self.hostname, self.port, &self.key)
     }
 }
+
+/// Records `presented` (the key `host` presented earlier in this session,
+/// taken out of the provider's map) in its known_hosts file, after the user
+/// confirmed its fingerprint; the error says which host or file.
+pub fn trust_presented(
+    host: &str,
+    presented: Option<PresentedKey>,
+) -> Result<PresentedKey, crate::providers::ProviderError> {
+    use crate::providers::ProviderError;
+    let presented = presented.ok_or_else(|| ProviderError::Failed {
+        origin: host.to_string(),
+        detail: "no unknown key was presented by this host in this session".into(),
+    })?;
+    presented.trust().map_err(|e| ProviderError::Failed {
+        origin: presented.known_hosts.display().to_string(),
+        detail: format!("cannot record the host key: {e}"),
+    })?;
+    tracing::info!(host, known_hosts = %presented.known_hosts.display(), "host key trusted");
+    Ok(presented)
+}

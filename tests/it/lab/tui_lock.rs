@@ -64,7 +64,10 @@ fn console_with(t: &Tmux, config: &Path, data: &Path, extra: &str) {
         d = data.display()
     ));
     t.keys(&["Enter"]);
-    t.wait_for("web-c2", Duration::from_secs(20));
+    // web-c2's row with its weight: the hosts panel has answered (its name
+    // alone can show earlier, in a probe's headline, since the first frame
+    // comes before the sources answer).
+    t.wait_for("web-c2        w2", Duration::from_secs(20));
 }
 
 fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
